@@ -1,1 +1,10 @@
-export const hello: string = "core";
+export * from './errors/index.ts';
+export { loadSeal, type LoadSealOptions, type Seal } from './seal/load-seal.ts';
+export { getPreset, presetIds, createSealContext, type Preset, type PresetParameters } from './seal/presets.ts';
+export { CkksContext } from './seal/ckks-context.ts';
+export { CkksClient } from './client/ckks-client.ts';
+export { planLinear, planForVectors, unionGaloisSteps, ciphertextBytes, type LinearPlan, type PlanCost, type PlanOptions } from './linear/plan.ts';
+export { packInput, unpackOutput, diagonalSlots, biasSlots, outputSlotRows, rotateSlots, checkWeights, type LinearWeights } from './linear/layout.ts';
+export { evaluatePlanPlain, linearReference } from './linear/plain-twin.ts';
+export { LinearOperator, type EvaluationStats } from './linear/linear-operator.ts';
+export { encodeEnvelope, decodeEnvelope, ENVELOPE_MAGIC, ENVELOPE_VERSION, MAX_ENVELOPE_ITEMS, type Envelope, type EnvelopeKindName } from './wire/envelope.ts';

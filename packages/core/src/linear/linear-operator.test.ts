@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GaloisKeys } from 'node-seal';
+import { CkksContext } from '../seal/ckks-context.ts';
+import { CkksClient } from '../client/ckks-client.ts';
+import { LinearOperator } from './linear-operator.ts';
+import { planForVectors, planLinear, type LinearPlan } from './plan.ts';
+import { outputSlotRows, type LinearWeights } from './layout.ts';
+import { linearReference } from './plain-twin.ts';
+import { randomVector, randomWeights, seededRandom } from './test-helpers.ts';
+
+/** One preset's keys and contexts for the whole file; freed at the end. */
+function fixture(presetId: string) {
+  const state = {} as { ctx: CkksContext; client: CkksClient; keys: GaloisKeys };
+  beforeAll(async () => {
+    state.ctx = await CkksContext.create(presetId);
+    state.client = CkksClient.generate(state.ctx);
+    const steps = Array.from({ length: Math.log2(state.ctx.preset.slots) }, (_, i) => 2 ** i);
+    state.keys = state.ctx.loadGaloisKeys(state.client.makeGaloisKeys(steps));
+  });
+  afterAll(() => {
+    state.keys.delete();
+    state.client.delete();
+    state.ctx.delete();
+  });
+  return state;
+}
+
+function runEncrypted(s: ReturnType<typeof fixture>, plan: LinearPlan, w: LinearWeights, xs: Float64Array[]) {
+  const op = new LinearOperator(s.ctx, plan, w);
+  const inputs = s.client.encryptVectors(plan, xs).map((b) => s.ctx.loadCiphertext(b));
+  try {
+    const stats = { rotations: 0, plainMults: 0 };
+    const outs = op.evaluate(inputs, xs.length, s.keys, stats);
+    const bytes = outs.map((ct) => s.ctx.save(ct));
+    outs.forEach((ct) => ct.delete());
+    return { ys: s.client.decryptVectors(plan, bytes, xs.length), slots: s.client.decryptSlots(bytes), stats };
+  } finally {
+    inputs.forEach((ct) => ct.delete());
+    op.delete();
+  }
+}
+
+function maxError(w: LinearWeights, xs: Float64Array[], ys: Float64Array[]): number {
+  let worst = 0;
+  xs.forEach((x, t) => {
+    const want = linearReference(w, x);
+    for (let i = 0; i < w.dOut; i++) worst = Math.max(worst, Math.abs(ys[t][i] - want[i]));
+  });
+  return worst;
+}
+
+const SHAPES: [number, number][] = [[1, 1], [7, 5], [64, 64], [64, 128], [128, 64], [64, 344], [172, 64], [512, 192], [64, 512], [2048, 2048]];
+
+describe.each([
+  ['ckks-n4096-q109', 1e-4],
+  ['ckks-n8192-q218', 1e-6],
+])('encrypted y = W x + b under %s', (presetId, tolerance) => {
+  const s = fixture(presetId);
+
+  it.each(SHAPES)('%ix%i matches the Float64 reference', (dOut, dIn) => {
+    const rand = seededRandom(dOut * 31 + dIn);
+    const w = randomWeights(rand, dOut, dIn);
+    const xs = [randomVector(rand, dIn)];
+    const plan = planLinear(s.ctx.preset, dOut, dIn);
+    const { ys, stats } = runEncrypted(s, plan, w, xs);
+    expect(maxError(w, xs, ys)).toBeLessThan(tolerance);
+    // The evaluator does what the plan costed (zero diagonals may be skipped).
+    expect(stats.rotations).toBe(plan.cost.rotations);
+    expect(stats.plainMults).toBeLessThanOrEqual(plan.cost.plainMults);
+  });
+
+  it('a response reveals W x + b in output slots and zero everywhere else', () => {
+    const rand = seededRandom(77);
+    const w = randomWeights(rand, 40, 24);
+    for (const plan of [planLinear(s.ctx.preset, 40, 24), planLinear(s.ctx.preset, 40, 24, { batch: 4 }), planLinear(s.ctx.preset, 40, 24, { allowPreRotation: false })]) {
+      const xs = Array.from({ length: plan.batch === 1 ? 1 : 3 }, () => randomVector(rand, 24));
+      const { ys, slots } = runEncrypted(s, plan, w, xs);
+      expect(maxError(w, xs, ys)).toBeLessThan(tolerance);
+      for (let r = 0; r < plan.outTiles; r++) {
+        const rows = outputSlotRows(plan, r, xs.length);
+        for (let j = 0; j < plan.slots; j++) {
+          const want = rows[j] < 0 ? 0 : ys[Math.floor(rows[j] / w.dOut)][rows[j] % w.dOut];
+          expect(Math.abs(slots[r][j] - want)).toBeLessThan(tolerance);
+        }
+      }
+    }
+  });
+
+  it('batches a prompt of several vectors into one evaluation', () => {
+    const rand = seededRandom(5);
+    const w = randomWeights(rand, 64, 128);
+    const plan = planForVectors(s.ctx.preset, 64, 128, 5);
+    expect(plan.batch).toBeGreaterThanOrEqual(2);
+    const xs = Array.from({ length: Math.min(plan.batch, 5) }, () => randomVector(rand, 128));
+    expect(maxError(w, xs, runEncrypted(s, plan, w, xs).ys)).toBeLessThan(tolerance);
+  });
+});
+
+describe('operators larger than one ciphertext', () => {
+  const s = fixture('ckks-n4096-q109');
+  it('2500 inputs x 3000 outputs spread over several input and output ciphertexts', () => {
+    const rand = seededRandom(11);
+    const w = randomWeights(rand, 3000, 2500);
+    const plan = planLinear(s.ctx.preset, 3000, 2500);
+    expect(plan.inTiles).toBeGreaterThan(1);
+    expect(plan.outTiles).toBeGreaterThan(1);
+    const xs = [randomVector(rand, 2500)];
+    expect(maxError(w, xs, runEncrypted(s, plan, w, xs).ys)).toBeLessThan(1e-4);
+  });
+});

@@ -1,0 +1,201 @@
+import type { Ciphertext, GaloisKeys, Plaintext } from 'node-seal';
+import { PlanError } from '../errors/plan-error.ts';
+import { sealCall } from '../errors/seal-error.ts';
+import type { CkksContext } from '../seal/ckks-context.ts';
+import { biasSlots, checkWeights, diagonalSlots, inputIndex, type LinearWeights } from './layout.ts';
+import type { LinearPlan } from './plan.ts';
+
+/** Operation counts of one evaluation, to compare against the plan's cost model. */
+export interface EvaluationStats {
+  rotations: number;
+  plainMults: number;
+}
+
+/**
+ * The relay half of y = W x + b: weights pre-encoded as the plan's diagonals
+ * (once, at the top level, reused across evaluations and sessions) and the
+ * evaluation itself. Owns its plaintexts: call `delete()` when done.
+ */
+export class LinearOperator {
+  readonly ctx: CkksContext;
+  readonly plan: LinearPlan;
+  readonly weights: LinearWeights;
+  /** diagonals[r][c][g][b], null where the diagonal is all zero. */
+  readonly #diagonals: (Plaintext | null)[][][][];
+  /** Bias plaintexts per (tile, vector count), encoded on first use. */
+  readonly #bias = new Map<string, Plaintext | null>();
+  readonly #steps: number[];
+  readonly #lastParmsId;
+  #deleted = false;
+
+  constructor(ctx: CkksContext, plan: LinearPlan, weights: LinearWeights) {
+    if (plan.presetId !== ctx.preset.id) throw new PlanError('preset_mismatch', 'plan and context use different presets', { expected: ctx.preset.id, got: plan.presetId });
+    checkWeights(plan, weights);
+    this.ctx = ctx;
+    this.plan = plan;
+    this.weights = weights;
+    this.#steps = [...plan.galoisSteps];
+    this.#lastParmsId = ctx.context.lastParmsId();
+    this.#diagonals = [];
+    try {
+      for (let r = 0; r < plan.outTiles; r++) {
+        const byTile: (Plaintext | null)[][][] = [];
+        for (let c = 0; c < plan.inTiles; c++) {
+          const byGiant: (Plaintext | null)[][] = [];
+          for (let g = 0; g < plan.giantSteps; g++) {
+            const byBaby: (Plaintext | null)[] = [];
+            for (let b = 0; b < plan.babySteps; b++) {
+              const slots = diagonalSlots(plan, weights, r, c, g, b);
+              byBaby.push(slots ? ctx.encode(slots, ctx.weightScale) : null);
+            }
+            byGiant.push(byBaby);
+          }
+          byTile.push(byGiant);
+        }
+        this.#diagonals.push(byTile);
+      }
+    } catch (error) {
+      this.delete();
+      throw error;
+    }
+  }
+
+  /** Bytes held by the pre-encoded plaintexts (for metrics and sizing). */
+  get encodedBytes(): number {
+    const perPlaintext = this.ctx.preset.polyModulusDegree * this.ctx.preset.dataPrimeBits.length * 8;
+    let count = 0;
+    for (const t of this.#diagonals) for (const c of t) for (const g of c) for (const p of g) if (p) count++;
+    return count * perPlaintext;
+  }
+
+  /** Galois keys missing from `keys` for this plan's rotations (empty when all present). */
+  missingSteps(keys: GaloisKeys): number[] {
+    return this.#steps.filter((s) => !keys.hasKey(this.ctx.galoisElement(s)));
+  }
+
+  /**
+   * Check that uploaded ciphertexts are what this plan expects: count, two
+   * polynomials, top level, NTT form and the preset's input scale. Throws a
+   * PlanError whose code names the failed check.
+   */
+  checkInputs(inputs: readonly Ciphertext[], vectors: number): void {
+    const p = this.plan;
+    if (inputs.length !== p.cost.inputCiphertexts) {
+      throw new PlanError('bad_count', 'wrong number of input ciphertexts for the plan', { expected: p.cost.inputCiphertexts, got: inputs.length });
+    }
+    if (!Number.isInteger(vectors) || vectors < 1 || vectors > p.batch) {
+      throw new PlanError('bad_count', `a ciphertext group carries 1..${p.batch} vectors`, { expected: p.batch, got: vectors });
+    }
+    const levels = this.ctx.preset.dataPrimeBits.length;
+    const scale = this.ctx.inputScale;
+    for (const ct of inputs) {
+      if (ct.size() !== 2) throw new PlanError('bad_size', 'input ciphertexts must have two polynomials', { expected: 2, got: ct.size() });
+      if (ct.coeffModulusSize() !== levels) throw new PlanError('bad_level', 'input ciphertexts must be at the top level', { expected: levels, got: ct.coeffModulusSize() });
+      if (!ct.isNttForm()) throw new PlanError('bad_form', 'input ciphertexts must be in NTT form');
+      if (Math.abs(ct.scale() / scale - 1) > 1e-9) {
+        throw new PlanError('bad_scale', 'input scale differs from the preset', { expected: this.ctx.preset.inputScaleBits, got: Math.log2(ct.scale()) });
+      }
+    }
+  }
+
+  /**
+   * y = W x + b for one ciphertext group carrying `vectors` vectors. Inputs
+   * are borrowed; the returned ciphertexts (one per output tile, at the last
+   * level) belong to the caller.
+   */
+  evaluate(inputs: readonly Ciphertext[], vectors: number, keys: GaloisKeys, stats: EvaluationStats = { rotations: 0, plainMults: 0 }): Ciphertext[] {
+    if (this.#deleted) throw new PlanError('deleted', 'operator was deleted');
+    this.checkInputs(inputs, vectors);
+    const missing = this.missingSteps(keys);
+    if (missing.length) throw new PlanError('missing_keys', 'Galois keys lack rotation steps this plan needs', { expected: this.#steps, got: missing });
+    const { seal, evaluator } = this.ctx;
+    const p = this.plan;
+    const owned: Ciphertext[] = [];
+    const rotate = (ct: Ciphertext, step: number): Ciphertext => {
+      const out = new seal.Ciphertext();
+      owned.push(out);
+      sealCall('rotation_failed', `rotation by ${step}`, () => evaluator.rotateVector(ct, step, keys, out));
+      stats.rotations++;
+      return out;
+    };
+    const outputs: Ciphertext[] = [];
+    const tmp = new seal.Ciphertext();
+    try {
+      // Baby steps: rotation by b is one power-of-two rotation of an earlier baby step.
+      const babies: Ciphertext[][] = [];
+      for (let c = 0; c < p.inTiles; c++) {
+        const row: Ciphertext[] = [];
+        for (let b = 0; b < p.babySteps; b++) {
+          if (p.preRotated || b === 0) row.push(inputs[inputIndex(p, c, b)]);
+          else {
+            const high = 2 ** Math.floor(Math.log2(b));
+            row.push(rotate(row[b - high], high));
+          }
+        }
+        babies.push(row);
+      }
+      for (let r = 0; r < p.outTiles; r++) {
+        const acc = new seal.Ciphertext();
+        outputs.push(acc);
+        let started = false;
+        // Giant steps by Horner's rule: acc = rot(acc, n1) + part_g, g descending.
+        for (let g = p.giantSteps - 1; g >= 0; g--) {
+          if (started) {
+            evaluator.rotateVectorInplace(acc, p.babySteps, keys);
+            stats.rotations++;
+          }
+          for (let c = 0; c < p.inTiles; c++) {
+            for (let b = 0; b < p.babySteps; b++) {
+              const diagonal = this.#diagonals[r][c][g][b];
+              if (!diagonal) continue;
+              stats.plainMults++;
+              if (!started) {
+                evaluator.multiplyPlain(babies[c][b], diagonal, acc);
+                started = true;
+              } else {
+                evaluator.multiplyPlain(babies[c][b], diagonal, tmp);
+                evaluator.addInplace(acc, tmp);
+              }
+            }
+          }
+        }
+        if (!started) throw new PlanError('zero_operator', `output tile ${r} has no nonzero weights; nothing to evaluate`);
+        for (let s = p.batch * p.blockSize; s < p.batch * p.blockSize * p.chunks; s *= 2) {
+          evaluator.rotateVector(acc, s, keys, tmp);
+          stats.rotations++;
+          evaluator.addInplace(acc, tmp);
+        }
+        const bias = this.#biasPlaintext(r, vectors);
+        if (bias) evaluator.addPlainInplace(acc, bias);
+        // One rescale for everything, then down to the last level: smallest response, nothing extra to learn.
+        evaluator.rescaleToNextInplace(acc);
+        if (acc.coeffModulusSize() > 1) evaluator.cipherModSwitchToInplace(acc, this.#lastParmsId);
+      }
+      return outputs;
+    } catch (error) {
+      for (const ct of outputs) ct.delete();
+      throw error;
+    } finally {
+      tmp.delete();
+      for (const ct of owned) ct.delete();
+    }
+  }
+
+  #biasPlaintext(r: number, vectors: number): Plaintext | null {
+    const key = `${r}:${vectors}`;
+    if (!this.#bias.has(key)) {
+      const slots = biasSlots(this.plan, this.weights, r, vectors);
+      this.#bias.set(key, slots ? this.ctx.encode(slots, this.ctx.inputScale * this.ctx.weightScale) : null);
+    }
+    return this.#bias.get(key) ?? null;
+  }
+
+  delete(): void {
+    if (this.#deleted) return;
+    this.#deleted = true;
+    for (const t of this.#diagonals) for (const c of t) for (const g of c) for (const p of g) p?.delete();
+    for (const p of this.#bias.values()) p?.delete();
+    this.#bias.clear();
+    this.#lastParmsId.delete();
+  }
+}

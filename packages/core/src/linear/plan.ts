@@ -1,0 +1,219 @@
+import { PlanError } from '../errors/plan-error.ts';
+import type { Preset } from '../seal/presets.ts';
+
+/**
+ * How one linear operator y = W x + b is evaluated on CKKS ciphertexts.
+ *
+ * Slots are cut into blocks of B slots. For the `blocked` packing each input
+ * vector owns G blocks; block m handles the diagonals [mK, (m+1)K) of a tile
+ * and the client fills it with its own vector already shifted by mK (it knows
+ * its input, so this costs the relay nothing). Within a block, diagonal k of
+ * W is applied by rotating the input by k (baby step b, giant step g:
+ * k = g*n1 + b), multiplying by the pre-rotated diagonal and summing; the G
+ * blocks are then folded together by rotations of T*B, 2T*B, ... Because the
+ * fold is cyclic, every block of a vector ends holding the whole output: no
+ * slot ever decrypts to a partial product of the weights.
+ * T vectors are interleaved block by block (block index m*T + t), so one
+ * ciphertext carries T vectors at once (SIMD batching) and the fold stays
+ * within each vector.
+ *
+ * The `cyclic` packing is Halevi-Shoup on the whole ciphertext: the tile
+ * width divides the slot count, the client repeats its vector over all slots,
+ * and rotation wraps around correctly, so no block padding is needed.
+ *
+ * Operators larger than one ciphertext are cut into tiles of tileOut x tileIn:
+ * one input ciphertext per input tile, one output ciphertext per output tile,
+ * products of all input tiles summed before the single rescale.
+ *
+ * Every rotation the relay performs is by a power of two (baby steps are
+ * built as chains of power-of-two rotations, giant steps are evaluated by
+ * Horner's rule with the single step n1), so the Galois keys of every plan of
+ * every model fit in log2(slots) keys.
+ */
+export interface LinearPlan {
+  readonly presetId: string;
+  readonly dOut: number;
+  readonly dIn: number;
+  readonly slots: number;
+  readonly packing: 'blocked' | 'cyclic';
+  /** T: vectors carried by one ciphertext group. */
+  readonly batch: number;
+  /** G: diagonal chunks (blocks) per vector. */
+  readonly chunks: number;
+  /** B: slots per block. */
+  readonly blockSize: number;
+  readonly tileOut: number;
+  readonly tileIn: number;
+  readonly inTiles: number;
+  readonly outTiles: number;
+  /** K: diagonals per chunk. */
+  readonly diagonals: number;
+  /** n1: baby steps (a power of two). */
+  readonly babySteps: number;
+  /** n2 = ceil(K / n1). */
+  readonly giantSteps: number;
+  /** When true the client uploads the n1 baby-step shifts itself instead of the relay rotating. */
+  readonly preRotated: boolean;
+  /** Rotation steps the relay needs Galois keys for (all powers of two). */
+  readonly galoisSteps: readonly number[];
+  readonly cost: PlanCost;
+}
+
+export interface PlanCost {
+  /** Rotations per ciphertext group. */
+  readonly rotations: number;
+  readonly plainMults: number;
+  readonly inputCiphertexts: number;
+  readonly outputCiphertexts: number;
+  /** Estimated relay + client milliseconds per group and bytes moved, as the planner weighed them. */
+  readonly estimatedMs: number;
+}
+
+export interface PlanOptions {
+  /** Vectors evaluated together in one ciphertext group. Default 1. Must be a power of two. */
+  batch?: number;
+  /** Allow the client to upload pre-rotated copies of its input. Default true. */
+  allowPreRotation?: boolean;
+  /** Milliseconds charged per byte moved (both ways). Default 5e-5 (about 20 MB/s, a good web uplink). */
+  msPerByte?: number;
+  /** Restrict rotations to these steps (for example a key set already generated). Default: any power of two. */
+  galoisSteps?: readonly number[];
+}
+
+const isPow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+const log2 = (n: number) => Math.round(Math.log2(n));
+const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+
+/** Powers of two needed to build every baby-step rotation 1..n1-1 as a chain. */
+function babyStepKeys(n1: number): number[] {
+  const steps: number[] = [];
+  for (let s = 1; s < n1; s *= 2) steps.push(s);
+  return steps;
+}
+
+/** Serialized sizes, for the cost model. Seeded uploads are half a full ciphertext. */
+export function ciphertextBytes(preset: Preset, level: 'upload' | 'response'): number {
+  const primes = level === 'upload' ? preset.dataPrimeBits.length : 1;
+  const polys = level === 'upload' ? 1 : 2;
+  return polys * primes * preset.polyModulusDegree * 8 + 100;
+}
+
+interface Candidate extends Omit<LinearPlan, 'galoisSteps' | 'cost' | 'presetId' | 'dOut' | 'dIn' | 'slots'> {}
+
+function costOf(preset: Preset, c: Candidate, msPerByte: number): PlanCost & { galoisSteps: number[] } {
+  const babyRotations = c.preRotated ? 0 : c.inTiles * (c.babySteps - 1);
+  const foldRotations = log2(c.chunks);
+  const rotations = babyRotations + c.outTiles * (c.giantSteps - 1 + foldRotations);
+  const plainMults = c.inTiles * c.outTiles * c.diagonals;
+  const inputCiphertexts = c.inTiles * (c.preRotated ? c.babySteps : 1);
+  const outputCiphertexts = c.outTiles;
+  const bytes = inputCiphertexts * ciphertextBytes(preset, 'upload') + outputCiphertexts * ciphertextBytes(preset, 'response');
+  const k = preset.cost;
+  const estimatedMs =
+    rotations * k.rotateMs + plainMults * k.multiplyPlainMs + inputCiphertexts * k.encryptMs + outputCiphertexts * k.decryptMs + bytes * msPerByte;
+  const steps = new Set<number>(c.preRotated ? [] : babyStepKeys(c.babySteps));
+  if (c.giantSteps > 1) steps.add(c.babySteps);
+  for (let s = c.batch * c.blockSize; s < c.batch * c.blockSize * c.chunks; s *= 2) steps.add(s);
+  return { rotations, plainMults, inputCiphertexts, outputCiphertexts, estimatedMs, galoisSteps: [...steps].sort((a, b) => a - b) };
+}
+
+function* babyStepChoices(diagonals: number, allowPreRotation: boolean) {
+  for (let n1 = 1; n1 <= diagonals; n1 *= 2) {
+    const giantSteps = ceilDiv(diagonals, n1);
+    yield { babySteps: n1, giantSteps, preRotated: false };
+    if (allowPreRotation && n1 > 1) yield { babySteps: n1, giantSteps, preRotated: true };
+  }
+}
+
+function* candidates(dOut: number, dIn: number, slots: number, batch: number, allowPreRotation: boolean): Generator<Candidate> {
+  // Blocked packing: B from small to the whole ciphertext.
+  for (let blockSize = 1; blockSize <= slots; blockSize *= 2) {
+    const totalBlocks = slots / blockSize;
+    if (totalBlocks < batch) break;
+    const chunks = totalBlocks / batch;
+    const maxInTiles = Math.max(1, ceilDiv(dIn, 1));
+    for (let inTiles = 1; inTiles <= Math.min(maxInTiles, 64); inTiles++) {
+      const tileIn = ceilDiv(dIn, inTiles);
+      if (inTiles > 1 && ceilDiv(dIn, inTiles - 1) === tileIn) continue;
+      const diagonals = ceilDiv(tileIn, chunks);
+      const rowsPerTile = blockSize - diagonals + 1;
+      if (rowsPerTile < 1) continue;
+      const outTiles = ceilDiv(dOut, rowsPerTile);
+      if (outTiles > 64) continue;
+      const tileOut = ceilDiv(dOut, outTiles);
+      for (const bs of babyStepChoices(diagonals, allowPreRotation)) {
+        yield { packing: 'blocked', batch, chunks, blockSize, tileOut, tileIn, inTiles, outTiles, diagonals, ...bs };
+      }
+      if (tileIn <= chunks) break; // more input tiles cannot help once each chunk holds one diagonal
+    }
+  }
+  // Cyclic packing: one vector per ciphertext, tile width a power of two dividing the slots.
+  if (batch === 1) {
+    const outTiles = ceilDiv(dOut, slots);
+    const tileOut = ceilDiv(dOut, outTiles);
+    for (let tileIn = 1; tileIn <= slots; tileIn *= 2) {
+      const inTiles = ceilDiv(dIn, tileIn);
+      if (inTiles > 64) continue;
+      for (const bs of babyStepChoices(tileIn, allowPreRotation)) {
+        yield { packing: 'cyclic', batch: 1, chunks: 1, blockSize: slots, tileOut, tileIn, inTiles, outTiles, diagonals: tileIn, ...bs };
+      }
+    }
+  }
+}
+
+/**
+ * Choose the cheapest evaluation of a dOut x dIn operator under `preset`,
+ * weighing rotations, plaintext products, client encryptions and bytes on
+ * the wire. Deterministic: the same inputs always give the same plan, so the
+ * relay and the client agree without negotiating.
+ */
+export function planLinear(preset: Preset, dOut: number, dIn: number, options: PlanOptions = {}): LinearPlan {
+  const batch = options.batch ?? 1;
+  const msPerByte = options.msPerByte ?? 5e-5;
+  const allowed = options.galoisSteps ? new Set(options.galoisSteps) : undefined;
+  for (const [name, v] of [['dOut', dOut], ['dIn', dIn]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new PlanError('bad_shape', `${name} must be a positive integer`, { got: v });
+  }
+  if (!isPow2(batch) || batch > preset.slots) {
+    throw new PlanError('bad_batch', `batch must be a power of two at most ${preset.slots}`, { got: batch });
+  }
+  let best: LinearPlan | undefined;
+  for (const c of candidates(dOut, dIn, preset.slots, batch, options.allowPreRotation ?? true)) {
+    const { galoisSteps, ...cost } = costOf(preset, c, msPerByte);
+    if (allowed && !galoisSteps.every((s) => allowed.has(s))) continue;
+    if (best && cost.estimatedMs >= best.cost.estimatedMs) continue;
+    best = { presetId: preset.id, dOut, dIn, slots: preset.slots, ...c, galoisSteps, cost };
+  }
+  if (!best) throw new PlanError('no_plan', `no evaluation of ${dOut}x${dIn} fits preset ${preset.id} with batch ${batch}`);
+  return best;
+}
+
+/**
+ * The plan that evaluates `vectors` input vectors most cheaply per vector:
+ * tries every power-of-two batch up to the next power of two above `vectors`
+ * and charges each for the ciphertext groups it needs.
+ */
+export function planForVectors(preset: Preset, dOut: number, dIn: number, vectors: number, options: Omit<PlanOptions, 'batch'> = {}): LinearPlan {
+  let best: LinearPlan | undefined;
+  let bestMs = Infinity;
+  for (let batch = 1; batch <= preset.slots; batch *= 2) {
+    let plan: LinearPlan;
+    try {
+      plan = planLinear(preset, dOut, dIn, { ...options, batch });
+    } catch {
+      break;
+    }
+    const total = Math.ceil(vectors / batch) * plan.cost.estimatedMs;
+    if (total < bestMs) [best, bestMs] = [plan, total];
+    if (batch >= vectors) break;
+  }
+  if (!best) return planLinear(preset, dOut, dIn, options);
+  return best;
+}
+
+/** Union of the Galois steps of several plans: the keys a client must make. */
+export function unionGaloisSteps(plans: Iterable<LinearPlan>): number[] {
+  const steps = new Set<number>();
+  for (const p of plans) for (const s of p.galoisSteps) steps.add(s);
+  return [...steps].sort((a, b) => a - b);
+}

@@ -1,0 +1,119 @@
+import { configFromHeader } from './checkpoint.ts';
+import type { LlamaConfig } from './checkpoint.ts';
+import { ModelFormatError } from './model-format-error.ts';
+import { scheduleLayout } from './schedule.ts';
+import type { Schedule, StepShape } from './schedule.ts';
+
+export const MODEL_DESCRIPTOR_FORMAT = 'fhe-llm/split-llama/1';
+
+/** Largest magnitudes expected in a step's input and output vectors (calibrated, margin included). */
+export interface StepBounds {
+  input: number;
+  output: number;
+}
+
+export interface StepDescriptor extends StepShape {
+  bounds: StepBounds;
+}
+
+/**
+ * Everything a client needs to drive split inference, and no weights: the
+ * relay publishes it (JSON) beside the tokenizer file.
+ */
+export interface ModelDescriptor {
+  format: typeof MODEL_DESCRIPTOR_FORMAT;
+  id: string;
+  config: LlamaConfig;
+  /** RMSNorm epsilon (llama2.c: 1e-5). */
+  normEps: number;
+  /** RoPE base (llama2.c: 10000). */
+  ropeTheta: number;
+  steps: StepDescriptor[];
+}
+
+/** Bounds that check nothing; for calibration runs. Infinity does not survive JSON. */
+export const UNBOUNDED: StepBounds = Object.freeze({ input: Infinity, output: Infinity });
+
+export function describeModel(id: string, schedule: Schedule, bounds?: readonly StepBounds[]): ModelDescriptor {
+  if (bounds !== undefined && bounds.length !== schedule.steps.length) {
+    throw new RangeError(`${bounds.length} bounds for ${schedule.steps.length} steps`);
+  }
+  return {
+    format: MODEL_DESCRIPTOR_FORMAT,
+    id,
+    config: { ...schedule.config },
+    normEps: 1e-5,
+    ropeTheta: 10000,
+    steps: schedule.steps.map(({ id: stepId, kind, layer, dIn, dOut }, i) => ({
+      id: stepId,
+      kind,
+      layer,
+      dIn,
+      dOut,
+      bounds: { ...(bounds?.[i] ?? UNBOUNDED) },
+    })),
+  };
+}
+
+function invalid(message: string): ModelFormatError {
+  return new ModelFormatError('bad_descriptor', `model descriptor: ${message}`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+/**
+ * Checks a descriptor (typically parsed from JSON) against the layout its config
+ * implies and returns it typed; throws ModelFormatError 'bad_descriptor'.
+ */
+export function validateModelDescriptor(value: unknown): ModelDescriptor {
+  if (!isRecord(value)) throw invalid('not an object');
+  if (value.format !== MODEL_DESCRIPTOR_FORMAT) {
+    throw invalid(`format ${JSON.stringify(value.format)}, expected ${MODEL_DESCRIPTOR_FORMAT}`);
+  }
+  if (typeof value.id !== 'string') throw invalid('id must be a string');
+  for (const key of ['normEps', 'ropeTheta'] as const) {
+    const v = value[key];
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw invalid(`${key} must be a positive number`);
+  }
+  const c = value.config;
+  if (!isRecord(c)) throw invalid('config missing');
+  let derived: LlamaConfig;
+  try {
+    const vocab = c.sharedClassifier === false ? -Number(c.vocabSize) : Number(c.vocabSize);
+    derived = configFromHeader([c.dim, c.hiddenDim, c.nLayers, c.nHeads, c.nKvHeads, vocab, c.seqLen].map(Number));
+  } catch (e) {
+    throw invalid(`config: ${(e as Error).message}`);
+  }
+  for (const [key, v] of Object.entries(derived)) {
+    if (c[key] !== v) throw invalid(`config.${key} is ${JSON.stringify(c[key])}, expected ${JSON.stringify(v)}`);
+  }
+
+  const layout = scheduleLayout(derived);
+  const steps = value.steps;
+  if (!Array.isArray(steps) || steps.length !== layout.length) {
+    throw new ModelFormatError(
+      'bad_descriptor',
+      `model descriptor: expected ${layout.length} steps, got ${Array.isArray(steps) ? steps.length : 'none'}`,
+      layout.length,
+      Array.isArray(steps) ? steps.length : undefined,
+    );
+  }
+  layout.forEach((expected, i) => {
+    const step: unknown = steps[i];
+    if (!isRecord(step)) throw invalid(`step ${i} is not an object`);
+    if (typeof step.id !== 'string') throw invalid(`step ${i} id must be a string`);
+    for (const key of ['kind', 'layer', 'dIn', 'dOut'] as const) {
+      if (step[key] !== expected[key]) {
+        throw invalid(`step ${i} (${step.id}) ${key} is ${JSON.stringify(step[key])}, expected ${expected[key]}`);
+      }
+    }
+    const b = step.bounds;
+    if (!isRecord(b) || !(Number(b.input) > 0) || !(Number(b.output) > 0) ||
+        typeof b.input !== 'number' || typeof b.output !== 'number') {
+      throw invalid(`step ${i} (${step.id}) needs positive numeric bounds {input, output}`);
+    }
+  });
+  return value as unknown as ModelDescriptor;
+}

@@ -1,0 +1,26 @@
+/** What was wrong with a model, tokenizer or descriptor; see `ModelFormatError.code`. */
+export type ModelFormatErrorCode =
+  | 'truncated'
+  | 'bad_header'
+  | 'size_mismatch'
+  | 'bad_token'
+  | 'bad_descriptor';
+
+/**
+ * A model file, tokenizer file or model descriptor that cannot be used as is.
+ * `expected`/`got` carry the numbers that disagreed (byte counts for file sizes)
+ * when the failure is a comparison.
+ */
+export class ModelFormatError extends Error {
+  override name = 'ModelFormatError';
+  readonly code: ModelFormatErrorCode;
+  readonly expected: number | undefined;
+  readonly got: number | undefined;
+
+  constructor(code: ModelFormatErrorCode, message: string, expected?: number, got?: number) {
+    super(message);
+    this.code = code;
+    this.expected = expected;
+    this.got = got;
+  }
+}

@@ -1,0 +1,126 @@
+import type { LlamaConfig, LlamaWeights } from './checkpoint.ts';
+
+/**
+ * The split-inference schedule: the model cut into server steps, each ONE
+ * linear map y = W x (+ b) over weights the client never sees. Everything
+ * between steps (RMS scalar, RoPE, attention, SiLU, residual adds, sampling)
+ * needs no weights and runs on the client.
+ *
+ * RMSNorm gains are folded into the next matrix (W·diag(g)); the 1/rms factor is
+ * a scalar, so the client divides the step output by rms(x) afterwards. Each
+ * step also returns the residual-branch output (Wo·a or W2·h) so the client can
+ * update x, and the next normalised matmul is composed through that update:
+ * B·(x + R·u) = [B, B·R]·[x; u]. That gives 2 steps per layer plus the first.
+ *
+ *   embed        in: one-hot token (vocab)  out: [x; Wqkv_0·g·x]
+ *   attn-ffn l   in: [x; a]                 out: [Wo·a; W1·g·x'; W3·g·x']    x' = x + Wo·a
+ *   ffn-qkv l    in: [x'; h]                out: [W2·h; Wqkv_{l+1}·g·x'']    x'' = x' + W2·h
+ *   ffn-logits   in: [x'; h] (last layer)   out: [W2·h; Wcls·g_final·x'']
+ */
+export type StepKind = 'embed' | 'attn-ffn' | 'ffn-qkv' | 'ffn-logits';
+
+/** What a step is, without its weights. */
+export interface StepShape {
+  id: string;
+  kind: StepKind;
+  layer: number;
+  dIn: number;
+  dOut: number;
+}
+
+export interface ScheduleStep extends StepShape {
+  /** Dense row-major [dOut][dIn]. */
+  weight: Float64Array;
+  bias?: Float64Array;
+}
+
+export interface Schedule {
+  config: LlamaConfig;
+  steps: ScheduleStep[];
+}
+
+/** The step sequence for a config: 1 + 2 * nLayers steps, in execution order. */
+export function scheduleLayout(config: LlamaConfig): StepShape[] {
+  const { dim, hiddenDim, kvDim, vocabSize, nLayers } = config;
+  const qkv = dim + 2 * kvDim;
+  const steps: StepShape[] = [{ id: 'embed+qkv0', kind: 'embed', layer: 0, dIn: vocabSize, dOut: dim + qkv }];
+  for (let l = 0; l < nLayers; l++) {
+    steps.push({ id: `attn-out+ffn-in${l}`, kind: 'attn-ffn', layer: l, dIn: 2 * dim, dOut: dim + 2 * hiddenDim });
+    if (l < nLayers - 1) {
+      steps.push({ id: `ffn-out+qkv${l + 1}`, kind: 'ffn-qkv', layer: l, dIn: dim + hiddenDim, dOut: dim + qkv });
+    } else {
+      steps.push({ id: 'ffn-out+logits', kind: 'ffn-logits', layer: l, dIn: dim + hiddenDim, dOut: dim + vocabSize });
+    }
+  }
+  return steps;
+}
+
+/** Stack row-major matrices (all with `cols` columns), each times diag(gain), into Float64. */
+function stackWithGain(parts: Float32Array[], cols: number, gain: Float32Array): Float64Array {
+  let rows = 0;
+  for (const p of parts) rows += p.length / cols;
+  const out = new Float64Array(rows * cols);
+  let o = 0;
+  for (const p of parts) {
+    for (let i = 0; i < p.length; i++) out[o++] = p[i] * gain[i % cols];
+  }
+  return out;
+}
+
+/**
+ * [[0, R], [B, B·R]] for residual update R (dim x k) and normalised matmul
+ * B (m x dim): in [x; u], out [R·u; B·(x + R·u)].
+ */
+function residualThenMatmul(dim: number, r: Float32Array, k: number, b: Float64Array): Float64Array {
+  const m = b.length / dim;
+  const dIn = dim + k;
+  const w = new Float64Array((dim + m) * dIn);
+  for (let i = 0; i < dim; i++) {
+    for (let j = 0; j < k; j++) w[i * dIn + dim + j] = r[i * k + j];
+  }
+  for (let i = 0; i < m; i++) {
+    const row = (dim + i) * dIn;
+    for (let t = 0; t < dim; t++) {
+      const bit = b[i * dim + t];
+      w[row + t] = bit;
+      // accumulate B[i][t] * R[t][:] into the u-columns
+      for (let j = 0; j < k; j++) w[row + dim + j] += bit * r[t * k + j];
+    }
+  }
+  return w;
+}
+
+/** [E^T; B·E^T]: in one-hot token, out [x; B·x] with x the embedding row. */
+function embedThenMatmul(dim: number, vocab: number, embedding: Float32Array, b: Float64Array): Float64Array {
+  const m = b.length / dim;
+  const w = new Float64Array((dim + m) * vocab);
+  for (let t = 0; t < vocab; t++) {
+    const e = t * dim;
+    for (let i = 0; i < dim; i++) w[i * vocab + t] = embedding[e + i];
+    for (let i = 0; i < m; i++) {
+      let s = 0;
+      for (let c = 0; c < dim; c++) s += b[i * dim + c] * embedding[e + c];
+      w[(dim + i) * vocab + t] = s;
+    }
+  }
+  return w;
+}
+
+/** Cuts a model into its split-inference steps (Float64 matrices, composed as above). */
+export function buildSchedule(weights: LlamaWeights): Schedule {
+  const config = weights.config;
+  const { dim, hiddenDim, vocabSize, nLayers } = config;
+  const layers = weights.layers;
+  const qkvGained = (l: number): Float64Array =>
+    stackWithGain([layers[l].wq, layers[l].wk, layers[l].wv], dim, layers[l].rmsAtt);
+
+  const layout = scheduleLayout(config);
+  const weightsByStep: Float64Array[] = [embedThenMatmul(dim, vocabSize, weights.tokenEmbedding, qkvGained(0))];
+  for (let l = 0; l < nLayers; l++) {
+    const ffnIn = stackWithGain([layers[l].w1, layers[l].w3], dim, layers[l].rmsFfn);
+    weightsByStep.push(residualThenMatmul(dim, layers[l].wo, dim, ffnIn));
+    const next = l < nLayers - 1 ? qkvGained(l + 1) : stackWithGain([weights.wcls], dim, weights.rmsFinal);
+    weightsByStep.push(residualThenMatmul(dim, layers[l].w2, hiddenDim, next));
+  }
+  return { config, steps: layout.map((shape, i) => ({ ...shape, weight: weightsByStep[i] })) };
+}

@@ -1,0 +1,105 @@
+import type { Ciphertext, CKKSEncoder, Evaluator, GaloisKeys, Plaintext, SEALContext } from 'node-seal';
+import { SealError, sealCall } from '../errors/seal-error.ts';
+import { loadSeal, type LoadSealOptions, type Seal } from './load-seal.ts';
+import { createSealContext, getPreset, type Preset } from './presets.ts';
+
+/**
+ * SEAL's context, encoder and evaluator for one preset, owned together and
+ * freed together. Both the relay and the client's worker use one per preset.
+ */
+export class CkksContext {
+  readonly seal: Seal;
+  readonly preset: Preset;
+  readonly context: SEALContext;
+  readonly encoder: CKKSEncoder;
+  readonly evaluator: Evaluator;
+  #deleted = false;
+
+  constructor(seal: Seal, preset: Preset) {
+    this.seal = seal;
+    this.preset = preset;
+    this.context = createSealContext(seal, preset);
+    this.encoder = new seal.CKKSEncoder(this.context);
+    this.evaluator = new seal.Evaluator(this.context);
+  }
+
+  static async create(presetId: string, options: LoadSealOptions = {}): Promise<CkksContext> {
+    const preset = getPreset(presetId);
+    return new CkksContext(await loadSeal(options), preset);
+  }
+
+  get inputScale(): number {
+    return 2 ** this.preset.inputScaleBits;
+  }
+
+  get weightScale(): number {
+    return 2 ** this.preset.weightScaleBits;
+  }
+
+  /** Encode real values at `scale` on the top data level. The caller owns the plaintext. */
+  encode(values: Float64Array, scale: number): Plaintext {
+    const pt = new this.seal.Plaintext();
+    try {
+      this.encoder.encode(values, scale, pt);
+      return pt;
+    } catch (error) {
+      pt.delete();
+      throw new SealError('encode_failed', `cannot encode at scale 2^${Math.log2(scale).toFixed(1)}`, { cause: error });
+    }
+  }
+
+  /** SEAL's Galois element for a rotation by `step` slots (left for positive steps). */
+  galoisElement(step: number): number {
+    const m = 2 * this.preset.polyModulusDegree;
+    const slots = this.preset.slots;
+    const s = ((step % slots) + slots) % slots;
+    let result = 1;
+    for (let i = 0; i < s; i++) result = (result * 3) % m;
+    return result;
+  }
+
+  /**
+   * Load a ciphertext and run SEAL's validity check under this context
+   * (sizes, moduli and coefficient ranges). Throws SealError 'invalid_ciphertext'.
+   */
+  loadCiphertext(bytes: Uint8Array): Ciphertext {
+    const ct = new this.seal.Ciphertext();
+    try {
+      sealCall('invalid_ciphertext', 'ciphertext rejected', () => ct.loadFromArray(this.context, bytes));
+      return ct;
+    } catch (error) {
+      ct.delete();
+      throw error;
+    }
+  }
+
+  /** Load evaluation (Galois) keys, validated by SEAL. Throws SealError 'invalid_keys'. */
+  loadGaloisKeys(bytes: Uint8Array): GaloisKeys {
+    const keys = new this.seal.GaloisKeys();
+    try {
+      sealCall('invalid_keys', 'Galois keys rejected', () => keys.loadFromArray(this.context, bytes));
+      return keys;
+    } catch (error) {
+      keys.delete();
+      throw error;
+    }
+  }
+
+  /** Serialize with zstd: shrinks keys by a third and fresh ciphertexts by about a third. */
+  save(object: { saveToArray(mode: never): unknown }): Uint8Array {
+    return object.saveToArray(this.seal.ComprModeType.zstd as never) as Uint8Array;
+  }
+
+  /** True when `ct` sits at the top data level with the input scale and two polynomials. */
+  describeCiphertext(ct: Ciphertext): { level: number; size: number; scaleBits: number; ntt: boolean } {
+    return { level: ct.coeffModulusSize(), size: ct.size(), scaleBits: Math.log2(ct.scale()), ntt: ct.isNttForm() };
+  }
+
+  delete(): void {
+    if (this.#deleted) return;
+    this.#deleted = true;
+    this.evaluator.delete();
+    this.encoder.delete();
+    this.context.delete();
+  }
+}
