@@ -8,3 +8,9 @@ export { packInput, unpackOutput, diagonalSlots, biasSlots, outputSlotRows, rota
 export { evaluatePlanPlain, linearReference } from './linear/plain-twin.ts';
 export { LinearOperator, type EvaluationStats } from './linear/linear-operator.ts';
 export { encodeEnvelope, decodeEnvelope, ENVELOPE_MAGIC, ENVELOPE_VERSION, MAX_ENVELOPE_ITEMS, type Envelope, type EnvelopeKindName } from './wire/envelope.ts';
+export { planStep, groupSizes, encryptStepRequest, decryptStepResponse, splitRequestGroups, evaluateGroup, encodeStepResponse, type StepShape as LinearStepShape } from './protocol/step-exchange.ts';
+export { describeEncryptedModel, planModelStep, planVectorCounts, PLANNER_VERSION, type EncryptedModelDescriptor, type DescribeOptions } from './inference/encrypted-model.ts';
+export { StepOperators } from './inference/step-operators.ts';
+export { LocalFheStepRunner, runEncryptedStep, type TrafficCounters } from './inference/local-fhe-runner.ts';
+export { prepareModel, CALIBRATION_PROMPTS, type PrepareModelOptions, type PreparedModel } from './inference/prepare-model.ts';
+export * from './model/index.ts';

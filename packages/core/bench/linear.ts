@@ -1,0 +1,86 @@
+// npm run bench:linear [-- --quick]
+// One JSON object per line: a primitive-cost line per preset, then one line
+// per (preset, shape) with the plan's counts, sizes, timings and error, and a
+// line with the Galois-key size for every stories260K operator.
+import { CkksClient, CkksContext, LinearOperator, linearReference, planLinear, unionGaloisSteps } from '../src/index.ts';
+import { randomVector, randomWeights, seededRandom } from '../src/linear/test-helpers.ts';
+
+const quick = process.argv.includes('--quick');
+const SHAPES: [number, number][] = [[1, 1], [7, 5], [64, 64], [64, 128], [128, 64], [64, 344], [172, 64], [512, 192], [64, 512], [192, 512], [408, 128], [192, 236], [576, 236], [2048, 2048]];
+if (!quick) SHAPES.push([4096, 4096]);
+const STORIES_260K: [number, number][] = [[192, 512], [408, 128], [192, 236], [576, 236]];
+const PRESETS = ['ckks-n4096-q109', 'ckks-n8192-q218'];
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+function time(fn: () => void, repeat: number): number {
+  const samples: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const t = performance.now();
+    fn();
+    samples.push(performance.now() - t);
+  }
+  return median(samples);
+}
+const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+
+for (const presetId of PRESETS) {
+  const ctx = await CkksContext.create(presetId);
+  const client = CkksClient.generate(ctx);
+  const allSteps = Array.from({ length: Math.log2(ctx.preset.slots) }, (_, i) => 2 ** i);
+  const keys = ctx.loadGaloisKeys(client.makeGaloisKeys(allSteps));
+
+  // Primitive costs at the top level, where the evaluator rotates and multiplies.
+  const probePlan = planLinear(ctx.preset, 1, 1);
+  const ct = ctx.loadCiphertext(client.encryptVectors(probePlan, [[0.5]])[0]);
+  const pt = ctx.encode(new Float64Array(ctx.preset.slots).fill(0.25), ctx.weightScale);
+  const out = new ctx.seal.Ciphertext();
+  const rotateMs = time(() => ctx.evaluator.rotateVector(ct, 1, keys, out), 50);
+  const mulMs = time(() => ctx.evaluator.multiplyPlain(ct, pt, out), 200);
+  out.delete();
+  pt.delete();
+  ct.delete();
+  console.log(JSON.stringify({ kind: 'primitives', preset: presetId, rotate_ms: round(rotateMs), multiply_plain_ms: round(mulMs) }));
+
+  const storiesSteps = unionGaloisSteps(STORIES_260K.map(([o, i]) => planLinear(ctx.preset, o, i)));
+  const storiesKeys = client.makeGaloisKeys(storiesSteps);
+  console.log(JSON.stringify({ kind: 'stories260K-keys', preset: presetId, galois_steps: storiesSteps, galois_key_bytes: storiesKeys.length }));
+
+  for (const [dOut, dIn] of SHAPES) {
+    const rand = seededRandom(dOut * 131 + dIn);
+    const w = randomWeights(rand, dOut, dIn);
+    const x = randomVector(rand, dIn);
+    const plan = planLinear(ctx.preset, dOut, dIn);
+    const op = new LinearOperator(ctx, plan, w);
+    const repeat = plan.cost.estimatedMs > 500 ? 3 : 10;
+    let upload: Uint8Array[] = [];
+    const encryptMs = time(() => (upload = client.encryptVectors(plan, [x])), repeat);
+    const inputs = upload.map((b) => ctx.loadCiphertext(b));
+    let response: Uint8Array[] = [];
+    const stats = { rotations: 0, plainMults: 0 };
+    const evalMs = time(() => {
+      const outs = op.evaluate(inputs, 1, keys, (stats.rotations = 0, stats.plainMults = 0, stats));
+      response = outs.map((c) => ctx.save(c));
+      outs.forEach((c) => c.delete());
+    }, repeat);
+    let y: Float64Array = new Float64Array(0);
+    const decryptMs = time(() => ([y] = client.decryptVectors(plan, response, 1)), repeat);
+    const want = linearReference(w, x);
+    const maxAbsErr = want.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+    const galoisKeyBytes = client.makeGaloisKeys(plan.galoisSteps).length;
+    const modelled = stats.rotations * rotateMs + stats.plainMults * mulMs;
+    console.log(JSON.stringify({
+      kind: 'linear', preset: presetId, d_in: dIn, d_out: dOut, packing: plan.packing, batch: plan.batch, chunks: plan.chunks,
+      block_size: plan.blockSize, baby_steps: plan.babySteps, giant_steps: plan.giantSteps, pre_rotated: plan.preRotated,
+      in_tiles: plan.inTiles, out_tiles: plan.outTiles,
+      rotations: stats.rotations, plain_mults: stats.plainMults, galois_steps: plan.galoisSteps, galois_key_bytes: galoisKeyBytes,
+      up_bytes: upload.reduce((n, b) => n + b.length, 0), down_bytes: response.reduce((n, b) => n + b.length, 0),
+      encrypt_ms: round(encryptMs), eval_ms: round(evalMs), decrypt_ms: round(decryptMs), max_abs_err: maxAbsErr,
+      plan_efficiency: round(modelled / evalMs),
+    }));
+    inputs.forEach((c) => c.delete());
+    op.delete();
+  }
+  keys.delete();
+  client.delete();
+  ctx.delete();
+}

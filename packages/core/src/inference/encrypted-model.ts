@@ -1,0 +1,74 @@
+import { PlanError } from '../errors/plan-error.ts';
+import { unionGaloisSteps, type LinearPlan } from '../linear/plan.ts';
+import type { ModelDescriptor } from '../model/model-descriptor.ts';
+import { getPreset } from '../seal/presets.ts';
+import { planStep } from '../protocol/step-exchange.ts';
+
+/** Version of the planner both sides must run; bumped whenever plans could change. */
+export const PLANNER_VERSION = 1;
+
+/**
+ * What a relay publishes about a hosted model: the split schedule (shapes and
+ * calibrated bounds, no weights), the CKKS preset, the exact Galois steps a
+ * client must make keys for, and how many vectors one request may carry.
+ */
+export interface EncryptedModelDescriptor extends ModelDescriptor {
+  readonly preset: string;
+  readonly planner: typeof PLANNER_VERSION;
+  /** Rotation steps to generate Galois keys for: enough for every plan of every step up to maxVectors. */
+  readonly galoisSteps: readonly number[];
+  /** Most vectors (tokens x sequences) one step request may carry. */
+  readonly maxVectors: number;
+  /** Each step's plan for a single vector, for inspection and documentation. */
+  readonly plans: readonly LinearPlan[];
+}
+
+export interface DescribeOptions {
+  /** Default 64. Requests with more vectors are split by the client. */
+  maxVectors?: number;
+}
+
+/** Vector counts whose plans can differ: the planner only picks power-of-two batches. */
+export function planVectorCounts(maxVectors: number): number[] {
+  const counts: number[] = [];
+  for (let n = 1; n < maxVectors; n *= 2) counts.push(n);
+  counts.push(maxVectors);
+  return counts;
+}
+
+/**
+ * Attach the encryption side to a split-model descriptor. Fails with
+ * PlanError 'out_of_range' when a step's calibrated outputs would not fit the
+ * preset's headroom (CKKS would silently wrap them).
+ */
+export function describeEncryptedModel(model: ModelDescriptor, presetId: string, options: DescribeOptions = {}): EncryptedModelDescriptor {
+  const preset = getPreset(presetId);
+  const maxVectors = options.maxVectors ?? 64;
+  model.steps.forEach((step) => {
+    if (!(step.bounds.output <= preset.outputHeadroom)) {
+      throw new PlanError('out_of_range', `step ${step.id} outputs up to ${step.bounds.output}, beyond ${presetId}'s headroom`, {
+        expected: `<= ${preset.outputHeadroom}`,
+        got: step.bounds.output,
+      });
+    }
+  });
+  const all: LinearPlan[] = [];
+  for (const step of model.steps) for (const n of planVectorCounts(maxVectors)) all.push(planStep(preset, step, n));
+  const galoisSteps = unionGaloisSteps(all);
+  return {
+    ...model,
+    preset: presetId,
+    planner: PLANNER_VERSION,
+    galoisSteps,
+    maxVectors,
+    plans: model.steps.map((step) => planStep(preset, step, 1, galoisSteps)),
+  };
+}
+
+/** The plan for `vectors` vectors of step `stepIndex`, identical on client and relay. */
+export function planModelStep(model: EncryptedModelDescriptor, stepIndex: number, vectors: number): LinearPlan {
+  const step = model.steps[stepIndex];
+  if (!step) throw new PlanError('unknown_step', `model ${model.id} has no step ${stepIndex}`, { expected: `0..${model.steps.length - 1}`, got: stepIndex });
+  if (vectors > model.maxVectors) throw new PlanError('too_many_vectors', `at most ${model.maxVectors} vectors per request`, { expected: model.maxVectors, got: vectors });
+  return planStep(getPreset(model.preset), step, vectors, model.galoisSteps);
+}

@@ -1,0 +1,77 @@
+import { generate } from './generate.ts';
+import { describeModel } from './model-descriptor.ts';
+import type { StepBounds } from './model-descriptor.ts';
+import { PlaintextStepRunner } from './plaintext-runner.ts';
+import { Sampler } from './sampler.ts';
+import type { Schedule } from './schedule.ts';
+import { SplitInferenceClient } from './split-client.ts';
+import type { StepRunner } from './split-client.ts';
+
+export interface CalibrationOptions {
+  /** Multiplier applied to the largest magnitudes seen (default 1.5). */
+  margin?: number;
+  /** Positions run per sample, prompt included (default: the model's seqLen). */
+  steps?: number;
+  /** Sampler for the generated part (default greedy). */
+  sampler?: { sample(logits: Float32Array): number };
+}
+
+export interface CalibrationResult {
+  /** Per step: observed maxima times the margin; what goes in the descriptor. */
+  bounds: StepBounds[];
+  /** Per step: the raw largest |input| and |output| seen. */
+  observed: StepBounds[];
+}
+
+function maxAbs(vectors: Float64Array[]): number {
+  let m = 0;
+  for (const v of vectors) for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i]));
+  return m;
+}
+
+/** Passes calls through and records the largest magnitudes per step. */
+class RecordingRunner implements StepRunner {
+  readonly observed: StepBounds[];
+  readonly #inner: StepRunner;
+
+  constructor(inner: StepRunner, stepCount: number) {
+    this.#inner = inner;
+    this.observed = Array.from({ length: stepCount }, () => ({ input: 0, output: 0 }));
+  }
+
+  async runStep(stepIndex: number, inputs: Float64Array[], signal?: AbortSignal): Promise<Float64Array[]> {
+    const outputs = await this.#inner.runStep(stepIndex, inputs, signal);
+    const seen = this.observed[stepIndex];
+    seen.input = Math.max(seen.input, maxAbs(inputs));
+    seen.output = Math.max(seen.output, maxAbs(outputs));
+    return outputs;
+  }
+}
+
+/**
+ * Runs the split schedule in plaintext on sample prompts (token ids, BOS first),
+ * generating up to `steps` positions each, and records per step the largest
+ * |input| and |output|. These bound what the encrypted path must represent
+ * (CKKS headroom) and let the client reject decrypted garbage.
+ */
+export async function calibrateBounds(
+  schedule: Schedule,
+  samples: readonly number[][],
+  options: CalibrationOptions = {},
+): Promise<CalibrationResult> {
+  if (samples.length === 0) throw new RangeError('calibration needs at least one sample prompt');
+  const margin = options.margin ?? 1.5;
+  const steps = Math.min(options.steps ?? schedule.config.seqLen, schedule.config.seqLen);
+  const recorder = new RecordingRunner(new PlaintextStepRunner(schedule), schedule.steps.length);
+  const client = new SplitInferenceClient(describeModel('calibration', schedule), recorder);
+  const sampler = options.sampler ?? new Sampler({ temperature: 0 });
+  for (const prompt of samples) {
+    client.reset();
+    await generate(client, sampler, prompt, { steps });
+  }
+  const observed = recorder.observed;
+  return {
+    observed,
+    bounds: observed.map((o) => ({ input: o.input * margin, output: o.output * margin })),
+  };
+}

@@ -1,0 +1,30 @@
+// LLaMA (llama2.c format) model support: file parsers, the float32 reference
+// forward pass, sampling and generation, and the split-inference schedule that
+// lets a relay evaluate the linear layers while the client keeps everything else.
+export { ModelFormatError } from './model-format-error.ts';
+export type { ModelFormatErrorCode } from './model-format-error.ts';
+export { PrecisionError } from './precision-error.ts';
+export { StepOutputError } from './step-output-error.ts';
+
+export { parseLlama2cCheckpoint, checkpointByteLength, configFromHeader } from './checkpoint.ts';
+export type { LlamaConfig, LlamaLayerWeights, LlamaWeights } from './checkpoint.ts';
+export { Tokenizer, parseLlama2cTokenizer, BOS_ID, EOS_ID } from './tokenizer.ts';
+export type { EncodeOptions } from './tokenizer.ts';
+export { TokenTextDecoder } from './token-text-decoder.ts';
+
+export { Float32Transformer } from './forward.ts';
+export { Sampler, XorShiftRng, sampleArgmax, sampleMult, sampleTopP, softmaxF32 } from './sampler.ts';
+export type { SamplerOptions } from './sampler.ts';
+export { generate, sequentialForwarder } from './generate.ts';
+export type { GenerateOptions, GenerationResult, TokenForwarder } from './generate.ts';
+
+export { buildSchedule, scheduleLayout } from './schedule.ts';
+export type { Schedule, ScheduleStep, StepKind, StepShape } from './schedule.ts';
+export { describeModel, validateModelDescriptor, MODEL_DESCRIPTOR_FORMAT, UNBOUNDED } from './model-descriptor.ts';
+export type { ModelDescriptor, StepBounds, StepDescriptor } from './model-descriptor.ts';
+export { SplitInferenceClient } from './split-client.ts';
+export type { SequenceInput, SplitClientOptions, StepRunner } from './split-client.ts';
+export { SplitKvCache } from './split-kv-cache.ts';
+export { PlaintextStepRunner } from './plaintext-runner.ts';
+export { calibrateBounds } from './calibrate.ts';
+export type { CalibrationOptions, CalibrationResult } from './calibrate.ts';

@@ -1,0 +1,93 @@
+import type { GaloisKeys } from 'node-seal';
+import { PlanError } from '../errors/plan-error.ts';
+import { WireFormatError } from '../errors/wire-format-error.ts';
+import type { CkksClient } from '../client/ckks-client.ts';
+import type { LinearOperator } from '../linear/linear-operator.ts';
+import { planForVectors, type LinearPlan } from '../linear/plan.ts';
+import type { Preset } from '../seal/presets.ts';
+import { decodeEnvelope, encodeEnvelope, type Envelope } from '../wire/envelope.ts';
+
+/**
+ * One round trip of a linear step: the client sends n input vectors, the
+ * relay answers n output vectors. Both sides derive the same plan from
+ * (preset, shape, n, allowed Galois steps), so a request needs no plan on the
+ * wire: just the envelope with `vectors = n` and the ciphertext groups in
+ * order (each group carries up to `plan.batch` vectors).
+ */
+export interface StepShape {
+  readonly dOut: number;
+  readonly dIn: number;
+}
+
+/** The plan both sides use for `vectors` vectors of a step. */
+export function planStep(preset: Preset, shape: StepShape, vectors: number, galoisSteps?: readonly number[]): LinearPlan {
+  if (!Number.isInteger(vectors) || vectors < 1) throw new PlanError('bad_count', 'a step request carries at least one vector', { got: vectors });
+  return planForVectors(preset, shape.dOut, shape.dIn, vectors, galoisSteps ? { galoisSteps } : {});
+}
+
+/** Vectors carried by each ciphertext group of a request with `vectors` vectors. */
+export function groupSizes(plan: LinearPlan, vectors: number): number[] {
+  const sizes: number[] = [];
+  for (let left = vectors; left > 0; left -= plan.batch) sizes.push(Math.min(plan.batch, left));
+  return sizes;
+}
+
+/** Client: encrypt all vectors of one step request. */
+export function encryptStepRequest(client: CkksClient, plan: LinearPlan, vectors: readonly ArrayLike<number>[]): Uint8Array {
+  const items: Uint8Array[] = [];
+  let offset = 0;
+  for (const size of groupSizes(plan, vectors.length)) {
+    items.push(...client.encryptVectors(plan, vectors.slice(offset, offset + size)));
+    offset += size;
+  }
+  return encodeEnvelope({ kind: 'ciphertexts', presetId: plan.presetId, vectors: vectors.length, items });
+}
+
+/** Client: decrypt a step response into one output vector per input vector. */
+export function decryptStepResponse(client: CkksClient, plan: LinearPlan, vectors: number, body: Uint8Array): Float64Array[] {
+  const envelope = decodeEnvelope(body, { kind: 'ciphertexts', presetId: plan.presetId });
+  const sizes = groupSizes(plan, vectors);
+  if (envelope.vectors !== vectors || envelope.items.length !== sizes.length * plan.outTiles) {
+    throw new WireFormatError('bad_count', 'response does not match the request', {
+      expected: { vectors, items: sizes.length * plan.outTiles },
+      got: { vectors: envelope.vectors, items: envelope.items.length },
+    });
+  }
+  return sizes.flatMap((size, g) => client.decryptVectors(plan, envelope.items.slice(g * plan.outTiles, (g + 1) * plan.outTiles), size));
+}
+
+/** Relay: split a parsed request into its ciphertext groups, checking counts against the plan. */
+export function splitRequestGroups(plan: LinearPlan, envelope: Envelope): { vectors: number; items: readonly Uint8Array[] }[] {
+  const sizes = groupSizes(plan, envelope.vectors);
+  const per = plan.cost.inputCiphertexts;
+  if (envelope.items.length !== sizes.length * per) {
+    throw new PlanError('bad_count', 'wrong number of ciphertexts for this step and vector count', { expected: sizes.length * per, got: envelope.items.length });
+  }
+  return sizes.map((vectors, g) => ({ vectors, items: envelope.items.slice(g * per, (g + 1) * per) }));
+}
+
+/**
+ * Relay: evaluate one group with a prepared operator. Loads and validates
+ * the ciphertexts (SEAL's check, then the plan's level/scale/size checks)
+ * and returns serialized outputs; frees everything it made.
+ */
+export function evaluateGroup(operator: LinearOperator, keys: GaloisKeys, group: { vectors: number; items: readonly Uint8Array[] }): Uint8Array[] {
+  const ctx = operator.ctx;
+  const inputs = [];
+  try {
+    for (const bytes of group.items) inputs.push(ctx.loadCiphertext(bytes));
+    const outputs = operator.evaluate(inputs, group.vectors, keys);
+    try {
+      return outputs.map((ct) => ctx.save(ct));
+    } finally {
+      outputs.forEach((ct) => ct.delete());
+    }
+  } finally {
+    inputs.forEach((ct) => ct.delete());
+  }
+}
+
+/** Relay: the response envelope for evaluated groups, in request order. */
+export function encodeStepResponse(plan: LinearPlan, vectors: number, groups: readonly Uint8Array[][]): Uint8Array {
+  return encodeEnvelope({ kind: 'ciphertexts', presetId: plan.presetId, vectors, items: groups.flat() });
+}

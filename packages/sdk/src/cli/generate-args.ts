@@ -1,0 +1,103 @@
+import { parseArgs } from 'node:util';
+
+export type GenerateMode = 'plaintext' | 'local-fhe' | 'relay';
+
+export interface GenerateArgs {
+  mode: GenerateMode;
+  modelFile: string;
+  tokenizerFile: string;
+  relayUrl?: string;
+  modelId: string;
+  prompt: string;
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  seed: number;
+  preset: string;
+  json: boolean;
+  stream: boolean;
+}
+
+export const GENERATE_USAGE = `Usage: fhe-llm generate [options]
+
+Generate text with a llama2.c model, privately.
+
+Modes (default --local-fhe, or --relay when a URL is given):
+  --plaintext            reference float32 forward pass, no encryption
+  --local-fhe            real CKKS encryption, relay evaluated in this process
+  --relay URL            real CKKS encryption through a relay over HTTP
+
+Options:
+  --model-file PATH      llama2.c checkpoint (default: bundled stories260K)
+  --tokenizer PATH       llama2.c tokenizer (default: bundled tok512.bin)
+  --model ID             model id on the relay (default: stories260K)
+  --prompt TEXT          prompt (default: "")
+  --max-tokens N         tokens to generate after the prompt (default: 64)
+  --temperature T        0 = greedy (default: 0)
+  --top-p P              nucleus sampling mass (default: 0.9)
+  --seed S               sampling seed, non-zero (default: 42)
+  --preset ID            CKKS preset for --local-fhe (default: ckks-n4096-q109)
+  --json                 print one JSON object at the end
+  --stream               print text as it is generated
+  -h, --help             show this help
+`;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function number(name: string, raw: string | undefined, fallback: number, check: (n: number) => boolean): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} got "${raw}"`);
+  return n;
+}
+
+/** Parse `generate` flags; throws UsageError with what was wrong. */
+export function parseGenerateArgs(argv: string[], defaults: { modelFile: string; tokenizerFile: string }): GenerateArgs | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        plaintext: { type: 'boolean' },
+        'local-fhe': { type: 'boolean' },
+        relay: { type: 'string' },
+        'model-file': { type: 'string' },
+        tokenizer: { type: 'string' },
+        model: { type: 'string' },
+        prompt: { type: 'string' },
+        'max-tokens': { type: 'string' },
+        temperature: { type: 'string' },
+        'top-p': { type: 'string' },
+        seed: { type: 'string' },
+        preset: { type: 'string' },
+        json: { type: 'boolean' },
+        stream: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  const modes = [v.plaintext && 'plaintext', v['local-fhe'] && 'local-fhe', v.relay !== undefined && 'relay'].filter(Boolean) as GenerateMode[];
+  if (modes.length > 1) throw new UsageError(`choose one mode, got ${modes.map((m) => `--${m}`).join(' and ')}`);
+  return {
+    mode: modes[0] ?? 'local-fhe',
+    modelFile: v['model-file'] ?? defaults.modelFile,
+    tokenizerFile: v.tokenizer ?? defaults.tokenizerFile,
+    relayUrl: v.relay,
+    modelId: v.model ?? 'stories260K',
+    prompt: v.prompt ?? '',
+    maxTokens: number('max-tokens', v['max-tokens'], 64, (n) => Number.isInteger(n) && n >= 0),
+    temperature: number('temperature', v.temperature, 0, (n) => n >= 0),
+    topP: number('top-p', v['top-p'], 0.9, (n) => n > 0 && n <= 1),
+    seed: number('seed', v.seed, 42, (n) => Number.isInteger(n) && n !== 0),
+    preset: v.preset ?? 'ckks-n4096-q109',
+    json: v.json ?? false,
+    stream: v.stream ?? false,
+  };
+}

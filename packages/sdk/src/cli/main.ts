@@ -1,0 +1,106 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import {
+  CkksClient,
+  CkksContext,
+  Float32Transformer,
+  LocalFheStepRunner,
+  SplitInferenceClient,
+  StepOperators,
+  isFheLlmError,
+  parseLlama2cCheckpoint,
+  parseLlama2cTokenizer,
+  prepareModel,
+  sequentialForwarder,
+} from '@fhe-llm/core';
+import { GENERATE_USAGE, parseGenerateArgs, UsageError, type GenerateArgs } from './generate-args.ts';
+import { runGeneration, type RunGenerationOptions } from './run-generation.ts';
+
+const BUNDLED = new URL('../../../../models/stories260K/', import.meta.url);
+const DEFAULTS = {
+  modelFile: fileURLToPath(new URL('stories260K.bin', BUNDLED)),
+  tokenizerFile: fileURLToPath(new URL('tok512.bin', BUNDLED)),
+};
+
+const USAGE = `Usage: fhe-llm <command> [options]
+
+Commands:
+  generate     generate text (fhe-llm generate --help)
+`;
+
+/** CLI entry: returns the process exit code (0 ok, 1 failure, 2 usage). */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command !== 'generate') {
+    process.stderr.write(`fhe-llm: unknown command "${command}"\n${USAGE}`);
+    return 2;
+  }
+  let args: GenerateArgs | 'help';
+  try {
+    args = parseGenerateArgs(rest, DEFAULTS);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`fhe-llm generate: ${error.message}\n\n${GENERATE_USAGE}`);
+    return 2;
+  }
+  if (args === 'help') {
+    process.stdout.write(GENERATE_USAGE);
+    return 0;
+  }
+  try {
+    const report = await generateCommand(args);
+    if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    return 0;
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    const code = isFheLlmError(error) ? ` [${e.code}]` : '';
+    process.stderr.write(`fhe-llm generate: ${e.name}${code}: ${e.message}\n`);
+    return 1;
+  }
+}
+
+async function generateCommand(args: GenerateArgs) {
+  const onText = args.stream && !args.json ? (t: string) => process.stdout.write(t) : args.stream ? (t: string) => process.stderr.write(t) : undefined;
+  const finish = <T extends { text: string }>(report: T) => {
+    if (args.stream) (args.json ? process.stderr : process.stdout).write('\n');
+    else if (!args.json) process.stdout.write(`${report.text}\n`);
+    return report;
+  };
+  const base = { prompt: args.prompt, maxTokens: args.maxTokens, temperature: args.temperature, topP: args.topP, seed: args.seed, onText };
+
+  if (args.mode === 'relay') {
+    const { generateThroughRelay } = await import('./relay-mode.ts');
+    return finish(await generateThroughRelay(args, base));
+  }
+  const [checkpoint, tokenizerBytes] = await Promise.all([readFile(args.modelFile), readFile(args.tokenizerFile)]);
+  if (args.mode === 'plaintext') {
+    const weights = parseLlama2cCheckpoint(checkpoint);
+    const tokenizer = parseLlama2cTokenizer(tokenizerBytes, weights.config.vocabSize);
+    const forwarder = sequentialForwarder(new Float32Transformer(weights));
+    return finish(await runGeneration({ ...base, forwarder, tokenizer, seqLen: weights.config.seqLen }));
+  }
+  const model = await prepareModel({ id: 'local', checkpoint, tokenizer: tokenizerBytes, preset: args.preset });
+  const ctx = await CkksContext.create(model.descriptor.preset);
+  const client = CkksClient.generate(ctx);
+  const operators = new StepOperators(ctx, model.descriptor, model.schedule);
+  const runner = new LocalFheStepRunner(client, operators);
+  try {
+    const options: RunGenerationOptions = {
+      ...base,
+      forwarder: new SplitInferenceClient(model.descriptor, runner),
+      tokenizer: model.tokenizer,
+      seqLen: model.weights.config.seqLen,
+      counters: runner.counters,
+    };
+    return finish(await runGeneration(options));
+  } finally {
+    runner.delete();
+    operators.delete();
+    client.delete();
+    ctx.delete();
+  }
+}
