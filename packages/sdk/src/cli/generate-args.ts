@@ -7,6 +7,7 @@ export interface GenerateArgs {
   modelFile: string;
   tokenizerFile: string;
   relayUrl?: string;
+  keyDir?: string;
   modelId: string;
   prompt: string;
   maxTokens: number;
@@ -37,6 +38,8 @@ Options:
   --top-p P              nucleus sampling mass (default: 0.9)
   --seed S               sampling seed, non-zero (default: 42)
   --preset ID            CKKS preset for --local-fhe (default: ckks-n4096-q109)
+  --key-dir PATH         where --relay keeps keys between runs
+                         (default: $FHE_LLM_KEY_DIR or ~/.local/share/fhe-llm/keys)
   --json                 print one JSON object at the end
   --stream               print text as it is generated
   -h, --help             show this help
@@ -64,6 +67,7 @@ export function parseGenerateArgs(argv: string[], defaults: { modelFile: string;
         plaintext: { type: 'boolean' },
         'local-fhe': { type: 'boolean' },
         relay: { type: 'string' },
+        'key-dir': { type: 'string' },
         'model-file': { type: 'string' },
         tokenizer: { type: 'string' },
         model: { type: 'string' },
@@ -90,6 +94,7 @@ export function parseGenerateArgs(argv: string[], defaults: { modelFile: string;
     modelFile: v['model-file'] ?? defaults.modelFile,
     tokenizerFile: v.tokenizer ?? defaults.tokenizerFile,
     relayUrl: v.relay,
+    keyDir: v['key-dir'],
     modelId: v.model ?? 'stories260K',
     prompt: v.prompt ?? '',
     maxTokens: number('max-tokens', v['max-tokens'], 64, (n) => Number.isInteger(n) && n >= 0),

@@ -1,0 +1,3 @@
+export { createClient } from './client.ts';
+export * from './errors/index.ts';
+export type * from './types.ts';

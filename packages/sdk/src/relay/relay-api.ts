@@ -1,0 +1,124 @@
+import ky, { HTTPError, TimeoutError, type KyInstance } from 'ky';
+import type { EncryptedModelDescriptor } from '@fhe-llm/core';
+import { ProtocolError } from '../errors/protocol-error.ts';
+import { RelayError } from '../errors/relay-error.ts';
+import { RelayTimeoutError } from '../errors/relay-timeout-error.ts';
+import { RelayUnavailableError } from '../errors/relay-unavailable-error.ts';
+
+export interface RelayApiOptions {
+  relayUrl: string;
+  fetch?: typeof fetch;
+  timeoutMs: number;
+  retries: number;
+}
+
+/** What `POST /v1/sessions` answers. */
+export interface SessionGrant {
+  id: string;
+  token: string;
+  model: string;
+  expiresAt: string;
+  keysHash: string;
+  keyBytes: number;
+}
+
+/**
+ * The relay's HTTP API through ky: timeouts, retries with backoff on
+ * network errors, 429 and 503 (honouring Retry-After; step evaluation is a
+ * pure function of its input, so retrying a POST is safe), AbortSignal on
+ * every call, and relay errors turned into typed errors.
+ */
+export class RelayApi {
+  readonly baseUrl: string;
+  readonly #http: KyInstance;
+  readonly #timeoutMs: number;
+
+  constructor(options: RelayApiOptions) {
+    this.baseUrl = options.relayUrl.replace(/\/+$/, '');
+    this.#timeoutMs = options.timeoutMs;
+    this.#http = ky.create({
+      timeout: options.timeoutMs,
+      fetch: options.fetch,
+      retry: {
+        limit: options.retries,
+        methods: ['get', 'post', 'delete'],
+        statusCodes: [408, 429, 502, 503, 504],
+        afterStatusCodes: [429, 503],
+        maxRetryAfter: 30_000,
+        backoffLimit: 4_000,
+      },
+    });
+  }
+
+  async listModels(signal?: AbortSignal): Promise<EncryptedModelDescriptor[]> {
+    const body = await this.#call('/v1/models', { signal }, (r) => r.json<unknown>());
+    const list = Array.isArray(body) ? body : (body as { data?: unknown })?.data;
+    if (!Array.isArray(list)) throw new ProtocolError('bad_response', 'GET /v1/models did not return a list of models');
+    return list as EncryptedModelDescriptor[];
+  }
+
+  getModel(id: string, signal?: AbortSignal): Promise<EncryptedModelDescriptor> {
+    return this.#call(`/v1/models/${encodeURIComponent(id)}`, { signal }, (r) => r.json<EncryptedModelDescriptor>());
+  }
+
+  async getTokenizer(id: string, signal?: AbortSignal): Promise<Uint8Array> {
+    return new Uint8Array(await this.#call(`/v1/models/${encodeURIComponent(id)}/tokenizer`, { signal }, (r) => r.arrayBuffer()));
+  }
+
+  async createSession(model: string, evaluationKeys: Uint8Array, signal?: AbortSignal): Promise<SessionGrant> {
+    const grant = await this.#call(
+      `/v1/sessions?model=${encodeURIComponent(model)}`,
+      { method: 'post', body: evaluationKeys as BodyInit, headers: { 'content-type': 'application/octet-stream' }, signal },
+      (r) => r.json<SessionGrant>(),
+    );
+    if (typeof grant?.id !== 'string' || typeof grant.token !== 'string') throw new ProtocolError('bad_response', 'session grant without id or token');
+    return grant;
+  }
+
+  async deleteSession(grant: { id: string; token: string }, signal?: AbortSignal): Promise<void> {
+    await this.#call(`/v1/sessions/${encodeURIComponent(grant.id)}`, { method: 'delete', headers: { authorization: `Bearer ${grant.token}` }, signal }, async () => undefined);
+  }
+
+  async evaluateStep(model: string, step: number, token: string, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
+    const buffer = await this.#call(
+      `/v1/models/${encodeURIComponent(model)}/steps/${step}`,
+      { method: 'post', body: body as BodyInit, headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${token}` }, signal },
+      (r) => r.arrayBuffer(),
+    );
+    return new Uint8Array(buffer);
+  }
+
+  async #call<T>(path: string, init: Parameters<KyInstance>[1], read: (r: Response & { json<J>(): Promise<J> }) => Promise<T>): Promise<T> {
+    const url = `${this.baseUrl}${path}`;
+    try {
+      const response = await this.#http(url, init);
+      try {
+        return await read(response as Response & { json<J>(): Promise<J> });
+      } catch (error) {
+        throw new ProtocolError('bad_response', `unreadable response from ${path}: ${(error as Error).message}`, { cause: error });
+      }
+    } catch (error) {
+      throw await this.#typed(url, error);
+    }
+  }
+
+  async #typed(url: string, error: unknown): Promise<unknown> {
+    if (error instanceof HTTPError) {
+      const status = error.response.status;
+      let code = `http_${status}`;
+      let message = `${error.request.method} ${url} answered ${status}`;
+      try {
+        const body = (await error.response.json()) as { error?: { code?: unknown; message?: unknown } };
+        if (typeof body?.error?.code === 'string') code = body.error.code;
+        if (typeof body?.error?.message === 'string') message = body.error.message;
+      } catch {
+        // Not our JSON error shape: keep the status-derived code.
+      }
+      return new RelayError(status, code, message);
+    }
+    if (error instanceof TimeoutError) return new RelayTimeoutError(url, this.#timeoutMs);
+    if ((error as Error)?.name === 'AbortError' || (error as Error)?.name === 'ProtocolError') return error;
+    if (error instanceof TypeError) return new RelayUnavailableError(url, error);
+    return error;
+  }
+}
