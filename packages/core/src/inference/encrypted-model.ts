@@ -19,6 +19,8 @@ export interface EncryptedModelDescriptor extends ModelDescriptor {
   readonly galoisSteps: readonly number[];
   /** Most vectors (tokens x sequences) one step request may carry. */
   readonly maxVectors: number;
+  /** Relay workers that share one ciphertext group (the planner may add output tiles for them). */
+  readonly parallelism: number;
   /** Each step's plan for a single vector, for inspection and documentation. */
   readonly plans: readonly LinearPlan[];
 }
@@ -26,6 +28,8 @@ export interface EncryptedModelDescriptor extends ModelDescriptor {
 export interface DescribeOptions {
   /** Default 64. Requests with more vectors are split by the client. */
   maxVectors?: number;
+  /** Workers the relay spreads one ciphertext group's output tiles over. Default 1 (favours throughput over latency). */
+  parallelism?: number;
 }
 
 /** Vector counts whose plans can differ: the planner only picks power-of-two batches. */
@@ -44,6 +48,7 @@ export function planVectorCounts(maxVectors: number): number[] {
 export function describeEncryptedModel(model: ModelDescriptor, presetId: string, options: DescribeOptions = {}): EncryptedModelDescriptor {
   const preset = getPreset(presetId);
   const maxVectors = options.maxVectors ?? 64;
+  const parallelism = options.parallelism ?? 1;
   model.steps.forEach((step) => {
     if (!(step.bounds.output <= preset.outputHeadroom)) {
       throw new PlanError('out_of_range', `step ${step.id} outputs up to ${step.bounds.output}, beyond ${presetId}'s headroom`, {
@@ -53,7 +58,7 @@ export function describeEncryptedModel(model: ModelDescriptor, presetId: string,
     }
   });
   const all: LinearPlan[] = [];
-  for (const step of model.steps) for (const n of planVectorCounts(maxVectors)) all.push(planStep(preset, step, n));
+  for (const step of model.steps) for (const n of planVectorCounts(maxVectors)) all.push(planStep(preset, step, n, undefined, parallelism));
   const galoisSteps = unionGaloisSteps(all);
   return {
     ...model,
@@ -61,7 +66,8 @@ export function describeEncryptedModel(model: ModelDescriptor, presetId: string,
     planner: PLANNER_VERSION,
     galoisSteps,
     maxVectors,
-    plans: model.steps.map((step) => planStep(preset, step, 1, galoisSteps)),
+    parallelism,
+    plans: model.steps.map((step) => planStep(preset, step, 1, galoisSteps, parallelism)),
   };
 }
 
@@ -70,5 +76,5 @@ export function planModelStep(model: EncryptedModelDescriptor, stepIndex: number
   const step = model.steps[stepIndex];
   if (!step) throw new PlanError('unknown_step', `model ${model.id} has no step ${stepIndex}`, { expected: `0..${model.steps.length - 1}`, got: stepIndex });
   if (vectors > model.maxVectors) throw new PlanError('too_many_vectors', `at most ${model.maxVectors} vectors per request`, { expected: model.maxVectors, got: vectors });
-  return planStep(getPreset(model.preset), step, vectors, model.galoisSteps);
+  return planStep(getPreset(model.preset), step, vectors, model.galoisSteps, model.parallelism ?? 1);
 }

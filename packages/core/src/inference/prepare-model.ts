@@ -16,6 +16,8 @@ export interface PrepareModelOptions {
   preset?: string;
   /** Most vectors per step request. Default 64. */
   maxVectors?: number;
+  /** Relay workers sharing one ciphertext group (see DescribeOptions). Default 1. */
+  parallelism?: number;
   /** Positions generated per calibration prompt. Default 256. */
   calibrationSteps?: number;
 }
@@ -40,6 +42,7 @@ export async function prepareModel(options: PrepareModelOptions): Promise<Prepar
   const { bounds } = await calibrateBounds(schedule, samples, { steps: options.calibrationSteps ?? 256 });
   const descriptor = describeEncryptedModel(describeModel(options.id, schedule, bounds), options.preset ?? 'ckks-n4096-q109', {
     maxVectors: options.maxVectors ?? 64,
+    parallelism: options.parallelism ?? 1,
   });
   return { weights, tokenizer, schedule, descriptor };
 }

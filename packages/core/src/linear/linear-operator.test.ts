@@ -108,3 +108,28 @@ describe('operators larger than one ciphertext', () => {
     expect(maxError(w, xs, runEncrypted(s, plan, w, xs).ys)).toBeLessThan(1e-4);
   });
 });
+
+describe('output tiles evaluated separately', () => {
+  const s = fixture('insecure-n2048-q109');
+  it('any subset of output tiles equals the same tiles of a whole evaluation', () => {
+    const rand = seededRandom(21);
+    const w = randomWeights(rand, 1500, 40);
+    const plan = planLinear(s.ctx.preset, 1500, 40, { parallelism: 3 });
+    expect(plan.outTiles).toBeGreaterThan(1);
+    const op = new LinearOperator(s.ctx, plan, w);
+    const x = randomVector(rand, 40);
+    const inputs = s.client.encryptVectors(plan, [x]).map((b) => s.ctx.loadCiphertext(b));
+    try {
+      const tiles = Array.from({ length: plan.outTiles }, (_, r) => r).reverse();
+      const parts = tiles.map((r) => op.evaluate(inputs, 1, s.keys, undefined, [r])[0]);
+      const ordered = tiles.map((_, i) => parts[tiles.indexOf(i)]);
+      const [y] = s.client.decryptVectors(plan, ordered.map((ct) => s.ctx.save(ct)), 1);
+      parts.forEach((ct) => ct.delete());
+      expect(maxError(w, [x], [y])).toBeLessThan(1e-4);
+      expect(() => op.evaluate(inputs, 1, s.keys, undefined, [plan.outTiles])).toThrowError(expect.objectContaining({ code: 'bad_tile' }));
+    } finally {
+      inputs.forEach((ct) => ct.delete());
+      op.delete();
+    }
+  });
+});

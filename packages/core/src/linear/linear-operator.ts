@@ -25,6 +25,7 @@ export class LinearOperator {
   /** Bias plaintexts per (tile, vector count), encoded on first use. */
   readonly #bias = new Map<string, Plaintext | null>();
   readonly #steps: number[];
+  readonly #allTiles: readonly number[];
   readonly #lastParmsId;
   #deleted = false;
 
@@ -35,6 +36,7 @@ export class LinearOperator {
     this.plan = plan;
     this.weights = weights;
     this.#steps = [...plan.galoisSteps];
+    this.#allTiles = Array.from({ length: plan.outTiles }, (_, r) => r);
     this.#lastParmsId = ctx.context.lastParmsId();
     this.#diagonals = [];
     try {
@@ -101,11 +103,21 @@ export class LinearOperator {
   /**
    * y = W x + b for one ciphertext group carrying `vectors` vectors. Inputs
    * are borrowed; the returned ciphertexts (one per output tile, at the last
-   * level) belong to the caller.
+   * level) belong to the caller. `outputTiles` evaluates only those tiles, in
+   * that order: tiles are independent, so workers can share a group.
    */
-  evaluate(inputs: readonly Ciphertext[], vectors: number, keys: GaloisKeys, stats: EvaluationStats = { rotations: 0, plainMults: 0 }): Ciphertext[] {
+  evaluate(
+    inputs: readonly Ciphertext[],
+    vectors: number,
+    keys: GaloisKeys,
+    stats: EvaluationStats = { rotations: 0, plainMults: 0 },
+    outputTiles: readonly number[] = this.#allTiles,
+  ): Ciphertext[] {
     if (this.#deleted) throw new PlanError('deleted', 'operator was deleted');
     this.checkInputs(inputs, vectors);
+    for (const r of outputTiles) {
+      if (!Number.isInteger(r) || r < 0 || r >= this.plan.outTiles) throw new PlanError('bad_tile', 'no such output tile', { expected: `0..${this.plan.outTiles - 1}`, got: r });
+    }
     const missing = this.missingSteps(keys);
     if (missing.length) throw new PlanError('missing_keys', 'Galois keys lack rotation steps this plan needs', { expected: this.#steps, got: missing });
     const { seal, evaluator } = this.ctx;
@@ -134,7 +146,7 @@ export class LinearOperator {
         }
         babies.push(row);
       }
-      for (let r = 0; r < p.outTiles; r++) {
+      for (const r of outputTiles) {
         const acc = new seal.Ciphertext();
         outputs.push(acc);
         let started = false;

@@ -78,6 +78,13 @@ export interface PlanOptions {
   msPerByte?: number;
   /** Restrict rotations to these steps (for example a key set already generated). Default: any power of two. */
   galoisSteps?: readonly number[];
+  /**
+   * Relay workers that may share one ciphertext group. Default 1. Above 1 the
+   * planner may cut the output into more tiles than it must, because output
+   * tiles are independent and the relay evaluates them on different workers
+   * (each repeating the input's baby steps): the cost becomes latency.
+   */
+  parallelism?: number;
 }
 
 const isPow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
@@ -100,17 +107,21 @@ export function ciphertextBytes(preset: Preset, level: 'upload' | 'response'): n
 
 interface Candidate extends Omit<LinearPlan, 'galoisSteps' | 'cost' | 'presetId' | 'dOut' | 'dIn' | 'slots'> {}
 
-function costOf(preset: Preset, c: Candidate, msPerByte: number): PlanCost & { galoisSteps: number[] } {
+function costOf(preset: Preset, c: Candidate, msPerByte: number, parallelism: number): PlanCost & { galoisSteps: number[] } {
   const babyRotations = c.preRotated ? 0 : c.inTiles * (c.babySteps - 1);
   const foldRotations = log2(c.chunks);
   const rotations = babyRotations + c.outTiles * (c.giantSteps - 1 + foldRotations);
   const plainMults = c.inTiles * c.outTiles * c.diagonals;
+  // The slowest worker's share when output tiles are spread over `parallelism` workers.
+  const tilesPerWorker = Math.ceil(c.outTiles / Math.min(parallelism, c.outTiles));
+  const criticalRotations = babyRotations + tilesPerWorker * (c.giantSteps - 1 + foldRotations);
+  const criticalMults = c.inTiles * tilesPerWorker * c.diagonals;
   const inputCiphertexts = c.inTiles * (c.preRotated ? c.babySteps : 1);
   const outputCiphertexts = c.outTiles;
   const bytes = inputCiphertexts * ciphertextBytes(preset, 'upload') + outputCiphertexts * ciphertextBytes(preset, 'response');
   const k = preset.cost;
   const estimatedMs =
-    rotations * k.rotateMs + plainMults * k.multiplyPlainMs + inputCiphertexts * k.encryptMs + outputCiphertexts * k.decryptMs + bytes * msPerByte;
+    criticalRotations * k.rotateMs + criticalMults * k.multiplyPlainMs + inputCiphertexts * k.encryptMs + outputCiphertexts * k.decryptMs + bytes * msPerByte;
   const steps = new Set<number>(c.preRotated ? [] : babyStepKeys(c.babySteps));
   if (c.giantSteps > 1) steps.add(c.babySteps);
   for (let s = c.batch * c.blockSize; s < c.batch * c.blockSize * c.chunks; s *= 2) steps.add(s);
@@ -125,7 +136,7 @@ function* babyStepChoices(diagonals: number, allowPreRotation: boolean) {
   }
 }
 
-function* candidates(dOut: number, dIn: number, slots: number, batch: number, allowPreRotation: boolean): Generator<Candidate> {
+function* candidates(dOut: number, dIn: number, slots: number, batch: number, allowPreRotation: boolean, parallelism: number): Generator<Candidate> {
   // Blocked packing: B from small to the whole ciphertext.
   for (let blockSize = 1; blockSize <= slots; blockSize *= 2) {
     const totalBlocks = slots / blockSize;
@@ -138,11 +149,15 @@ function* candidates(dOut: number, dIn: number, slots: number, batch: number, al
       const diagonals = ceilDiv(tileIn, chunks);
       const rowsPerTile = blockSize - diagonals + 1;
       if (rowsPerTile < 1) continue;
-      const outTiles = ceilDiv(dOut, rowsPerTile);
-      if (outTiles > 64) continue;
-      const tileOut = ceilDiv(dOut, outTiles);
-      for (const bs of babyStepChoices(diagonals, allowPreRotation)) {
-        yield { packing: 'blocked', batch, chunks, blockSize, tileOut, tileIn, inTiles, outTiles, diagonals, ...bs };
+      const fewestOutTiles = ceilDiv(dOut, rowsPerTile);
+      if (fewestOutTiles > 64) continue;
+      // Extra output tiles only pay when workers evaluate them side by side.
+      for (let outTiles = fewestOutTiles; outTiles <= Math.min(dOut, fewestOutTiles * parallelism); outTiles++) {
+        const tileOut = ceilDiv(dOut, outTiles);
+        if (outTiles > fewestOutTiles && ceilDiv(dOut, outTiles - 1) === tileOut) continue;
+        for (const bs of babyStepChoices(diagonals, allowPreRotation)) {
+          yield { packing: 'blocked', batch, chunks, blockSize, tileOut, tileIn, inTiles, outTiles, diagonals, ...bs };
+        }
       }
       if (tileIn <= chunks) break; // more input tiles cannot help once each chunk holds one diagonal
     }
@@ -171,6 +186,8 @@ export function planLinear(preset: Preset, dOut: number, dIn: number, options: P
   const batch = options.batch ?? 1;
   const msPerByte = options.msPerByte ?? 5e-5;
   const allowed = options.galoisSteps ? new Set(options.galoisSteps) : undefined;
+  const parallelism = options.parallelism ?? 1;
+  if (!Number.isInteger(parallelism) || parallelism < 1) throw new PlanError('bad_parallelism', 'parallelism must be a positive integer', { got: parallelism });
   for (const [name, v] of [['dOut', dOut], ['dIn', dIn]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new PlanError('bad_shape', `${name} must be a positive integer`, { got: v });
   }
@@ -178,8 +195,8 @@ export function planLinear(preset: Preset, dOut: number, dIn: number, options: P
     throw new PlanError('bad_batch', `batch must be a power of two at most ${preset.slots}`, { got: batch });
   }
   let best: LinearPlan | undefined;
-  for (const c of candidates(dOut, dIn, preset.slots, batch, options.allowPreRotation ?? true)) {
-    const { galoisSteps, ...cost } = costOf(preset, c, msPerByte);
+  for (const c of candidates(dOut, dIn, preset.slots, batch, options.allowPreRotation ?? true, parallelism)) {
+    const { galoisSteps, ...cost } = costOf(preset, c, msPerByte, parallelism);
     if (allowed && !galoisSteps.every((s) => allowed.has(s))) continue;
     if (best && cost.estimatedMs >= best.cost.estimatedMs) continue;
     best = { presetId: preset.id, dOut, dIn, slots: preset.slots, ...c, galoisSteps, cost };
