@@ -52,7 +52,7 @@ export class RelayApi {
 
   async listModels(signal?: AbortSignal): Promise<EncryptedModelDescriptor[]> {
     const body = await this.#call('/v1/models', { signal }, (r) => r.json<unknown>());
-    const list = Array.isArray(body) ? body : (body as { data?: unknown })?.data;
+    const list = Array.isArray(body) ? body : ((body as { models?: unknown })?.models ?? (body as { data?: unknown })?.data);
     if (!Array.isArray(list)) throw new ProtocolError('bad_response', 'GET /v1/models did not return a list of models');
     return list as EncryptedModelDescriptor[];
   }

@@ -1,0 +1,66 @@
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BUNDLED_MODEL, OPTIONS, helpText, parseCommandLine, parseModelSpec } from './config.ts';
+
+const config = (argv: string[], env: Record<string, string> = {}) => {
+  const parsed = parseCommandLine(argv, env);
+  if (parsed.help) throw new Error('unexpected --help');
+  return parsed.config;
+};
+
+describe('relay configuration', () => {
+  it('defaults to the bundled model on 127.0.0.1:8080', () => {
+    const c = config([]);
+    expect(c).toMatchObject({ host: '127.0.0.1', port: 8080, preset: 'ckks-n4096-q109', workers: availableParallelism(), maxQueue: 64 });
+    expect(c.keyCacheBytes).toBe(256 * 1024 * 1024);
+    expect(c.sessionTtl).toBe(3600);
+    expect(c.requestTimeoutMs).toBe(30_000);
+    expect(c.models).toEqual([BUNDLED_MODEL]);
+    expect(c.corsOrigins).toEqual(['http://localhost:*', 'http://127.0.0.1:*']);
+  });
+
+  it('reads environment variables and lets flags win', () => {
+    const c = config(['--port', '9000', '--model', 'a=x.bin:y.bin', '--model', 'b=p/q.bin:r.bin'], {
+      FHE_LLM_PORT: '7000',
+      FHE_LLM_HOST: '0.0.0.0',
+      FHE_LLM_MODELS: 'c=1.bin:2.bin',
+      FHE_LLM_WORKERS: '3',
+    });
+    expect(c.port).toBe(9000);
+    expect(c.host).toBe('0.0.0.0');
+    expect(c.workers).toBe(3);
+    expect(c.models.map((m) => m.id)).toEqual(['a', 'b']);
+    expect(c.models[1]).toEqual({ id: 'b', checkpoint: resolve('p/q.bin'), tokenizer: resolve('r.bin') });
+  });
+
+  it('splits comma-separated model lists from the environment', () => {
+    expect(config([], { FHE_LLM_MODELS: 'a=1.bin:2.bin, b=3.bin:4.bin' }).models.map((m) => m.id)).toEqual(['a', 'b']);
+  });
+
+  it('rejects bad values with the flag and variable named', () => {
+    expect(() => config(['--port', '70000'])).toThrow(/--port \/ FHE_LLM_PORT/);
+    expect(() => config(['--preset', 'nope'])).toThrow(/preset must be one of/);
+    expect(() => config(['--model', 'a=1.bin:2.bin', '--model', 'a=3.bin:4.bin'])).toThrow(/unique/);
+    expect(() => config(['--workers', '0'])).toThrow(/workers/);
+    expect(() => config(['--log-level', 'loud'])).toThrow(/log-level/);
+    expect(() => config(['--unknown'])).toThrow();
+  });
+
+  it('parses model specs strictly', () => {
+    expect(parseModelSpec('m=a.bin:b.bin').id).toBe('m');
+    for (const bad of ['a.bin:b.bin', '=a:b', 'm=a.bin', 'm=a.bin:', 'bad id=a:b']) expect(() => parseModelSpec(bad)).toThrow();
+  });
+
+  it('--help lists every flag, variable and default', () => {
+    expect(parseCommandLine(['--help'], {})).toEqual({ help: true });
+    const text = helpText();
+    for (const o of OPTIONS) {
+      expect(text).toContain(`--${o.flag}`);
+      expect(text).toContain(o.env);
+    }
+    expect(text).toContain('default: 8080');
+    expect(text).toContain('default: 268435456');
+    expect(text).toContain('stories260K');
+  });
+});

@@ -1,0 +1,151 @@
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { presetIds } from '@fhe-llm/core';
+
+/** A model to host: its public id and the llama2.c checkpoint and tokenizer files. */
+export interface ModelSpec {
+  id: string;
+  checkpoint: string;
+  tokenizer: string;
+}
+
+const MiB = 1024 * 1024;
+const bundledDir = fileURLToPath(new URL('../../../models/stories260K/', import.meta.url));
+
+/** The model served when none is configured: stories260K, shipped in the repository. */
+export const BUNDLED_MODEL: ModelSpec = {
+  id: 'stories260K',
+  checkpoint: resolve(bundledDir, 'stories260K.bin'),
+  tokenizer: resolve(bundledDir, 'tok512.bin'),
+};
+
+export const DEFAULT_CORS_ORIGINS = ['http://localhost:*', 'http://127.0.0.1:*'];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** `id=checkpoint.bin:tokenizer.bin`; paths relative to the working directory. */
+export function parseModelSpec(text: string): ModelSpec {
+  const eq = text.indexOf('=');
+  const colon = text.lastIndexOf(':');
+  if (eq < 1 || colon < eq + 2 || colon === text.length - 1) throw new Error(`expected id=checkpoint.bin:tokenizer.bin, got "${text}"`);
+  const id = text.slice(0, eq);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(id)) throw new Error(`model id "${id}" must be 1-64 letters, digits, '.', '_' or '-'`);
+  return { id, checkpoint: resolve(text.slice(eq + 1, colon)), tokenizer: resolve(text.slice(colon + 1)) };
+}
+
+const modelSpecSchema = z.string().transform((text, ctx) => {
+  try {
+    return parseModelSpec(text.trim());
+  } catch (error) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+export const relayConfigSchema = z.object({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: int(0, 65535).default(8080),
+  models: z
+    .array(modelSpecSchema)
+    .optional()
+    .transform((models) => (models?.length ? models : [BUNDLED_MODEL]))
+    .refine((models) => new Set(models.map((m) => m.id)).size === models.length, 'model ids must be unique'),
+  preset: z.string().refine((id) => presetIds.includes(id), { message: `preset must be one of ${presetIds.join(', ')}` }).default('ckks-n4096-q109'),
+  workers: int(1, 256).default(availableParallelism()),
+  maxQueue: int(1).default(64),
+  keyCacheBytes: int(1).default(256 * MiB),
+  sessionTtl: int(1).default(3600),
+  maxSessions: int(1).default(1_000),
+  requestTimeoutMs: int(1).default(30_000),
+  corsOrigins: z.array(z.string().min(1)).default(DEFAULT_CORS_ORIGINS),
+  logLevel: z.enum(LOG_LEVELS).default('info'),
+  staticDir: z
+    .string()
+    .min(1)
+    .transform((dir) => resolve(dir))
+    .optional(),
+});
+
+export type RelayConfig = z.output<typeof relayConfigSchema>;
+export type RelayConfigInput = z.input<typeof relayConfigSchema>;
+
+interface OptionSpec {
+  key: keyof RelayConfig;
+  flag: string;
+  env: string;
+  value: string;
+  repeatable?: boolean;
+  help: string;
+}
+
+/** Every setting: one flag and one environment variable each (a flag wins over the variable). */
+export const OPTIONS: readonly OptionSpec[] = [
+  { key: 'host', flag: 'host', env: 'FHE_LLM_HOST', value: 'address', help: 'interface to listen on' },
+  { key: 'port', flag: 'port', env: 'FHE_LLM_PORT', value: 'n', help: 'TCP port (0 = any free port, printed in the "listening" log line)' },
+  { key: 'models', flag: 'model', env: 'FHE_LLM_MODELS', value: 'id=ckpt.bin:tok.bin', repeatable: true, help: 'model to host (repeatable; the variable is comma-separated); default: the bundled stories260K' },
+  { key: 'preset', flag: 'preset', env: 'FHE_LLM_PRESET', value: 'id', help: `CKKS preset (${presetIds.join(', ')})` },
+  { key: 'workers', flag: 'workers', env: 'FHE_LLM_WORKERS', value: 'n', help: 'evaluation worker threads' },
+  { key: 'maxQueue', flag: 'max-queue', env: 'FHE_LLM_MAX_QUEUE', value: 'n', help: 'queued evaluation tasks before answering 503 overloaded' },
+  { key: 'keyCacheBytes', flag: 'key-cache-bytes', env: 'FHE_LLM_KEY_CACHE_BYTES', value: 'bytes', help: 'deserialized Galois keys kept per worker (least recently used out)' },
+  { key: 'sessionTtl', flag: 'session-ttl', env: 'FHE_LLM_SESSION_TTL', value: 'seconds', help: 'idle time after which a session and its keys are forgotten' },
+  { key: 'maxSessions', flag: 'max-sessions', env: 'FHE_LLM_MAX_SESSIONS', value: 'n', help: 'live sessions before new ones are refused (each holds its Galois keys, ~1 MB for stories260K)' },
+  { key: 'requestTimeoutMs', flag: 'request-timeout-ms', env: 'FHE_LLM_REQUEST_TIMEOUT_MS', value: 'ms', help: 'per-request deadline (503 deadline_exceeded)' },
+  { key: 'corsOrigins', flag: 'cors-origin', env: 'FHE_LLM_CORS_ORIGINS', value: 'origin', repeatable: true, help: "allowed browser origin (repeatable; '*' wildcards a port or label)" },
+  { key: 'logLevel', flag: 'log-level', env: 'FHE_LLM_LOG_LEVEL', value: 'level', help: LOG_LEVELS.join(', ') },
+  { key: 'staticDir', flag: 'static', env: 'FHE_LLM_STATIC_DIR', value: 'dir', help: 'also serve a built site (e.g. the demo) from this directory at /' },
+];
+
+function describeDefault(key: keyof RelayConfig): string {
+  const value = relayConfigSchema.parse({})[key];
+  if (value === undefined) return 'none';
+  if (key === 'models') return `${BUNDLED_MODEL.id} (bundled)`;
+  return Array.isArray(value) ? value.join(', ') : String(value);
+}
+
+export function helpText(): string {
+  const lines = ['Usage: fhe-llm-relay [options]', '', 'Serves encrypted linear-layer evaluation for llama2.c models over HTTP.', '', 'Options (flag / environment variable, default):'];
+  for (const o of OPTIONS) {
+    lines.push(`  --${o.flag} <${o.value}>${o.repeatable ? ' ...' : ''}`);
+    lines.push(`      ${o.env}   ${o.help}`);
+    lines.push(`      default: ${describeDefault(o.key)}`);
+  }
+  lines.push('  --help', '      print this text');
+  return lines.join('\n');
+}
+
+export type ParsedCommandLine = { help: true } | { help: false; config: RelayConfig };
+
+/** Merge environment and flags and validate; throws Error with every problem listed. */
+export function parseCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): ParsedCommandLine {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      ...Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: 'string' as const, multiple: o.repeatable ?? false }])),
+    },
+  });
+  if (values.help) return { help: true };
+  const raw: Record<string, unknown> = {};
+  for (const o of OPTIONS) {
+    const fromFlag = (values as Record<string, string | string[] | undefined>)[o.flag];
+    const fromEnv = env[o.env];
+    if (fromFlag !== undefined) raw[o.key] = fromFlag;
+    else if (fromEnv !== undefined && fromEnv !== '') raw[o.key] = o.repeatable ? fromEnv.split(',').map((s) => s.trim()).filter(Boolean) : fromEnv;
+  }
+  const result = relayConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const byKey = new Map(OPTIONS.map((o) => [o.key as string, o]));
+    const problems = result.error.issues.map((issue) => {
+      const o = byKey.get(String(issue.path[0]));
+      return `${o ? `--${o.flag} / ${o.env}` : issue.path.join('.')}: ${issue.message}`;
+    });
+    throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return { help: false, config: result.data };
+}

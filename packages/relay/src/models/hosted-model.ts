@@ -1,0 +1,49 @@
+import { Worker } from 'node:worker_threads';
+import type { EncryptedModelDescriptor } from '@fhe-llm/core';
+import type { ModelSpec } from '../config.ts';
+import { PlanTable } from './plan-table.ts';
+import { maxStepBodyBytes } from './step-body-limit.ts';
+
+/** A model as the main thread holds it: public description and files, never weights. */
+export interface HostedModel {
+  readonly id: string;
+  readonly spec: ModelSpec;
+  readonly descriptor: EncryptedModelDescriptor;
+  /** The tokenizer file, served as is (public). */
+  readonly tokenizer: Uint8Array;
+  /** Memoized plans, shared by every request for this model. */
+  readonly plans: PlanTable;
+  /** Largest accepted step request body, bytes. */
+  readonly stepBodyLimit: number;
+}
+
+export interface PrepareRequest {
+  spec: ModelSpec;
+  preset: string;
+}
+
+export interface PrepareResponse {
+  descriptor: EncryptedModelDescriptor;
+  tokenizer: Uint8Array;
+}
+
+/** Parse and calibrate a model in a worker thread (see prepare-model-worker.ts). */
+export function loadHostedModel(spec: ModelSpec, preset: string): Promise<HostedModel> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./prepare-model-worker.ts', import.meta.url), { workerData: { spec, preset } satisfies PrepareRequest });
+    let settled = false;
+    worker.once('message', (response: PrepareResponse) => {
+      settled = true;
+      const plans = new PlanTable(response.descriptor);
+      resolve({ id: spec.id, spec, descriptor: response.descriptor, tokenizer: response.tokenizer, plans, stepBodyLimit: maxStepBodyBytes(response.descriptor, plans) });
+      void worker.terminate();
+    });
+    worker.once('error', (error: Error) => {
+      settled = true;
+      reject(new Error(`cannot load model ${spec.id} (${spec.checkpoint}, ${spec.tokenizer}): ${error.message}`, { cause: error }));
+    });
+    worker.once('exit', (code) => {
+      if (!settled) reject(new Error(`model ${spec.id}: preparation worker exited with code ${code}`));
+    });
+  });
+}

@@ -1,0 +1,143 @@
+// The relay's HTTP API as OpenAPI 3.1, written by hand. A test checks that
+// every route the app registers is listed here and nothing else.
+
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+const retryable = (description: string) => ({ ...errorResponse(description), headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds' } } });
+const binary = { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } };
+const modelId = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'model id' };
+const sessionId = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{32}$' } };
+const bearer = [{ sessionToken: [] }];
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'fhe-llm relay',
+    version: '0.1.0',
+    description:
+      'Evaluates the linear layers of hosted LLaMA models on CKKS ciphertexts. Clients upload Galois keys once per session, then send ' +
+      'encrypted step inputs; the relay never holds a secret key. Binary bodies use the fhe-llm envelope (magic "FHLM"). ' +
+      'Errors are JSON { error: { code, message } } with stable codes.',
+  },
+  components: {
+    securitySchemes: { sessionToken: { type: 'http', scheme: 'bearer', description: '`<session id>.<secret>` as returned by POST /v1/sessions' } },
+    schemas: {
+      Error: {
+        type: 'object',
+        required: ['error'],
+        properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } },
+      },
+      ModelDescriptor: {
+        type: 'object',
+        description: 'EncryptedModelDescriptor: format, id, config, normEps, ropeTheta, steps (shapes and calibrated bounds), preset, planner, galoisSteps, maxVectors, plans',
+        required: ['format', 'id', 'config', 'steps', 'preset', 'galoisSteps', 'maxVectors', 'plans'],
+        properties: {
+          format: { type: 'string' },
+          id: { type: 'string' },
+          config: { type: 'object' },
+          normEps: { type: 'number' },
+          ropeTheta: { type: 'number' },
+          steps: { type: 'array', items: { type: 'object' } },
+          preset: { type: 'string' },
+          planner: { type: 'integer' },
+          galoisSteps: { type: 'array', items: { type: 'integer' } },
+          maxVectors: { type: 'integer' },
+          plans: { type: 'array', items: { type: 'object' } },
+        },
+      },
+      Session: {
+        type: 'object',
+        required: ['id', 'model', 'expiresAt', 'keysHash', 'keyBytes'],
+        properties: {
+          id: { type: 'string' },
+          model: { type: 'string' },
+          createdAt: { type: 'string', format: 'date-time' },
+          expiresAt: { type: 'string', format: 'date-time' },
+          keysHash: { type: 'string', description: 'sha256 hex of the serialized Galois keys' },
+          keyBytes: { type: 'integer' },
+        },
+      },
+      CreatedSession: {
+        allOf: [{ $ref: '#/components/schemas/Session' }, { type: 'object', required: ['token'], properties: { token: { type: 'string', description: 'bearer token, shown once' } } }],
+      },
+    },
+  },
+  paths: {
+    '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'the process runs' } } } },
+    '/readyz': { get: { summary: 'Readiness', responses: { '200': { description: 'models loaded and workers up' }, '503': retryable('starting or shutting down') } } },
+    '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+    '/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+    '/v1/models': {
+      get: {
+        summary: 'Hosted models',
+        responses: {
+          '200': { description: 'descriptors', content: { 'application/json': { schema: { type: 'object', properties: { models: { type: 'array', items: { $ref: '#/components/schemas/ModelDescriptor' } } } } } } },
+          '503': retryable('not_ready'),
+        },
+      },
+    },
+    '/v1/models/{id}': {
+      get: {
+        summary: 'One model descriptor',
+        parameters: [modelId],
+        responses: { '200': { description: 'descriptor', content: { 'application/json': { schema: { $ref: '#/components/schemas/ModelDescriptor' } } } }, '404': errorResponse('model_not_found'), '503': retryable('not_ready') },
+      },
+    },
+    '/v1/models/{id}/tokenizer': {
+      get: {
+        summary: 'The tokenizer file (llama2.c format; public)',
+        parameters: [modelId],
+        responses: { '200': { description: 'tokenizer bytes', content: binary }, '404': errorResponse('model_not_found'), '503': retryable('not_ready') },
+      },
+    },
+    '/v1/models/{id}/steps/{step}': {
+      post: {
+        summary: 'Evaluate one linear step on ciphertexts',
+        description: 'Body: ciphertexts envelope with vectors = number of input vectors, items = each group\'s input ciphertexts in order. Response: ciphertexts envelope of the outputs.',
+        security: bearer,
+        parameters: [modelId, { name: 'step', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } }],
+        requestBody: { required: true, content: binary },
+        responses: {
+          '200': { description: 'output ciphertexts envelope', content: binary },
+          '400': errorResponse('envelope format: truncated, bad_magic, unsupported_version, bad_kind, bad_header, too_many_items, bad_preset, preset_mismatch, trailing_bytes'),
+          '401': errorResponse('unauthorized'),
+          '404': errorResponse('model_not_found, step_not_found, session_not_found'),
+          '409': errorResponse('session_model_mismatch'),
+          '413': errorResponse('body_too_large'),
+          '415': errorResponse('unsupported_media_type'),
+          '422': errorResponse('invalid_ciphertext, bad_count, too_many_vectors, bad_size, bad_level, bad_form, bad_scale'),
+          '503': retryable('overloaded, deadline_exceeded, not_ready'),
+        },
+      },
+    },
+    '/v1/sessions': {
+      post: {
+        summary: 'Upload Galois keys, open a session',
+        parameters: [{ name: 'model', in: 'query', required: true, schema: { type: 'string' } }],
+        requestBody: { required: true, content: binary, description: 'galoisKeys envelope for the model\'s preset: one item, vectors 0, keys for every step in the descriptor\'s galoisSteps' },
+        responses: {
+          '201': { description: 'session created', content: { 'application/json': { schema: { $ref: '#/components/schemas/CreatedSession' } } } },
+          '400': errorResponse('invalid_request or an envelope format code'),
+          '404': errorResponse('model_not_found'),
+          '413': errorResponse('body_too_large'),
+          '415': errorResponse('unsupported_media_type'),
+          '422': errorResponse('invalid_keys, missing_galois_keys'),
+          '503': retryable('overloaded, deadline_exceeded, too_many_sessions, not_ready'),
+        },
+      },
+    },
+    '/v1/sessions/{id}': {
+      get: {
+        summary: 'Session status',
+        security: bearer,
+        parameters: [sessionId],
+        responses: { '200': { description: 'session', content: { 'application/json': { schema: { $ref: '#/components/schemas/Session' } } } }, '401': errorResponse('unauthorized'), '404': errorResponse('session_not_found') },
+      },
+      delete: {
+        summary: 'End a session and forget its keys',
+        security: bearer,
+        parameters: [sessionId],
+        responses: { '204': { description: 'deleted' }, '401': errorResponse('unauthorized'), '404': errorResponse('session_not_found') },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,170 @@
+import { Piscina } from 'piscina';
+import type { Logger } from 'pino';
+import { deadlineExceeded, overloaded } from '../relay-error.ts';
+import type { RelayMetrics } from '../metrics/relay-metrics.ts';
+import { toSharedBytes } from './shared-bytes.ts';
+import { isWorkerReadyMessage, reviveError, type KeyRef, type WorkerInit, type WorkerModel, type WorkerResult, type WorkerTask } from './worker-protocol.ts';
+
+export interface EvaluationPoolOptions {
+  workers: number;
+  /** Tasks allowed to wait for a worker; beyond that requests get 503 overloaded. */
+  maxQueue: number;
+  keyCacheBytes: number;
+  models: WorkerModel[];
+  metrics: RelayMetrics;
+  logger: Logger;
+}
+
+/**
+ * The worker-thread pool that does all SEAL work. Each task is one
+ * ciphertext group or one key check; a request's groups run as separate
+ * tasks so they spread over the workers. Aborting a task (deadline) removes
+ * it from the queue, or terminates its worker if it is running (piscina then
+ * starts a fresh one).
+ */
+export class EvaluationPool {
+  readonly workers: number;
+  readonly maxQueue: number;
+  readonly #piscina: Piscina;
+  readonly #metrics: RelayMetrics;
+  readonly #readyThreads = new Set<number>();
+  readonly #readyWaiters = new Set<() => void>();
+  #closing = false;
+  #startedUp = false;
+
+  constructor(options: EvaluationPoolOptions) {
+    this.workers = options.workers;
+    this.maxQueue = options.maxQueue;
+    this.#metrics = options.metrics;
+    const workerData: WorkerInit = { models: options.models, keyCacheBytes: options.keyCacheBytes };
+    this.#piscina = new Piscina({
+      filename: new URL('./evaluation-worker.ts', import.meta.url).href,
+      minThreads: options.workers,
+      maxThreads: options.workers,
+      maxQueue: options.maxQueue,
+      concurrentTasksPerWorker: 1,
+      workerData,
+    });
+    this.#piscina.on('message', (message: unknown) => {
+      if (!isWorkerReadyMessage(message)) return;
+      // Forget threads piscina has replaced (a deadline abort terminates its worker).
+      const alive = new Set(this.#piscina.threads.map((t) => t.threadId));
+      for (const id of this.#readyThreads) if (!alive.has(id)) this.#readyThreads.delete(id);
+      this.#readyThreads.add(message.threadId);
+      if (this.allWorkersReady) for (const wake of this.#readyWaiters) wake();
+    });
+    // Without a listener an 'error' event (a worker dying while idle) would take the process down.
+    this.#piscina.on('error', (error: unknown) => options.logger.error({ err: error }, 'evaluation worker failed'));
+  }
+
+  /** Every worker thread has loaded SEAL and the models. */
+  get allWorkersReady(): boolean {
+    const threads = this.#piscina.threads;
+    return threads.length === this.workers && threads.every((t) => this.#readyThreads.has(t.threadId));
+  }
+
+  /**
+   * Serving: all workers came up once, and at least one is up now. A worker
+   * being replaced after a deadline abort does not flip readiness (the queue
+   * holds its share of the work meanwhile).
+   */
+  get isReady(): boolean {
+    return !this.#closing && this.#startedUp && this.#piscina.threads.some((t) => this.#readyThreads.has(t.threadId));
+  }
+
+  get queueDepth(): number {
+    return this.#piscina.queueSize;
+  }
+
+  /** Resolves once all workers are ready; rejects after `timeoutMs`. */
+  waitUntilReady(timeoutMs: number): Promise<void> {
+    if (this.allWorkersReady) {
+      this.#startedUp = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#readyWaiters.delete(done);
+        this.#startedUp = true;
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#readyWaiters.delete(done);
+        reject(new Error(`evaluation workers not ready after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#readyWaiters.add(done);
+    });
+  }
+
+  /** Refuse up front (503 overloaded) a request whose tasks would overflow the queue. */
+  admit(tasks: number): void {
+    if (this.#closing) throw overloaded('the relay is shutting down');
+    if (this.#piscina.queueSize + tasks > this.maxQueue) throw overloaded();
+  }
+
+  /**
+   * Evaluate a request's groups in parallel, outputs in request order. When
+   * one group fails, siblings that have not started are skipped (shared
+   * cancel flag) and running ones finish; no worker is killed for a bad
+   * ciphertext. Then the first failure is thrown.
+   */
+  async evaluateGroups(
+    model: string,
+    step: number,
+    vectors: number,
+    groups: readonly { vectors: number; items: readonly Uint8Array[] }[],
+    keys: KeyRef,
+    signal: AbortSignal,
+  ): Promise<Uint8Array[][]> {
+    this.admit(groups.length);
+    const shared = { hash: keys.hash, bytes: toSharedBytes(keys.bytes) };
+    const cancelled = new Int32Array(new SharedArrayBuffer(4));
+    let firstError: unknown;
+    const settled = await Promise.allSettled(
+      groups.map(async (group) => {
+        // Copy each item out of the request body: posting a view would clone the whole body per task.
+        const items = group.items.map((item) => item.slice());
+        const task = { kind: 'evaluate' as const, model, step, vectors, group: { vectors: group.vectors, items }, keys: shared, cancelled };
+        try {
+          const result = await this.#run(task, signal, items.map((i) => i.buffer as ArrayBuffer));
+          this.#metrics.stepEvaluation.observe({ model, step: String(step) }, result.evalMs / 1000);
+          return result.outputs;
+        } catch (error) {
+          if (Atomics.compareExchange(cancelled, 0, 0, 1) === 0) firstError = error;
+          throw error;
+        }
+      }),
+    );
+    if (settled.some((s) => s.status === 'rejected')) throw firstError;
+    return settled.map((s) => (s as PromiseFulfilledResult<Uint8Array[]>).value);
+  }
+
+  /** Load keys with SEAL (cached in that worker) and check they cover the model's Galois steps. */
+  async checkKeys(model: string, keys: KeyRef, signal: AbortSignal): Promise<void> {
+    this.admit(1);
+    await this.#run({ kind: 'checkKeys', model, keys: { hash: keys.hash, bytes: toSharedBytes(keys.bytes) } }, signal, []);
+  }
+
+  /** Finish queued and running tasks, then stop the workers. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    await this.#piscina.close();
+  }
+
+  async #run(task: WorkerTask, signal: AbortSignal, transferList: ArrayBuffer[]): Promise<WorkerResult & { ok: true }> {
+    let result: WorkerResult;
+    try {
+      result = (await this.#piscina.run(task, { signal, transferList: transferList as never })) as WorkerResult;
+    } catch (error) {
+      const e = error as Error;
+      if (e?.name === 'AbortError' || signal.aborted) throw signal.reason instanceof Error ? signal.reason : deadlineExceeded(0);
+      if (/queue is at limit|no task queue/i.test(e?.message ?? '')) throw overloaded();
+      throw error;
+    }
+    this.#metrics.workerBusy.inc(result.busyMs / 1000);
+    if (!result.ok) throw 'cancelled' in result ? new Error('skipped after a sibling group failed') : reviveError(result.error);
+    return result;
+  }
+}

@@ -1,0 +1,100 @@
+// Piscina worker: loads SEAL and every hosted model once (weights encoded
+// into plaintexts at load), then evaluates ciphertext groups. Runs one task
+// at a time, so cached keys are never evicted while in use.
+import { readFileSync } from 'node:fs';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import type { GaloisKeys } from 'node-seal';
+import { CkksContext, PlanError, type LinearOperator, StepOperators, buildSchedule, evaluateGroup, isFheLlmError, parseLlama2cCheckpoint } from '@fhe-llm/core';
+import { KeyCache } from './key-cache.ts';
+import { serializeError, type CheckKeysTask, type EvaluateTask, type KeyRef, type WorkerInit, type WorkerReadyMessage, type WorkerResult, type WorkerTask } from './worker-protocol.ts';
+
+const init = workerData as WorkerInit;
+const contexts = new Map<string, CkksContext>();
+const models = new Map<string, StepOperators>();
+/** (model, step, vectors) -> operator: StepOperators.get plans on every call, which costs milliseconds. */
+const operatorMemo = new Map<string, LinearOperator>();
+
+for (const model of init.models) {
+  const presetId = model.descriptor.preset;
+  let ctx = contexts.get(presetId);
+  if (!ctx) {
+    ctx = await CkksContext.create(presetId);
+    contexts.set(presetId, ctx);
+  }
+  const schedule = buildSchedule(parseLlama2cCheckpoint(new Uint8Array(readFileSync(model.checkpointPath))));
+  const operators = new StepOperators(ctx, model.descriptor, schedule);
+  operators.warm();
+  models.set(model.id, operators);
+}
+
+const keyCache = new KeyCache<GaloisKeys>(init.keyCacheBytes, (keys) => keys.delete());
+parentPort?.postMessage({ type: 'fhe-llm-worker-ready', threadId } satisfies WorkerReadyMessage);
+
+function operatorsFor(id: string): StepOperators {
+  const operators = models.get(id);
+  if (!operators) throw new PlanError('unknown_model', `worker does not host model ${id}`);
+  return operators;
+}
+
+/** Memory SEAL holds for loaded Galois keys: per key, one 2-polynomial ciphertext per data prime over all primes. */
+function keyMemoryBytes(ctx: CkksContext, keys: GaloisKeys): number {
+  const p = ctx.preset;
+  return keys.size() * p.dataPrimeBits.length * 2 * p.polyModulusDegree * p.coeffModulusBits.length * 8;
+}
+
+/** Keys from the cache, or loaded (SEAL-validated) and cached; `release` frees keys the cache could not keep. */
+function borrowKeys(ctx: CkksContext, ref: KeyRef): { keys: GaloisKeys; release(): void } {
+  const cacheKey = `${ctx.preset.id}:${ref.hash}`;
+  const cached = keyCache.get(cacheKey);
+  if (cached) return { keys: cached, release() {} };
+  const keys = ctx.loadGaloisKeys(ref.bytes);
+  const kept = keyCache.set(cacheKey, keys, keyMemoryBytes(ctx, keys));
+  return { keys, release: kept ? () => {} : () => keys.delete() };
+}
+
+function evaluate(task: EvaluateTask): { outputs: Uint8Array[]; evalMs: number } {
+  const operators = operatorsFor(task.model);
+  const memoKey = `${task.model}:${task.step}:${task.vectors}`;
+  let operator = operatorMemo.get(memoKey);
+  if (!operator) {
+    operator = operators.get(task.step, task.vectors).operator;
+    operatorMemo.set(memoKey, operator);
+  }
+  const borrowed = borrowKeys(operators.ctx, task.keys);
+  try {
+    const started = performance.now();
+    const outputs = evaluateGroup(operator, borrowed.keys, task.group);
+    return { outputs, evalMs: performance.now() - started };
+  } finally {
+    borrowed.release();
+  }
+}
+
+function checkKeys(task: CheckKeysTask): void {
+  const operators = operatorsFor(task.model);
+  const borrowed = borrowKeys(operators.ctx, task.keys);
+  try {
+    const missing = operators.model.galoisSteps.filter((step) => !borrowed.keys.hasKey(operators.ctx.galoisElement(step)));
+    if (missing.length) {
+      throw new PlanError('missing_galois_keys', `Galois keys lack rotation steps ${missing.join(', ')}`, { expected: operators.model.galoisSteps, got: missing });
+    }
+  } finally {
+    borrowed.release();
+  }
+}
+
+export default function run(task: WorkerTask): WorkerResult {
+  if (task.kind === 'evaluate' && Atomics.load(task.cancelled, 0) !== 0) return { ok: false, cancelled: true, busyMs: 0 };
+  const started = performance.now();
+  try {
+    let result = { outputs: [] as Uint8Array[], evalMs: 0 };
+    if (task.kind === 'evaluate') result = evaluate(task);
+    else checkKeys(task);
+    return { ok: true, ...result, busyMs: performance.now() - started };
+  } catch (error) {
+    // Typed errors are the client's mistakes (bad ciphertext, wrong level, ...): report them as data.
+    // Anything else is a bug and reaches the relay as an internal error.
+    if (isFheLlmError(error)) return { ok: false, error: serializeError(error), busyMs: performance.now() - started };
+    throw error;
+  }
+}

@@ -1,0 +1,93 @@
+import { FheLlmError, isFheLlmError, type EncryptedModelDescriptor } from '@fhe-llm/core';
+
+/** What a worker needs to host a model without calibrating it again. */
+export interface WorkerModel {
+  id: string;
+  checkpointPath: string;
+  descriptor: EncryptedModelDescriptor;
+}
+
+export interface WorkerInit {
+  models: WorkerModel[];
+  /** Budget of deserialized Galois keys kept per worker. */
+  keyCacheBytes: number;
+}
+
+/** A session's key blob: `bytes` views a SharedArrayBuffer, so posting it shares instead of copying. */
+export interface KeyRef {
+  hash: string;
+  bytes: Uint8Array;
+}
+
+export interface EvaluateTask {
+  kind: 'evaluate';
+  model: string;
+  step: number;
+  /** Vectors in the whole request: it selects the plan. */
+  vectors: number;
+  /** One ciphertext group: up to plan.batch vectors and the plan's input ciphertexts. */
+  group: { vectors: number; items: Uint8Array[] };
+  keys: KeyRef;
+  /**
+   * One Int32 in a SharedArrayBuffer shared by a request's tasks: the relay
+   * sets it when a sibling group failed, and tasks that have not started yet
+   * return at once instead of evaluating for an answer nobody will read.
+   */
+  cancelled: Int32Array;
+}
+
+export interface CheckKeysTask {
+  kind: 'checkKeys';
+  model: string;
+  keys: KeyRef;
+}
+
+export type WorkerTask = EvaluateTask | CheckKeysTask;
+
+/** A typed error as plain data: structured clone keeps neither `name` nor `code` of an Error. */
+export interface SerializedError {
+  name: string;
+  code: string;
+  message: string;
+  expected?: unknown;
+  got?: unknown;
+}
+
+export type WorkerResult =
+  | { ok: true; outputs: Uint8Array[]; evalMs: number; busyMs: number }
+  | { ok: false; error: SerializedError; busyMs: number }
+  | { ok: false; cancelled: true; busyMs: 0 };
+
+/** Posted by a worker once SEAL and its models are loaded. */
+export interface WorkerReadyMessage {
+  type: 'fhe-llm-worker-ready';
+  threadId: number;
+}
+
+export function isWorkerReadyMessage(message: unknown): message is WorkerReadyMessage {
+  return typeof message === 'object' && message !== null && (message as WorkerReadyMessage).type === 'fhe-llm-worker-ready';
+}
+
+export function serializeError(error: FheLlmError): SerializedError {
+  const out: SerializedError = { name: error.name, code: error.code, message: error.message };
+  if (error.expected !== undefined) out.expected = toPlain(error.expected);
+  if (error.got !== undefined) out.got = toPlain(error.got);
+  return out;
+}
+
+/** The typed error again, recognisable by name and code like the original. */
+export function reviveError(data: SerializedError): FheLlmError {
+  const error = new FheLlmError(data.code, data.message, { expected: data.expected, got: data.got });
+  error.name = data.name;
+  return error;
+}
+
+export { isFheLlmError };
+
+function toPlain(value: unknown): unknown {
+  try {
+    return structuredClone(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,16 @@
+import type { HostedModel } from './models/hosted-model.ts';
+import type { SessionRecord } from './sessions/session-store.ts';
+
+/** Values middleware hands to handlers through hono's context. */
+export interface RelayEnv {
+  Variables: {
+    /** The request body, read and size-checked by binaryBody. */
+    body: Uint8Array;
+    /** The authenticated session (sessionAuth). */
+    session: SessionRecord;
+    /** Aborts when the request's deadline passes (deadline). */
+    signal: AbortSignal;
+    /** The model named in the path or query. */
+    model: HostedModel;
+  };
+}

@@ -1,0 +1,18 @@
+import type { Logger } from 'pino';
+import type { RelayConfig } from './config.ts';
+import type { RelayMetrics } from './metrics/relay-metrics.ts';
+import type { HostedModel } from './models/hosted-model.ts';
+import type { EvaluationPool } from './pool/evaluation-pool.ts';
+import type { SessionStore } from './sessions/session-store.ts';
+
+/** Everything the routes use. `models` and `pool` fill in while the relay starts. */
+export interface RelayServices {
+  readonly config: RelayConfig;
+  readonly logger: Logger;
+  readonly metrics: RelayMetrics;
+  readonly store: SessionStore;
+  readonly models: Map<string, HostedModel>;
+  pool: EvaluationPool | undefined;
+  /** Models loaded, workers up, not shutting down. */
+  isReady(): boolean;
+}

@@ -1,0 +1,156 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import type { Hono } from 'hono';
+import type { Logger } from 'pino';
+import { createApp } from './app.ts';
+import type { RelayConfig } from './config.ts';
+import { createLogger } from './logger.ts';
+import { RelayMetrics } from './metrics/relay-metrics.ts';
+import { InFlightRequests } from './middleware/in-flight.ts';
+import { loadHostedModel, type HostedModel } from './models/hosted-model.ts';
+import { EvaluationPool } from './pool/evaluation-pool.ts';
+import type { RelayEnv } from './relay-env.ts';
+import type { RelayServices } from './relay-services.ts';
+import { MemorySessionStore } from './sessions/memory-session-store.ts';
+import type { SessionStore } from './sessions/session-store.ts';
+
+export interface RelayOptions {
+  logger?: Logger;
+  /** Default: a fresh MemorySessionStore. */
+  store?: SessionStore;
+  /** false: no socket, use `relay.app.request()` (tests). Default true. */
+  listen?: boolean;
+  /** How long workers may take to load SEAL and the models. Default 120 s. */
+  startupTimeoutMs?: number;
+  /** Models already prepared (by loadHostedModel) for this preset: skips calibrating config.models again. */
+  models?: readonly HostedModel[];
+}
+
+/**
+ * A running relay: HTTP server (optional), hosted models, worker pool and
+ * session store. `start()` listens first, so /healthz answers while models
+ * load; `close()` drains in-flight work before stopping the workers.
+ */
+export class Relay {
+  readonly config: RelayConfig;
+  readonly services: RelayServices;
+  readonly app: Hono<RelayEnv>;
+  readonly logger: Logger;
+  readonly #inFlight = new InFlightRequests();
+  readonly #listen: boolean;
+  readonly #startupTimeoutMs: number;
+  readonly #preloaded: readonly HostedModel[] | undefined;
+  #server: Server | undefined;
+  #loaded = false;
+  #draining = false;
+  #closed: Promise<void> | undefined;
+
+  constructor(config: RelayConfig, options: RelayOptions = {}) {
+    this.config = config;
+    this.logger = options.logger ?? createLogger(config.logLevel);
+    this.#listen = options.listen ?? true;
+    this.#startupTimeoutMs = options.startupTimeoutMs ?? 120_000;
+    this.#preloaded = options.models;
+    const relay = this;
+    this.services = {
+      config,
+      logger: this.logger,
+      metrics: new RelayMetrics(),
+      store: options.store ?? new MemorySessionStore(),
+      models: new Map<string, HostedModel>(),
+      pool: undefined,
+      isReady: () => relay.#loaded && !relay.#draining && (relay.services.pool?.isReady ?? false),
+    };
+    this.services.metrics.bind({
+      queueDepth: () => this.services.pool?.queueDepth ?? 0,
+      sessions: () => this.services.store.count(),
+      keyBytes: () => this.services.store.keyBytes(),
+    });
+    this.app = createApp(this.services, this.#inFlight);
+  }
+
+  /** The bound port (after start, when listening). */
+  get port(): number {
+    return (this.#server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  get url(): string {
+    return `http://${this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host}:${this.port}`;
+  }
+
+  /** Listen, then load models and start workers; resolves when ready. */
+  async start(): Promise<void> {
+    if (this.#listen) await this.#startServer();
+    const started = performance.now();
+    const models = this.#preloaded ? [...this.#preloaded] : await Promise.all(this.config.models.map((spec) => loadHostedModel(spec, this.config.preset)));
+    for (const model of models) this.services.models.set(model.id, model);
+    const pool = new EvaluationPool({
+      workers: this.config.workers,
+      maxQueue: this.config.maxQueue,
+      keyCacheBytes: this.config.keyCacheBytes,
+      models: models.map((m) => ({ id: m.id, checkpointPath: m.spec.checkpoint, descriptor: m.descriptor })),
+      metrics: this.services.metrics,
+      logger: this.logger,
+    });
+    this.services.pool = pool;
+    await pool.waitUntilReady(this.#startupTimeoutMs);
+    this.#loaded = true;
+    this.logger.info({ models: models.map((m) => m.id), workers: this.config.workers, preset: this.config.preset, ms: Math.round(performance.now() - started) }, 'ready');
+  }
+
+  /**
+   * Stop accepting connections, let in-flight requests finish, stop the
+   * workers. Requests end by their deadline, so this takes at most one
+   * request timeout plus 4 s (keep pods' termination grace above that + 1 s).
+   */
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
+    this.#draining = true;
+    const server = this.#server;
+    const serverClosed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    server?.closeIdleConnections();
+    const drained = await within(this.#inFlight.idle(), this.config.requestTimeoutMs + 3_000);
+    if (!drained) this.logger.warn({ inFlight: this.#inFlight.count }, 'shutdown grace period over; closing connections');
+    if (server) {
+      // Handlers are done, but their responses may still be streaming out: close each keep-alive
+      // connection once it goes idle, and cut whatever is left after a second.
+      const sweep = setInterval(() => server.closeIdleConnections(), 25);
+      if (!drained || !(await within(serverClosed, 1_000))) server.closeAllConnections();
+      clearInterval(sweep);
+      await serverClosed;
+    }
+    await this.services.pool?.close();
+    await this.services.store.close();
+    this.logger.info('stopped');
+  }
+
+  async #startServer(): Promise<void> {
+    const server = serve({ fetch: this.app.fetch, hostname: this.config.host, port: this.config.port }) as Server;
+    // Slow uploads must not hold a connection forever; the deadline covers the rest.
+    server.requestTimeout = this.config.requestTimeoutMs + 10_000;
+    server.headersTimeout = Math.min(60_000, server.requestTimeout);
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      if (server.listening) return resolve();
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+    this.logger.info({ host: this.config.host, port: this.port }, 'listening');
+  }
+}
+
+/** True when `promise` settles within `ms`, false when the time runs out first. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

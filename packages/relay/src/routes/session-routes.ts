@@ -1,0 +1,76 @@
+import { Hono } from 'hono';
+import { WireFormatError, decodeEnvelope } from '@fhe-llm/core';
+import { binaryBody } from '../middleware/binary-body.ts';
+import { deadline } from '../middleware/deadline.ts';
+import { modelLookup } from '../middleware/model-lookup.ts';
+import { sessionAuth } from '../middleware/session-auth.ts';
+import { toSharedBytes } from '../pool/shared-bytes.ts';
+import { RelayError, notReady } from '../relay-error.ts';
+import type { RelayEnv } from '../relay-env.ts';
+import type { RelayServices } from '../relay-services.ts';
+import { newSessionCredentials, sha256Hex } from '../sessions/session-credentials.ts';
+import type { SessionRecord } from '../sessions/session-store.ts';
+
+/** Galois keys for every step of a model; seeded and compressed they are about a megabyte. */
+export const KEYS_BODY_LIMIT = 8 * 1024 * 1024;
+
+function publicView(session: SessionRecord) {
+  return {
+    id: session.id,
+    model: session.model,
+    createdAt: new Date(session.createdAt).toISOString(),
+    expiresAt: new Date(session.expiresAt).toISOString(),
+    keysHash: session.keysHash,
+    keyBytes: session.keyBytes,
+  };
+}
+
+/**
+ * Sessions: a client uploads its Galois keys once and gets a bearer token
+ * for the step route. Keys are validated by SEAL (in a worker) and must
+ * cover every rotation the model's plans use; identical key bytes are
+ * stored once.
+ */
+export function sessionRoutes(services: RelayServices): Hono<RelayEnv> {
+  const { store, config } = services;
+  const app = new Hono<RelayEnv>();
+
+  app.post('/v1/sessions', deadline(config.requestTimeoutMs), modelLookup(services, 'query'), binaryBody(KEYS_BODY_LIMIT), async (c) => {
+    const model = c.var.model;
+    const pool = services.pool;
+    if (!pool) throw notReady();
+    if ((await store.count()) >= config.maxSessions) {
+      throw new RelayError(503, 'too_many_sessions', 'the relay holds as many sessions as it may; retry later', { 'Retry-After': '60' });
+    }
+    const envelope = decodeEnvelope(c.var.body, { kind: 'galoisKeys', presetId: model.descriptor.preset, maxItems: 1 });
+    if (envelope.items.length !== 1) throw new WireFormatError('bad_count', 'a key envelope carries exactly one item', { expected: 1, got: envelope.items.length });
+    if (envelope.vectors !== 0) throw new WireFormatError('bad_header', 'a key envelope has vectors = 0', { expected: 0, got: envelope.vectors });
+    const keys = envelope.items[0];
+    const keysHash = sha256Hex(keys);
+    const blob = (await store.getKeys(keysHash)) ?? toSharedBytes(keys);
+    await pool.checkKeys(model.id, { hash: keysHash, bytes: blob }, c.var.signal);
+
+    const credentials = newSessionCredentials();
+    const now = Date.now();
+    const session: SessionRecord = {
+      id: credentials.id,
+      secretHash: credentials.secretHash,
+      model: model.id,
+      keysHash,
+      keyBytes: keys.byteLength,
+      createdAt: now,
+      expiresAt: now + config.sessionTtl * 1000,
+    };
+    await store.create(session, blob);
+    const { createdAt: _createdAt, ...created } = publicView(session);
+    return c.json({ ...created, token: credentials.token }, 201, { Location: `/v1/sessions/${session.id}`, 'Cache-Control': 'no-store' });
+  });
+
+  app.get('/v1/sessions/:id', sessionAuth(store, { pathParam: 'id' }), (c) => c.json(publicView(c.var.session), 200, { 'Cache-Control': 'no-store' }));
+
+  app.delete('/v1/sessions/:id', sessionAuth(store, { pathParam: 'id' }), async (c) => {
+    await store.delete(c.var.session.id);
+    return c.body(null, 204);
+  });
+  return app;
+}

@@ -1,0 +1,63 @@
+import { Hono, type MiddlewareHandler } from 'hono';
+import { decodeEnvelope, encodeStepResponse, splitRequestGroups } from '@fhe-llm/core';
+import { OCTET_STREAM, binaryBody } from '../middleware/binary-body.ts';
+import { deadline } from '../middleware/deadline.ts';
+import { modelLookup } from '../middleware/model-lookup.ts';
+import { sessionAuth } from '../middleware/session-auth.ts';
+import { RelayError, notReady } from '../relay-error.ts';
+import type { RelayEnv } from '../relay-env.ts';
+import type { RelayServices } from '../relay-services.ts';
+
+const sessionNotFound = () => new RelayError(404, 'session_not_found', 'unknown or expired session; create a new one');
+
+/** The step index from the path; 404 step_not_found unless it is one of the model's steps. */
+function stepIndex(text: string, steps: number): number {
+  const step = /^\d{1,6}$/.test(text) ? Number(text) : -1;
+  if (step < 0 || step >= steps) throw new RelayError(404, 'step_not_found', `steps are 0..${steps - 1}`);
+  return step;
+}
+
+/** Checked before reading the body: unknown steps and foreign sessions cost nothing. */
+function stepAndSessionMatch(): MiddlewareHandler<RelayEnv> {
+  return async (c, next) => {
+    stepIndex(c.req.param('step') ?? '', c.var.model.descriptor.steps.length);
+    if (c.var.session.model !== c.var.model.id) {
+      throw new RelayError(409, 'session_model_mismatch', `this session belongs to model ${c.var.session.model}`);
+    }
+    await next();
+  };
+}
+
+/**
+ * One linear step on ciphertexts: the body is a `ciphertexts` envelope whose
+ * `vectors` picks the plan (the same one the client derived); its groups are
+ * evaluated in parallel on the worker pool and returned in order.
+ */
+export function stepRoutes(services: RelayServices): Hono<RelayEnv> {
+  const { store, config } = services;
+  const app = new Hono<RelayEnv>();
+  app.post(
+    '/v1/models/:id/steps/:step',
+    deadline(config.requestTimeoutMs),
+    modelLookup(services),
+    sessionAuth(store),
+    stepAndSessionMatch(),
+    binaryBody((c) => c.var.model.stepBodyLimit),
+    async (c) => {
+      const { model, session } = c.var;
+      const pool = services.pool;
+      if (!pool) throw notReady();
+      const step = stepIndex(c.req.param('step'), model.descriptor.steps.length);
+      const envelope = decodeEnvelope(c.var.body, { kind: 'ciphertexts', presetId: model.descriptor.preset });
+      const plan = model.plans.get(step, envelope.vectors);
+      const groups = splitRequestGroups(plan, envelope);
+      const keys = await store.getKeys(session.keysHash);
+      if (!keys) throw sessionNotFound();
+      const outputs = await pool.evaluateGroups(model.id, step, envelope.vectors, groups, { hash: session.keysHash, bytes: keys }, c.var.signal);
+      await store.touch(session.id, Date.now() + config.sessionTtl * 1000);
+      const response = encodeStepResponse(plan, envelope.vectors, outputs) as Uint8Array<ArrayBuffer>;
+      return c.body(response, 200, { 'Content-Type': OCTET_STREAM, 'Cache-Control': 'no-store' });
+    },
+  );
+  return app;
+}

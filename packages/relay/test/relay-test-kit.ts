@@ -1,0 +1,91 @@
+// Test support: relays without sockets, real CKKS clients (the secret key
+// lives here, in the tests, never in the relay's src).
+import { readFileSync } from 'node:fs';
+import { CkksClient, CkksContext, encodeEnvelope, type EncryptedModelDescriptor } from '@fhe-llm/core';
+import { BUNDLED_MODEL, relayConfigSchema, type RelayConfig, type RelayConfigInput } from '../src/config.ts';
+import { createLogger } from '../src/logger.ts';
+import { loadHostedModel, type HostedModel } from '../src/models/hosted-model.ts';
+import { Relay, type RelayOptions } from '../src/relay.ts';
+
+export const modelsDir = new URL('../../../models/stories260K/', import.meta.url);
+
+export interface ReferenceCase {
+  prompt: string;
+  steps: number;
+  prompt_token_ids: number[];
+  next_token_ids: number[];
+}
+
+export function referenceCases(): ReferenceCase[] {
+  return JSON.parse(readFileSync(new URL('reference.json', modelsDir), 'utf8')) as ReferenceCase[];
+}
+
+export function testConfig(overrides: RelayConfigInput = {}): RelayConfig {
+  return relayConfigSchema.parse({ workers: 2, logLevel: 'silent', ...overrides });
+}
+
+/** stories260K prepared under `id` for `preset` (calibration runs in a worker; ~4 s). */
+export function loadStories(preset: string, id = 'stories260K'): Promise<HostedModel> {
+  return loadHostedModel({ ...BUNDLED_MODEL, id }, preset);
+}
+
+/** A started relay without a socket; use relay.app.request(). */
+export async function startRelay(config: RelayConfig, options: RelayOptions = {}): Promise<Relay> {
+  const relay = new Relay(config, { logger: createLogger('silent'), listen: false, ...options });
+  await relay.start();
+  return relay;
+}
+
+/** A browser stand-in: fresh CKKS keys for a model's preset. Call delete() when done. */
+export class TestClient {
+  readonly ctx: CkksContext;
+  readonly client: CkksClient;
+  readonly descriptor: EncryptedModelDescriptor;
+
+  constructor(ctx: CkksContext, descriptor: EncryptedModelDescriptor) {
+    this.ctx = ctx;
+    this.client = CkksClient.generate(ctx);
+    this.descriptor = descriptor;
+  }
+
+  static async create(descriptor: EncryptedModelDescriptor): Promise<TestClient> {
+    return new TestClient(await CkksContext.create(descriptor.preset), descriptor);
+  }
+
+  /** Galois keys envelope for `steps` (default: all the model needs). */
+  keysEnvelope(steps: readonly number[] = this.descriptor.galoisSteps): Uint8Array {
+    return encodeEnvelope({ kind: 'galoisKeys', presetId: this.descriptor.preset, vectors: 0, items: [this.client.makeGaloisKeys(steps)] });
+  }
+
+  delete(): void {
+    this.client.delete();
+    this.ctx.delete();
+  }
+}
+
+export const octet = { 'content-type': 'application/octet-stream' };
+
+export function bearer(token: string): Record<string, string> {
+  return { ...octet, authorization: `Bearer ${token}` };
+}
+
+export async function errorOf(res: Response): Promise<{ status: number; code: string }> {
+  const body = (await res.json()) as { error: { code: string } };
+  return { status: res.status, code: body.error.code };
+}
+
+export interface CreatedSession {
+  id: string;
+  token: string;
+  model: string;
+  expiresAt: string;
+  keysHash: string;
+  keyBytes: number;
+}
+
+/** POST /v1/sessions on an app or a fetch-like function. */
+export async function createSession(request: (path: string, init: RequestInit) => Response | Promise<Response>, model: string, keys: Uint8Array): Promise<CreatedSession> {
+  const res = await request(`/v1/sessions?model=${model}`, { method: 'POST', body: keys as Uint8Array<ArrayBuffer>, headers: octet });
+  if (res.status !== 201) throw new Error(`session not created: ${res.status} ${await res.text()}`);
+  return (await res.json()) as CreatedSession;
+}

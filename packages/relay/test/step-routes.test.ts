@@ -1,0 +1,169 @@
+// The step route in-process: real encryption, evaluation on the worker pool,
+// every client mistake mapped to its code, backpressure and deadlines.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  PlaintextStepRunner, buildSchedule, decryptStepResponse, encodeEnvelope, encryptStepRequest, groupSizes, parseLlama2cCheckpoint, planModelStep, decodeEnvelope,
+} from '@fhe-llm/core';
+import type { HostedModel } from '../src/models/hosted-model.ts';
+import type { Relay } from '../src/relay.ts';
+import { TestClient, bearer, createSession, errorOf, loadStories, modelsDir, startRelay, testConfig, type CreatedSession } from './relay-test-kit.ts';
+
+let model: HostedModel;
+let relay: Relay;
+let client: TestClient;
+let session: CreatedSession;
+let otherSession: CreatedSession;
+const plaintext = new PlaintextStepRunner(buildSchedule(parseLlama2cCheckpoint(new Uint8Array(readFileSync(new URL('stories260K.bin', modelsDir))))));
+
+function inputs(step: number, count: number, seed = 1): Float64Array[] {
+  const { dIn, bounds } = model.descriptor.steps[step];
+  let s = seed;
+  const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+  return Array.from({ length: count }, () => Float64Array.from({ length: dIn }, () => 0.5 * bounds.input * rand()));
+}
+
+function stepBody(step: number, xs: Float64Array[]): Uint8Array<ArrayBuffer> {
+  return encryptStepRequest(client.client, planModelStep(model.descriptor, step, xs.length), xs) as Uint8Array<ArrayBuffer>;
+}
+
+const postStep = (r: Relay, step: number | string, body: Uint8Array, token = session.token, modelId = 'stories260K', headers = bearer(token)) =>
+  r.app.request(`/v1/models/${modelId}/steps/${step}`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers });
+
+beforeAll(async () => {
+  model = await loadStories('ckks-n4096-q109');
+  const other: HostedModel = { ...model, id: 'stories-b', descriptor: { ...model.descriptor, id: 'stories-b' } };
+  relay = await startRelay(testConfig(), { models: [model, other] });
+  client = await TestClient.create(model.descriptor);
+  const keys = client.keysEnvelope();
+  const request = (path: string, init: RequestInit) => relay.app.request(path, init);
+  session = await createSession(request, 'stories260K', keys);
+  otherSession = await createSession(request, 'stories-b', keys);
+});
+afterAll(async () => {
+  client?.delete();
+  await relay?.close();
+});
+
+describe('POST /v1/models/{id}/steps/{step}', () => {
+  it.each([
+    [1, 1],
+    [2, 3],
+    [1, 34],
+  ])('evaluates step %i for %i vectors like the plaintext model', async (step, count) => {
+    const xs = inputs(step, count, step * 100 + count);
+    const plan = planModelStep(model.descriptor, step, count);
+    if (count === 34) expect(groupSizes(plan, count).length).toBeGreaterThan(1);
+    const res = await postStep(relay, step, stepBody(step, xs));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/octet-stream');
+    const ys = decryptStepResponse(client.client, plan, count, new Uint8Array(await res.arrayBuffer()));
+    const want = await plaintext.runStep(step, xs);
+    const tolerance = 1e-2 * Math.max(1, model.descriptor.steps[step].bounds.output);
+    ys.forEach((y, i) => y.forEach((v, j) => expect(Math.abs(v - want[i][j])).toBeLessThan(tolerance)));
+  });
+
+  it('records per-step evaluation latency', async () => {
+    const text = await (await relay.app.request('/metrics')).text();
+    expect(text).toMatch(/fhe_relay_step_evaluation_seconds_count\{model="stories260K",step="1"\} [1-9]/);
+  });
+
+  it('answers 404 step_not_found, model_not_found and session_not_found', async () => {
+    const body = stepBody(1, inputs(1, 1));
+    for (const step of ['11', '99', 'x', '-1', '1.5', '']) {
+      const res = await postStep(relay, step, body);
+      if (step === '') expect(res.status).toBe(404);
+      else expect(await errorOf(res)).toEqual({ status: 404, code: 'step_not_found' });
+    }
+    expect(await errorOf(await postStep(relay, 1, body, session.token, 'nope'))).toEqual({ status: 404, code: 'model_not_found' });
+    const gone = await createSession((p, i) => relay.app.request(p, i), 'stories260K', client.keysEnvelope());
+    await relay.app.request(`/v1/sessions/${gone.id}`, { method: 'DELETE', headers: bearer(gone.token) });
+    expect(await errorOf(await postStep(relay, 1, body, gone.token))).toEqual({ status: 404, code: 'session_not_found' });
+  });
+
+  it('answers 401 without a valid token and 409 for another model\'s session', async () => {
+    const body = stepBody(1, inputs(1, 1));
+    expect(await errorOf(await postStep(relay, 1, body, '', 'stories260K', { 'content-type': 'application/octet-stream' }))).toEqual({ status: 401, code: 'unauthorized' });
+    expect(await errorOf(await postStep(relay, 1, body, `${session.id}.${'B'.repeat(43)}`))).toEqual({ status: 401, code: 'unauthorized' });
+    expect(await errorOf(await postStep(relay, 1, body, otherSession.token))).toEqual({ status: 409, code: 'session_model_mismatch' });
+  });
+
+  it('answers 415 and 413 before reading the body', async () => {
+    const body = stepBody(1, inputs(1, 1));
+    expect(await errorOf(await postStep(relay, 1, body, session.token, 'stories260K', { authorization: `Bearer ${session.token}`, 'content-type': 'text/plain' }))).toEqual({ status: 415, code: 'unsupported_media_type' });
+    const huge = await postStep(relay, 1, new Uint8Array(model.stepBodyLimit + 1));
+    expect(await errorOf(huge)).toEqual({ status: 413, code: 'body_too_large' });
+  });
+
+  it('answers 400 with the wire-format code for broken envelopes', async () => {
+    const body = stepBody(1, inputs(1, 1));
+    const magic = body.slice();
+    magic[1] ^= 0xff;
+    expect(await errorOf(await postStep(relay, 1, magic))).toEqual({ status: 400, code: 'bad_magic' });
+    const version = body.slice();
+    version[4] = 9;
+    expect(await errorOf(await postStep(relay, 1, version))).toEqual({ status: 400, code: 'unsupported_version' });
+    const env = decodeEnvelope(body);
+    expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, presetId: 'ckks-n8192-q218' })))).toEqual({ status: 400, code: 'preset_mismatch' });
+    expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, kind: 'galoisKeys' })))).toEqual({ status: 400, code: 'bad_kind' });
+    expect(await errorOf(await postStep(relay, 1, body.subarray(0, body.length - 1)))).toEqual({ status: 400, code: 'truncated' });
+  });
+
+  it('answers 422 for ciphertexts SEAL rejects and for counts, levels and sizes off the plan', async () => {
+    const body = stepBody(1, inputs(1, 1));
+    const env = decodeEnvelope(body);
+    const corrupt = env.items[0].slice();
+    for (let i = 100; i < corrupt.length; i += 97) corrupt[i] ^= 0x5a;
+    expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, items: [corrupt] })))).toEqual({ status: 422, code: 'invalid_ciphertext' });
+    expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, items: [env.items[0], env.items[0]] })))).toEqual({ status: 422, code: 'bad_count' });
+    expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, vectors: 0 })))).toEqual({ status: 422, code: 'bad_count' });
+    expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, vectors: 65 })))).toEqual({ status: 422, code: 'too_many_vectors' });
+    expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, vectors: 0xffffffff })))).toEqual({ status: 422, code: 'too_many_vectors' });
+    const ct = client.ctx.loadCiphertext(env.items[0]);
+    client.ctx.evaluator.cipherModSwitchToNextInplace(ct);
+    const lowered = client.ctx.save(ct);
+    ct.delete();
+    expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, items: [lowered] })))).toEqual({ status: 422, code: 'bad_level' });
+  });
+
+  it('keeps serving after all those mistakes', async () => {
+    expect((await postStep(relay, 1, stepBody(1, inputs(1, 1)))).status).toBe(200);
+    expect((await relay.app.request('/readyz')).status).toBe(200);
+  });
+});
+
+describe('backpressure', () => {
+  it('answers 503 overloaded with Retry-After once the queue is full', async () => {
+    const small = await startRelay(testConfig({ workers: 1, maxQueue: 1 }), { models: [model] });
+    try {
+      const s = await createSession((p, i) => small.app.request(p, i), 'stories260K', client.keysEnvelope());
+      const body = stepBody(1, inputs(1, 1));
+      const answers = await Promise.all(Array.from({ length: 8 }, () => postStep(small, 1, body, s.token)));
+      const statuses = answers.map((r) => r.status);
+      expect(statuses).toContain(200);
+      expect(statuses).toContain(503);
+      const busy = answers.find((r) => r.status === 503)!;
+      expect(busy.headers.get('retry-after')).toBe('1');
+      expect(await errorOf(busy)).toEqual({ status: 503, code: 'overloaded' });
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('answers 503 deadline_exceeded when a request outlives --request-timeout-ms, aborting its task', async () => {
+    const hasty = await startRelay(testConfig({ workers: 1, requestTimeoutMs: 300 }), { models: [model] });
+    try {
+      const s = await createSession((p, i) => hasty.app.request(p, i), 'stories260K', client.keysEnvelope());
+      const started = performance.now();
+      const res = await postStep(hasty, 2, stepBody(2, inputs(2, 64)), s.token);
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(await errorOf(res)).toEqual({ status: 503, code: 'deadline_exceeded' });
+      // The aborted worker is replaced; the relay serves again once it is up.
+      await hasty.services.pool!.waitUntilReady(30_000);
+      expect((await postStep(hasty, 1, stepBody(1, inputs(1, 1)), s.token)).status).toBe(200);
+    } finally {
+      await hasty.close();
+    }
+  });
+});

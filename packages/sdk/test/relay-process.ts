@@ -1,0 +1,60 @@
+// Test support: a real relay process on loopback that can be killed and
+// restarted on the same port.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+const bin = new URL('../../relay/bin/fhe-llm-relay.js', import.meta.url).pathname;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export class RelayProcess {
+  readonly port: number;
+  readonly args: string[];
+  #child: ChildProcess | undefined;
+  log = '';
+
+  constructor(port: number, args: string[] = []) {
+    this.port = port;
+    this.args = args;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(timeoutMs = 120_000): Promise<void> {
+    const child = spawn(process.execPath, [bin, '--port', String(this.port), '--workers', '2', '--log-level', 'warn', ...this.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d) => (this.log += d));
+    child.stderr!.on('data', (d) => (this.log += d));
+    this.#child = child;
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`relay exited with ${child.exitCode}:\n${this.log}`);
+      try {
+        if ((await fetch(`${this.url}/readyz`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`relay not ready after ${timeoutMs} ms:\n${this.log}`);
+  }
+
+  /** SIGKILL: no draining, the way a crash or an OOM kill looks to clients. */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
