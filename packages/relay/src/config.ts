@@ -63,6 +63,7 @@ export const relayConfigSchema = z.object({
   requestTimeoutMs: int(1).default(30_000),
   corsOrigins: z.array(z.string().min(1)).default(DEFAULT_CORS_ORIGINS),
   logLevel: z.enum(LOG_LEVELS).default('info'),
+  tileParallelism: int(1, 64).default(1),
   staticDir: z
     .string()
     .min(1)
@@ -96,6 +97,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'requestTimeoutMs', flag: 'request-timeout-ms', env: 'FHE_LLM_REQUEST_TIMEOUT_MS', value: 'ms', help: 'per-request deadline (503 deadline_exceeded)' },
   { key: 'corsOrigins', flag: 'cors-origin', env: 'FHE_LLM_CORS_ORIGINS', value: 'origin', repeatable: true, help: "allowed browser origin (repeatable; '*' wildcards a port or label)" },
   { key: 'logLevel', flag: 'log-level', env: 'FHE_LLM_LOG_LEVEL', value: 'level', help: LOG_LEVELS.join(', ') },
+  { key: 'tileParallelism', flag: 'tile-parallelism', env: 'FHE_LLM_TILE_PARALLELISM', value: 'n', help: "workers one request's output tiles may be spread over: lower latency per token, more total work (1 favours throughput)" },
   { key: 'staticDir', flag: 'static', env: 'FHE_LLM_STATIC_DIR', value: 'dir', help: 'also serve a built site (e.g. the demo) from this directory at /' },
 ];
 

@@ -71,12 +71,17 @@ export function splitRequestGroups(plan: LinearPlan, envelope: Envelope): { vect
  * the ciphertexts (SEAL's check, then the plan's level/scale/size checks)
  * and returns serialized outputs; frees everything it made.
  */
-export function evaluateGroup(operator: LinearOperator, keys: GaloisKeys, group: { vectors: number; items: readonly Uint8Array[] }): Uint8Array[] {
+export function evaluateGroup(
+  operator: LinearOperator,
+  keys: GaloisKeys,
+  group: { vectors: number; items: readonly Uint8Array[] },
+  outputTiles?: readonly number[],
+): Uint8Array[] {
   const ctx = operator.ctx;
   const inputs = [];
   try {
     for (const bytes of group.items) inputs.push(ctx.loadCiphertext(bytes));
-    const outputs = operator.evaluate(inputs, group.vectors, keys);
+    const outputs = operator.evaluate(inputs, group.vectors, keys, undefined, outputTiles);
     try {
       return outputs.map((ct) => ctx.save(ct));
     } finally {
@@ -85,6 +90,21 @@ export function evaluateGroup(operator: LinearOperator, keys: GaloisKeys, group:
   } finally {
     inputs.forEach((ct) => ct.delete());
   }
+}
+
+/**
+ * Relay: cut a plan's output tiles into at most `parts` contiguous runs, so
+ * one group can be evaluated by several workers side by side.
+ */
+export function splitOutputTiles(plan: LinearPlan, parts: number): number[][] {
+  const n = Math.max(1, Math.min(parts, plan.outTiles));
+  const runs: number[][] = [];
+  for (let k = 0; k < n; k++) {
+    const from = Math.floor((k * plan.outTiles) / n);
+    const to = Math.floor(((k + 1) * plan.outTiles) / n);
+    runs.push(Array.from({ length: to - from }, (_, i) => from + i));
+  }
+  return runs;
 }
 
 /** Relay: the response envelope for evaluated groups, in request order. */

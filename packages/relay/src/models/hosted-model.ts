@@ -20,6 +20,8 @@ export interface HostedModel {
 export interface PrepareRequest {
   spec: ModelSpec;
   preset: string;
+  /** Workers one ciphertext group may be spread over (see DescribeOptions.parallelism). */
+  parallelism: number;
 }
 
 export interface PrepareResponse {
@@ -28,9 +30,9 @@ export interface PrepareResponse {
 }
 
 /** Parse and calibrate a model in a worker thread (see prepare-model-worker.ts). */
-export function loadHostedModel(spec: ModelSpec, preset: string): Promise<HostedModel> {
+export function loadHostedModel(spec: ModelSpec, preset: string, parallelism = 1): Promise<HostedModel> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./prepare-model-worker.ts', import.meta.url), { workerData: { spec, preset } satisfies PrepareRequest });
+    const worker = new Worker(new URL('./prepare-model-worker.ts', import.meta.url), { workerData: { spec, preset, parallelism } satisfies PrepareRequest });
     let settled = false;
     worker.once('message', (response: PrepareResponse) => {
       settled = true;

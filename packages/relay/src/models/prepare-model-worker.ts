@@ -14,5 +14,6 @@ const prepared = await prepareModel({
   checkpoint: new Uint8Array(readFileSync(request.spec.checkpoint)),
   tokenizer,
   preset: request.preset,
+  parallelism: request.parallelism,
 });
 parentPort?.postMessage({ descriptor: prepared.descriptor, tokenizer } satisfies PrepareResponse);

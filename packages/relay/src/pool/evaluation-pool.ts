@@ -116,16 +116,19 @@ export class EvaluationPool {
     groups: readonly { vectors: number; items: readonly Uint8Array[] }[],
     keys: KeyRef,
     signal: AbortSignal,
+    tileRuns: readonly (readonly number[])[] = [[]],
   ): Promise<Uint8Array[][]> {
-    this.admit(groups.length);
+    // One task per (group, run of output tiles); an empty run means every tile.
+    const parts = groups.flatMap((group) => tileRuns.map((tiles) => ({ group, tiles })));
+    this.admit(parts.length);
     const shared = { hash: keys.hash, bytes: toSharedBytes(keys.bytes) };
     const cancelled = new Int32Array(new SharedArrayBuffer(4));
     let firstError: unknown;
     const settled = await Promise.allSettled(
-      groups.map(async (group) => {
+      parts.map(async ({ group, tiles }) => {
         // Copy each item out of the request body: posting a view would clone the whole body per task.
         const items = group.items.map((item) => item.slice());
-        const task = { kind: 'evaluate' as const, model, step, vectors, group: { vectors: group.vectors, items }, keys: shared, cancelled };
+        const task = { kind: 'evaluate' as const, model, step, vectors, group: { vectors: group.vectors, items }, keys: shared, cancelled, ...(tiles.length ? { tiles: [...tiles] } : {}) };
         try {
           const result = await this.#run(task, signal, items.map((i) => i.buffer as ArrayBuffer));
           this.#metrics.stepEvaluation.observe({ model, step: String(step) }, result.evalMs / 1000);
@@ -137,7 +140,8 @@ export class EvaluationPool {
       }),
     );
     if (settled.some((s) => s.status === 'rejected')) throw firstError;
-    return settled.map((s) => (s as PromiseFulfilledResult<Uint8Array[]>).value);
+    const outputs = settled.map((s) => (s as PromiseFulfilledResult<Uint8Array[]>).value);
+    return groups.map((_, g) => outputs.slice(g * tileRuns.length, (g + 1) * tileRuns.length).flat());
   }
 
   /** Load keys with SEAL (cached in that worker) and check they cover the model's Galois steps. */

@@ -63,7 +63,7 @@ function evaluate(task: EvaluateTask): { outputs: Uint8Array[]; evalMs: number }
   const borrowed = borrowKeys(operators.ctx, task.keys);
   try {
     const started = performance.now();
-    const outputs = evaluateGroup(operator, borrowed.keys, task.group);
+    const outputs = evaluateGroup(operator, borrowed.keys, task.group, task.tiles);
     return { outputs, evalMs: performance.now() - started };
   } finally {
     borrowed.release();

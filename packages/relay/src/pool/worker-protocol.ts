@@ -27,6 +27,8 @@ export interface EvaluateTask {
   vectors: number;
   /** One ciphertext group: up to plan.batch vectors and the plan's input ciphertexts. */
   group: { vectors: number; items: Uint8Array[] };
+  /** Output tiles this task evaluates (all when absent): a group's tiles may be spread over workers. */
+  tiles?: number[];
   keys: KeyRef;
   /**
    * One Int32 in a SharedArrayBuffer shared by a request's tasks: the relay

@@ -1,5 +1,5 @@
 import { Hono, type MiddlewareHandler } from 'hono';
-import { decodeEnvelope, encodeStepResponse, splitRequestGroups } from '@fhe-llm/core';
+import { decodeEnvelope, encodeStepResponse, splitOutputTiles, splitRequestGroups } from '@fhe-llm/core';
 import { OCTET_STREAM, binaryBody } from '../middleware/binary-body.ts';
 import { deadline } from '../middleware/deadline.ts';
 import { modelLookup } from '../middleware/model-lookup.ts';
@@ -53,7 +53,9 @@ export function stepRoutes(services: RelayServices): Hono<RelayEnv> {
       const groups = splitRequestGroups(plan, envelope);
       const keys = await store.getKeys(session.keysHash);
       if (!keys) throw sessionNotFound();
-      const outputs = await pool.evaluateGroups(model.id, step, envelope.vectors, groups, { hash: session.keysHash, bytes: keys }, c.var.signal);
+      // A lone group's output tiles go to several workers when the model was planned for it.
+      const tileRuns = groups.length === 1 && model.descriptor.parallelism > 1 ? splitOutputTiles(plan, model.descriptor.parallelism) : [[]];
+      const outputs = await pool.evaluateGroups(model.id, step, envelope.vectors, groups, { hash: session.keysHash, bytes: keys }, c.var.signal, tileRuns);
       await store.touch(session.id, Date.now() + config.sessionTtl * 1000);
       const response = encodeStepResponse(plan, envelope.vectors, outputs) as Uint8Array<ArrayBuffer>;
       return c.body(response, 200, { 'Content-Type': OCTET_STREAM, 'Cache-Control': 'no-store' });
