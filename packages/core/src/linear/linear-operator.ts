@@ -132,6 +132,7 @@ export class LinearOperator {
     };
     const outputs: Ciphertext[] = [];
     const tmp = new seal.Ciphertext();
+    const part = new seal.Ciphertext();
     try {
       // Baby steps: rotation by b is one power-of-two rotation of an earlier baby step.
       const babies: Ciphertext[][] = [];
@@ -146,29 +147,40 @@ export class LinearOperator {
         }
         babies.push(row);
       }
+      const early = this.ctx.preset.rotateAtLastLevel;
       for (const r of outputTiles) {
         const acc = new seal.Ciphertext();
         outputs.push(acc);
         let started = false;
-        // Giant steps by Horner's rule: acc = rot(acc, n1) + part_g, g descending.
+        // Giant steps by Horner's rule: acc = rot(acc, n1) + part_g, g descending. Each
+        // part is a sum of products at scale 2^(in+w), where key-switching noise is
+        // negligible. With `rotateAtLastLevel` each part is rescaled and moved to the
+        // last level first, so the giant-step and fold rotations are cheap one-prime
+        // key switches; otherwise everything stays on top and is rescaled once.
         for (let g = p.giantSteps - 1; g >= 0; g--) {
-          if (started) {
-            evaluator.rotateVectorInplace(acc, p.babySteps, keys);
-            stats.rotations++;
-          }
+          let hasPart = false;
           for (let c = 0; c < p.inTiles; c++) {
             for (let b = 0; b < p.babySteps; b++) {
               const diagonal = this.#diagonals[r][c][g][b];
               if (!diagonal) continue;
               stats.plainMults++;
-              if (!started) {
-                evaluator.multiplyPlain(babies[c][b], diagonal, acc);
-                started = true;
+              if (!hasPart) {
+                evaluator.multiplyPlain(babies[c][b], diagonal, part);
+                hasPart = true;
               } else {
                 evaluator.multiplyPlain(babies[c][b], diagonal, tmp);
-                evaluator.addInplace(acc, tmp);
+                evaluator.addInplace(part, tmp);
               }
             }
+          }
+          if (hasPart && early) this.#toLastLevel(part);
+          if (started) {
+            evaluator.rotateVectorInplace(acc, p.babySteps, keys);
+            stats.rotations++;
+            if (hasPart) evaluator.addInplace(acc, part);
+          } else if (hasPart) {
+            acc.assign(part);
+            started = true;
           }
         }
         if (!started) throw new PlanError('zero_operator', `output tile ${r} has no nonzero weights; nothing to evaluate`);
@@ -177,11 +189,10 @@ export class LinearOperator {
           stats.rotations++;
           evaluator.addInplace(acc, tmp);
         }
-        const bias = this.#biasPlaintext(r, vectors);
+        // Response at the last level: smallest, and nothing beyond W x + b to learn.
+        if (!early) this.#toLastLevel(acc);
+        const bias = this.#biasPlaintext(r, vectors, acc.scale());
         if (bias) evaluator.addPlainInplace(acc, bias);
-        // One rescale for everything, then down to the last level: smallest response, nothing extra to learn.
-        evaluator.rescaleToNextInplace(acc);
-        if (acc.coeffModulusSize() > 1) evaluator.cipherModSwitchToInplace(acc, this.#lastParmsId);
       }
       return outputs;
     } catch (error) {
@@ -189,15 +200,31 @@ export class LinearOperator {
       throw error;
     } finally {
       tmp.delete();
+      part.delete();
       for (const ct of owned) ct.delete();
     }
   }
 
-  #biasPlaintext(r: number, vectors: number): Plaintext | null {
-    const key = `${r}:${vectors}`;
+  /** Rescale a sum of products once, then switch to the last level: smallest and cheapest to rotate. */
+  #toLastLevel(ct: Ciphertext): void {
+    this.ctx.evaluator.rescaleToNextInplace(ct);
+    if (ct.coeffModulusSize() > 1) this.ctx.evaluator.cipherModSwitchToInplace(ct, this.#lastParmsId);
+  }
+
+  /**
+   * Bias for the last level at the result's scale (after the rescale it is
+   * 2^(in+w)/q, not a power of two; it is the same for every evaluation).
+   */
+  #biasPlaintext(r: number, vectors: number, scale: number): Plaintext | null {
+    const key = `${r}:${vectors}:${scale}`;
     if (!this.#bias.has(key)) {
       const slots = biasSlots(this.plan, this.weights, r, vectors);
-      this.#bias.set(key, slots ? this.ctx.encode(slots, this.ctx.inputScale * this.ctx.weightScale) : null);
+      let pt: Plaintext | null = null;
+      if (slots) {
+        pt = this.ctx.encode(slots, scale);
+        this.ctx.evaluator.plainModSwitchToInplace(pt, this.#lastParmsId);
+      }
+      this.#bias.set(key, pt);
     }
     return this.#bias.get(key) ?? null;
   }

@@ -120,8 +120,11 @@ function costOf(preset: Preset, c: Candidate, msPerByte: number, parallelism: nu
   const outputCiphertexts = c.outTiles;
   const bytes = inputCiphertexts * ciphertextBytes(preset, 'upload') + outputCiphertexts * ciphertextBytes(preset, 'response');
   const k = preset.cost;
+  // Giant-step and fold rotations run at the last level when the preset allows it.
+  const laterMs = preset.rotateAtLastLevel ? k.rotateLastLevelMs : k.rotateMs;
+  const criticalLater = criticalRotations - babyRotations;
   const estimatedMs =
-    criticalRotations * k.rotateMs + criticalMults * k.multiplyPlainMs + inputCiphertexts * k.encryptMs + outputCiphertexts * k.decryptMs + bytes * msPerByte;
+    babyRotations * k.rotateMs + criticalLater * laterMs + criticalMults * k.multiplyPlainMs + inputCiphertexts * k.encryptMs + outputCiphertexts * k.decryptMs + bytes * msPerByte;
   const steps = new Set<number>(c.preRotated ? [] : babyStepKeys(c.babySteps));
   if (c.giantSteps > 1) steps.add(c.babySteps);
   for (let s = c.batch * c.blockSize; s < c.batch * c.blockSize * c.chunks; s *= 2) steps.add(s);
