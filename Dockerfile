@@ -22,6 +22,7 @@ COPY package.json package-lock.json ./
 COPY packages/core/package.json packages/core/
 COPY packages/sdk/package.json packages/sdk/
 COPY packages/relay/package.json packages/relay/
+COPY examples/demo/package.json examples/demo/
 # --omit=dev: the `node` devDependency (a Node binary for dev machines) is not
 # installed; the base image has Node 24. No runtime dependency has install
 # scripts, so --ignore-scripts costs nothing and runs no third-party code.
