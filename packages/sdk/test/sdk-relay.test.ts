@@ -1,5 +1,10 @@
+import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { deserialize } from 'node:v8';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type FheLlmClient, type ProgressEvent } from '../src/index.ts';
 import { freePort, RelayProcess } from './relay-process.ts';
@@ -70,6 +75,24 @@ describe('SDK against a real relay', () => {
     expect(both.fhe.round_trips).toBe(11 * 6);
     const second = await client.completions.create({ ...params, seed: 12 });
     expect(both.choices[1].token_ids).toEqual(second.choices[0].token_ids);
+  });
+
+  it('the CLI in relay mode reports the reference tokens, and reuses its stored keys on a second run', async () => {
+    const ref = reference.find((c) => c.prompt === 'Once upon a time')!;
+    const keyDir = mkdtempSync(join(tmpdir(), 'fhe-llm-cli-keys-'));
+    const bin = new URL('../bin/fhe-llm.js', import.meta.url).pathname;
+    const run = () =>
+      promisify(execFile)(process.execPath, [bin, 'generate', '--relay', relay.url, '--prompt', ref.prompt, '--max-tokens', '4', '--json', '--key-dir', keyDir]);
+    const first = JSON.parse((await run()).stdout);
+    expect(first.token_ids).toEqual(ref.next_token_ids.slice(0, ref.prompt_token_ids.length - 1 + 4));
+    expect(first.round_trips_per_token).toBe(11);
+    expect(first.bytes_up).toBeGreaterThan(0);
+    const ringFile = () => readdirSync(keyDir).find((f) => f.startsWith('ring'))!;
+    const createdAt = () => (deserialize(readFileSync(join(keyDir, ringFile()))) as { createdAt: string }).createdAt;
+    const made = createdAt();
+    const second = JSON.parse((await run()).stdout);
+    expect(second.token_ids).toEqual(first.token_ids);
+    expect(createdAt()).toBe(made);
   });
 
   it('abort stops generation within one step', async () => {
