@@ -21,6 +21,8 @@ export interface EncryptedModelDescriptor extends ModelDescriptor {
   readonly maxVectors: number;
   /** Relay workers that share one ciphertext group (the planner may add output tiles for them). */
   readonly parallelism: number;
+  /** Most vectors in one ciphertext group: caps the pre-encoded weights a relay holds per step. */
+  readonly maxBatch: number;
   /** Each step's plan for a single vector, for inspection and documentation. */
   readonly plans: readonly LinearPlan[];
 }
@@ -30,6 +32,13 @@ export interface DescribeOptions {
   maxVectors?: number;
   /** Workers the relay spreads one ciphertext group's output tiles over. Default 1 (favours throughput over latency). */
   parallelism?: number;
+  /**
+   * Most vectors per ciphertext group. Default 8. A batch of T vectors leaves
+   * each vector 1/T of the slots, so its plan needs up to T times more
+   * diagonal plaintexts (about 220 MB per worker for stories260K at T=8);
+   * longer prompts travel as several groups, which the relay spreads over workers.
+   */
+  maxBatch?: number;
 }
 
 /** Vector counts whose plans can differ: the planner only picks power-of-two batches. */
@@ -49,6 +58,7 @@ export function describeEncryptedModel(model: ModelDescriptor, presetId: string,
   const preset = getPreset(presetId);
   const maxVectors = options.maxVectors ?? 64;
   const parallelism = options.parallelism ?? 1;
+  const maxBatch = options.maxBatch ?? 8;
   model.steps.forEach((step) => {
     if (!(step.bounds.output <= preset.outputHeadroom)) {
       throw new PlanError('out_of_range', `step ${step.id} outputs up to ${step.bounds.output}, beyond ${presetId}'s headroom`, {
@@ -58,7 +68,7 @@ export function describeEncryptedModel(model: ModelDescriptor, presetId: string,
     }
   });
   const all: LinearPlan[] = [];
-  for (const step of model.steps) for (const n of planVectorCounts(maxVectors)) all.push(planStep(preset, step, n, undefined, parallelism));
+  for (const step of model.steps) for (const n of planVectorCounts(maxVectors)) all.push(planStep(preset, step, n, undefined, parallelism, maxBatch));
   const galoisSteps = unionGaloisSteps(all);
   return {
     ...model,
@@ -67,7 +77,8 @@ export function describeEncryptedModel(model: ModelDescriptor, presetId: string,
     galoisSteps,
     maxVectors,
     parallelism,
-    plans: model.steps.map((step) => planStep(preset, step, 1, galoisSteps, parallelism)),
+    maxBatch,
+    plans: model.steps.map((step) => planStep(preset, step, 1, galoisSteps, parallelism, maxBatch)),
   };
 }
 
@@ -76,5 +87,5 @@ export function planModelStep(model: EncryptedModelDescriptor, stepIndex: number
   const step = model.steps[stepIndex];
   if (!step) throw new PlanError('unknown_step', `model ${model.id} has no step ${stepIndex}`, { expected: `0..${model.steps.length - 1}`, got: stepIndex });
   if (vectors > model.maxVectors) throw new PlanError('too_many_vectors', `at most ${model.maxVectors} vectors per request`, { expected: model.maxVectors, got: vectors });
-  return planStep(getPreset(model.preset), step, vectors, model.galoisSteps, model.parallelism ?? 1);
+  return planStep(getPreset(model.preset), step, vectors, model.galoisSteps, model.parallelism ?? 1, model.maxBatch ?? 8);
 }

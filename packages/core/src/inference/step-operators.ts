@@ -33,9 +33,12 @@ export class StepOperators {
     return { plan: operator.plan, operator };
   }
 
-  /** Encode every step's single-vector plan now, so the first request is not slow. */
-  warm(): void {
-    for (let i = 0; i < this.model.steps.length; i++) this.get(i, 1);
+  /**
+   * Encode every step's plans for these vector counts now, so first requests
+   * are not slow (a prompt's prefill uses a batched plan). Default: 1.
+   */
+  warm(vectorCounts: readonly number[] = [1]): void {
+    for (let i = 0; i < this.model.steps.length; i++) for (const n of vectorCounts) if (n <= this.model.maxVectors) this.get(i, n);
   }
 
   get encodedBytes(): number {

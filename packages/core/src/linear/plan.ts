@@ -213,13 +213,20 @@ export function planLinear(preset: Preset, dOut: number, dIn: number, options: P
  * tries every power-of-two batch up to the next power of two above `vectors`
  * and charges each for the ciphertext groups it needs.
  */
-export function planForVectors(preset: Preset, dOut: number, dIn: number, vectors: number, options: Omit<PlanOptions, 'batch'> = {}): LinearPlan {
+export function planForVectors(
+  preset: Preset,
+  dOut: number,
+  dIn: number,
+  vectors: number,
+  options: Omit<PlanOptions, 'batch'> & { maxBatch?: number } = {},
+): LinearPlan {
   let best: LinearPlan | undefined;
   let bestMs = Infinity;
-  for (let batch = 1; batch <= preset.slots; batch *= 2) {
+  const { maxBatch = preset.slots, ...planOptions } = options;
+  for (let batch = 1; batch <= Math.min(preset.slots, maxBatch); batch *= 2) {
     let plan: LinearPlan;
     try {
-      plan = planLinear(preset, dOut, dIn, { ...options, batch });
+      plan = planLinear(preset, dOut, dIn, { ...planOptions, batch });
     } catch {
       break;
     }
@@ -227,7 +234,7 @@ export function planForVectors(preset: Preset, dOut: number, dIn: number, vector
     if (total < bestMs) [best, bestMs] = [plan, total];
     if (batch >= vectors) break;
   }
-  if (!best) return planLinear(preset, dOut, dIn, options);
+  if (!best) return planLinear(preset, dOut, dIn, planOptions);
   return best;
 }
 

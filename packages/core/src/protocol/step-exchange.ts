@@ -20,9 +20,9 @@ export interface StepShape {
 }
 
 /** The plan both sides use for `vectors` vectors of a step, given the relay's published planning inputs. */
-export function planStep(preset: Preset, shape: StepShape, vectors: number, galoisSteps?: readonly number[], parallelism = 1): LinearPlan {
+export function planStep(preset: Preset, shape: StepShape, vectors: number, galoisSteps?: readonly number[], parallelism = 1, maxBatch?: number): LinearPlan {
   if (!Number.isInteger(vectors) || vectors < 1) throw new PlanError('bad_count', 'a step request carries at least one vector', { got: vectors });
-  return planForVectors(preset, shape.dOut, shape.dIn, vectors, galoisSteps ? { galoisSteps, parallelism } : { parallelism });
+  return planForVectors(preset, shape.dOut, shape.dIn, vectors, { ...(galoisSteps ? { galoisSteps } : {}), parallelism, ...(maxBatch ? { maxBatch } : {}) });
 }
 
 /** Vectors carried by each ciphertext group of a request with `vectors` vectors. */

@@ -29,6 +29,33 @@ for (const model of init.models) {
 
 const keyCache = new KeyCache<GaloisKeys>(init.keyCacheBytes, (keys) => keys.delete());
 parentPort?.postMessage({ type: 'fhe-llm-worker-ready', threadId } satisfies WorkerReadyMessage);
+warmBatchedPlans();
+
+/**
+ * After ready: encode the batched plans a prompt's prefill uses (2, 4 and 8
+ * vectors), one step at a time between tasks, so the first prompt does not
+ * pay seconds of encoding while decoding traffic is served meanwhile.
+ */
+function warmBatchedPlans(): void {
+  const work: (() => void)[] = [];
+  for (const [id, operators] of models) {
+    for (const n of [2, 4, 8]) {
+      for (let step = 0; step < operators.model.steps.length; step++) {
+        work.push(() => {
+          const memoKey = `${id}:${step}:${n}`;
+          if (n <= operators.model.maxVectors && !operatorMemo.has(memoKey)) operatorMemo.set(memoKey, operators.get(step, n).operator);
+        });
+      }
+    }
+  }
+  const next = () => {
+    const job = work.shift();
+    if (!job) return;
+    job();
+    setImmediate(next);
+  };
+  setImmediate(next);
+}
 
 function operatorsFor(id: string): StepOperators {
   const operators = models.get(id);
