@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { errorHandler, notFoundHandler } from './middleware/error-handler.ts';
+import { clientAuth } from './middleware/client-auth.ts';
 import type { InFlightRequests } from './middleware/in-flight.ts';
 import { requireReady } from './middleware/model-lookup.ts';
 import { requestMetrics } from './middleware/request-metrics.ts';
@@ -15,22 +16,26 @@ import { stepRoutes } from './routes/step-routes.ts';
 
 /** The relay's HTTP application, testable in-process with `app.request()`. */
 export function createApp(services: RelayServices, inFlight?: InFlightRequests): Hono<RelayEnv> {
+  const { config } = services;
   const app = new Hono<RelayEnv>();
   if (inFlight) app.use('*', inFlight.middleware());
   app.use('*', requestMetrics(services.metrics, services.logger));
-  if (services.config.staticDir) app.use('*', pageHeaders());
-  app.use('*', ...securityMiddleware(services.config.corsOrigins));
-  app.use('/v1/models/*', requireReady(services));
-  app.use('/v1/models', requireReady(services));
-  app.use('/v1/sessions/*', requireReady(services));
-  app.use('/v1/sessions', requireReady(services));
+  if (config.staticDir) app.use('*', pageHeaders());
+  app.use('*', ...securityMiddleware(config.corsOrigins));
+  // Health, readiness, metrics and this API's description stay open; models and sessions may need a credential.
+  const auth = clientAuth({
+    apiKeys: config.apiKeys,
+    jwt: config.jwksUrl ? { jwksUrl: config.jwksUrl, issuer: config.jwtIssuer!, audience: config.jwtAudience! } : undefined,
+  });
+  // `/x/*` also matches `/x` itself.
+  for (const path of ['/v1/models/*', '/v1/sessions/*']) app.use(path, requireReady(services), auth);
 
   app.route('/', healthRoutes(services));
   app.get('/v1/openapi.json', (c) => c.json(openApiDocument));
   app.route('/', modelRoutes(services));
   app.route('/', sessionRoutes(services));
   app.route('/', stepRoutes(services));
-  if (services.config.staticDir) app.route('/', staticSite(services.config.staticDir));
+  if (config.staticDir) app.route('/', staticSite(config.staticDir));
 
   app.onError(errorHandler(services.logger));
   app.notFound(notFoundHandler);

@@ -16,6 +16,7 @@ describe('relay configuration', () => {
     expect(c.keyCacheBytes).toBe(256 * 1024 * 1024);
     expect(c.sessionTtl).toBe(3600);
     expect(c.requestTimeoutMs).toBe(30_000);
+    expect(c.keepAliveTimeoutMs).toBe(75_000);
     expect(c.models).toEqual([BUNDLED_MODEL]);
     expect(c.corsOrigins).toEqual(['http://localhost:*', 'http://127.0.0.1:*']);
   });
@@ -45,6 +46,29 @@ describe('relay configuration', () => {
     expect(() => config(['--workers', '0'])).toThrow(/workers/);
     expect(() => config(['--log-level', 'loud'])).toThrow(/log-level/);
     expect(() => config(['--unknown'])).toThrow();
+  });
+
+  it('reads Redis, rate limits and client credentials', () => {
+    const c = config([], {});
+    expect(c).toMatchObject({ rateLimitStepsPerMinute: 6000, rateLimitSessionsPerHour: 60, trustProxyHops: 0, apiKeys: [] });
+    expect([c.redisUrl, c.jwksUrl]).toEqual([undefined, undefined]);
+    const set = config(['--redis-url', 'redis://r:6379/0', '--rate-limit-steps-per-minute', '0', '--api-key', 'k'.repeat(16), '--api-key', 'q'.repeat(20)], {
+      FHE_LLM_RATE_LIMIT_SESSIONS_PER_HOUR: '5',
+      FHE_LLM_TRUST_PROXY_HOPS: '1',
+    });
+    expect(set).toMatchObject({ redisUrl: 'redis://r:6379/0', rateLimitStepsPerMinute: 0, rateLimitSessionsPerHour: 5, trustProxyHops: 1, apiKeys: ['k'.repeat(16), 'q'.repeat(20)] });
+    expect(config([], { REDIS_URL: 'rediss://:pw@r:6380', FHE_LLM_API_KEYS: `${'a'.repeat(16)}, ${'b'.repeat(16)}` })).toMatchObject({ redisUrl: 'rediss://:pw@r:6380', apiKeys: ['a'.repeat(16), 'b'.repeat(16)] });
+    const jwt = config(['--jwks-url', 'https://id.test/jwks.json', '--jwt-issuer', 'https://id.test/', '--jwt-audience', 'relay']);
+    expect(jwt).toMatchObject({ jwksUrl: 'https://id.test/jwks.json', jwtIssuer: 'https://id.test/', jwtAudience: 'relay' });
+  });
+
+  it('refuses a non-Redis URL, short API keys (without echoing them) and a JWKS URL without issuer and audience', () => {
+    expect(() => config(['--redis-url', 'http://r:6379'])).toThrow(/--redis-url \/ REDIS_URL/);
+    expect(() => config(['--rate-limit-steps-per-minute', '-1'])).toThrow(/rate-limit-steps-per-minute/);
+    const short = () => config(['--api-key', 'short-secret']);
+    expect(short).toThrow(/--api-key \/ FHE_LLM_API_KEYS: API keys must be at least 16/);
+    expect(short).not.toThrow(/short-secret/);
+    expect(() => config(['--jwks-url', 'https://id.test/jwks.json'])).toThrow(/--jwt-issuer[\s\S]*--jwt-audience/);
   });
 
   it('parses model specs strictly', () => {

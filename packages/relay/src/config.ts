@@ -61,6 +61,7 @@ export const relayConfigSchema = z.object({
   sessionTtl: int(1).default(3600),
   maxSessions: int(1).default(1_000),
   requestTimeoutMs: int(1).default(30_000),
+  keepAliveTimeoutMs: int(1_000).default(75_000),
   corsOrigins: z.array(z.string().min(1)).default(DEFAULT_CORS_ORIGINS),
   logLevel: z.enum(LOG_LEVELS).default('info'),
   tileParallelism: int(1, 64).default(1),
@@ -69,6 +70,24 @@ export const relayConfigSchema = z.object({
     .min(1)
     .transform((dir) => resolve(dir))
     .optional(),
+  redisUrl: z
+    .string()
+    .url()
+    .refine((url) => /^rediss?:$/.test(new URL(url).protocol), 'use redis:// or rediss://')
+    .optional(),
+  rateLimitStepsPerMinute: int(0).default(6_000),
+  rateLimitSessionsPerHour: int(0).default(60),
+  trustProxyHops: int(0, 16).default(0),
+  // Keys are secrets: validated for length only, never echoed in errors or logs.
+  apiKeys: z.array(z.string().min(16, 'API keys must be at least 16 characters')).default([]),
+  jwksUrl: z.string().url().optional(),
+  jwtIssuer: z.string().min(1).optional(),
+  jwtAudience: z.string().min(1).optional(),
+}).superRefine((c, ctx) => {
+  // Without both checks a token the identity provider issued for another application would pass.
+  if (c.jwksUrl && (!c.jwtIssuer || !c.jwtAudience)) {
+    for (const path of ['jwtIssuer', 'jwtAudience'] as const) if (!c[path]) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [path], message: 'required with --jwks-url' });
+  }
 });
 
 export type RelayConfig = z.output<typeof relayConfigSchema>;
@@ -95,17 +114,27 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'sessionTtl', flag: 'session-ttl', env: 'FHE_LLM_SESSION_TTL', value: 'seconds', help: 'idle time after which a session and its keys are forgotten' },
   { key: 'maxSessions', flag: 'max-sessions', env: 'FHE_LLM_MAX_SESSIONS', value: 'n', help: 'live sessions before new ones are refused (each holds its Galois keys, ~1 MB for stories260K)' },
   { key: 'requestTimeoutMs', flag: 'request-timeout-ms', env: 'FHE_LLM_REQUEST_TIMEOUT_MS', value: 'ms', help: 'per-request deadline (503 deadline_exceeded)' },
+  { key: 'keepAliveTimeoutMs', flag: 'keep-alive-timeout-ms', env: 'FHE_LLM_KEEP_ALIVE_TIMEOUT_MS', value: 'ms', help: "how long an idle keep-alive connection stays open; keep it above the load balancer's idle timeout for upstream connections (nginx, AWS ALB: 60 s), or it may reuse a connection the relay is closing and answer 502" },
   { key: 'corsOrigins', flag: 'cors-origin', env: 'FHE_LLM_CORS_ORIGINS', value: 'origin', repeatable: true, help: "allowed browser origin (repeatable; '*' wildcards a port or label)" },
   { key: 'logLevel', flag: 'log-level', env: 'FHE_LLM_LOG_LEVEL', value: 'level', help: LOG_LEVELS.join(', ') },
   { key: 'tileParallelism', flag: 'tile-parallelism', env: 'FHE_LLM_TILE_PARALLELISM', value: 'n', help: "workers one request's output tiles may be spread over: lower latency per token, more total work (1 favours throughput)" },
   { key: 'staticDir', flag: 'static', env: 'FHE_LLM_STATIC_DIR', value: 'dir', help: 'also serve a built site (e.g. the demo) from this directory at /' },
+  { key: 'redisUrl', flag: 'redis-url', env: 'REDIS_URL', value: 'url', help: 'keep sessions, key blobs and rate-limit counters in Redis (redis:// or rediss://), shared by every replica (none: in this process)' },
+  { key: 'rateLimitStepsPerMinute', flag: 'rate-limit-steps-per-minute', env: 'FHE_LLM_RATE_LIMIT_STEPS_PER_MINUTE', value: 'n', help: 'step requests per client per minute before 429 rate_limited (0 = no limit)' },
+  { key: 'rateLimitSessionsPerHour', flag: 'rate-limit-sessions-per-hour', env: 'FHE_LLM_RATE_LIMIT_SESSIONS_PER_HOUR', value: 'n', help: 'session creations per client per hour before 429 rate_limited (0 = no limit)' },
+  { key: 'trustProxyHops', flag: 'trust-proxy-hops', env: 'FHE_LLM_TRUST_PROXY_HOPS', value: 'n', help: 'proxies in front that append to X-Forwarded-For; the client address for rate limits is the n-th entry from its right (0 = the TCP peer)' },
+  { key: 'apiKeys', flag: 'api-key', env: 'FHE_LLM_API_KEYS', value: 'key', repeatable: true, help: 'require X-API-Key (or a client JWT) on /v1/models and /v1/sessions (repeatable; the variable is comma-separated; prefer it: flags show in ps)' },
+  { key: 'jwksUrl', flag: 'jwks-url', env: 'FHE_LLM_JWKS_URL', value: 'url', help: 'accept X-Client-Token JWTs signed by a key of this JWK set (needs --jwt-issuer and --jwt-audience)' },
+  { key: 'jwtIssuer', flag: 'jwt-issuer', env: 'FHE_LLM_JWT_ISSUER', value: 'iss', help: 'required "iss" of client JWTs' },
+  { key: 'jwtAudience', flag: 'jwt-audience', env: 'FHE_LLM_JWT_AUDIENCE', value: 'aud', help: 'required "aud" of client JWTs' },
 ];
 
 function describeDefault(key: keyof RelayConfig): string {
   const value = relayConfigSchema.parse({})[key];
   if (value === undefined) return 'none';
   if (key === 'models') return `${BUNDLED_MODEL.id} (bundled)`;
-  return Array.isArray(value) ? value.join(', ') : String(value);
+  if (Array.isArray(value)) return value.length ? value.join(', ') : 'none';
+  return String(value);
 }
 
 export function helpText(): string {

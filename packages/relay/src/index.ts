@@ -4,6 +4,8 @@ export { loadHostedModel, type HostedModel } from './models/hosted-model.ts';
 export { parseCommandLine, helpText, relayConfigSchema, BUNDLED_MODEL, type RelayConfig, type RelayConfigInput, type ModelSpec } from './config.ts';
 export { createLogger } from './logger.ts';
 export { MemorySessionStore } from './sessions/memory-session-store.ts';
+export { RedisSessionStore, type RedisSessionStoreOptions } from './sessions/redis-session-store.ts';
+export { createRedisClient } from './sessions/redis-client.ts';
 export type { SessionStore, SessionRecord } from './sessions/session-store.ts';
 export { openApiDocument } from './openapi/openapi-document.ts';
 export { RelayError } from './relay-error.ts';

@@ -3,9 +3,9 @@ import pino, { type Logger, type DestinationStream } from 'pino';
 export type { Logger };
 
 /**
- * Structured JSON logs. Bearer tokens carry session secrets, so anything
- * that looks like an authorization header or a token is censored wherever a
- * caller might log it.
+ * Structured JSON logs. Bearer tokens carry session secrets and API keys are
+ * credentials, so anything that looks like an authorization header, a token
+ * or a key is censored wherever a caller might log it.
  */
 export const REDACTED_PATHS = [
   'authorization',
@@ -17,6 +17,10 @@ export const REDACTED_PATHS = [
   'req.headers.authorization',
   'headers.authorization',
   'headers.Authorization',
+  'headers["x-api-key"]',
+  'headers["x-client-token"]',
+  'apiKeys',
+  '*.apiKeys',
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

@@ -12,5 +12,7 @@ export interface RelayEnv {
     signal: AbortSignal;
     /** The model named in the path or query. */
     model: HostedModel;
+    /** Who the client is, when clientAuth identified it: `key:<digest>` or `sub:<JWT subject>`. */
+    principal: string | undefined;
   };
 }

@@ -36,3 +36,29 @@ export function notReady(): RelayError {
 export function isRelayError(error: unknown): error is RelayError {
   return error instanceof Error && error.name === 'RelayError' && typeof (error as RelayError).status === 'number';
 }
+
+/** Seconds to wait while the session store (Redis) is unreachable: ioredis reconnects within a second of it coming back. */
+export const STORE_RETRY_AFTER_SECONDS = 2;
+
+export function storeUnavailable(cause?: unknown): RelayError {
+  const error = new RelayError(503, 'store_unavailable', 'the session store is unreachable; retry shortly', { 'Retry-After': String(STORE_RETRY_AFTER_SECONDS) });
+  if (cause !== undefined) error.cause = cause;
+  return error;
+}
+
+export function rateLimited(retryAfterSeconds: number, what: string): RelayError {
+  const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+  return new RelayError(429, 'rate_limited', `too many ${what} from this client; retry in ${seconds} s`, { 'Retry-After': String(seconds) });
+}
+
+/** No API key or client token, or one that does not verify. Distinct from a session token's 401 `unauthorized`. */
+export function unauthenticated(message: string): RelayError {
+  return new RelayError(401, 'unauthenticated', message);
+}
+
+/** The identity provider's key set cannot be fetched, so no client token can be checked now. */
+export function authUnavailable(cause?: unknown): RelayError {
+  const error = new RelayError(503, 'auth_unavailable', 'client tokens cannot be verified right now; retry shortly', { 'Retry-After': String(STORE_RETRY_AFTER_SECONDS) });
+  if (cause !== undefined) error.cause = cause;
+  return error;
+}

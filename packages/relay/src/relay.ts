@@ -2,22 +2,26 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
 import type { RelayConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { RelayMetrics } from './metrics/relay-metrics.ts';
 import { InFlightRequests } from './middleware/in-flight.ts';
+import { createRateLimit } from './middleware/rate-limit.ts';
 import { loadHostedModel, type HostedModel } from './models/hosted-model.ts';
 import { EvaluationPool } from './pool/evaluation-pool.ts';
 import type { RelayEnv } from './relay-env.ts';
 import type { RelayServices } from './relay-services.ts';
 import { MemorySessionStore } from './sessions/memory-session-store.ts';
+import { createRedisClient } from './sessions/redis-client.ts';
+import { RedisSessionStore } from './sessions/redis-session-store.ts';
 import type { SessionStore } from './sessions/session-store.ts';
 
 export interface RelayOptions {
   logger?: Logger;
-  /** Default: a fresh MemorySessionStore. */
+  /** Default: a RedisSessionStore when config.redisUrl is set, else a fresh MemorySessionStore. */
   store?: SessionStore;
   /** false: no socket, use `relay.app.request()` (tests). Default true. */
   listen?: boolean;
@@ -41,6 +45,8 @@ export class Relay {
   readonly #listen: boolean;
   readonly #startupTimeoutMs: number;
   readonly #preloaded: readonly HostedModel[] | undefined;
+  /** Sessions and rate-limit counters share this connection (config.redisUrl). */
+  readonly #redis: Redis | undefined;
   #server: Server | undefined;
   #loaded = false;
   #draining = false;
@@ -52,13 +58,19 @@ export class Relay {
     this.#listen = options.listen ?? true;
     this.#startupTimeoutMs = options.startupTimeoutMs ?? 120_000;
     this.#preloaded = options.models;
+    const redis = config.redisUrl ? createRedisClient(config.redisUrl, this.logger) : undefined;
+    this.#redis = redis;
     const relay = this;
     this.services = {
       config,
       logger: this.logger,
       metrics: new RelayMetrics(),
-      store: options.store ?? new MemorySessionStore(),
+      store: options.store ?? (redis ? new RedisSessionStore(redis) : new MemorySessionStore()),
       models: new Map<string, HostedModel>(),
+      rateLimits: {
+        steps: createRateLimit('steps', 'step requests', config.rateLimitStepsPerMinute, 60, redis),
+        sessions: createRateLimit('sessions', 'new sessions', config.rateLimitSessionsPerHour, 3600, redis),
+      },
       pool: undefined,
       isReady: () => relay.#loaded && !relay.#draining && (relay.services.pool?.isReady ?? false),
     };
@@ -66,6 +78,7 @@ export class Relay {
       queueDepth: () => this.services.pool?.queueDepth ?? 0,
       sessions: () => this.services.store.count(),
       keyBytes: () => this.services.store.keyBytes(),
+      storeAvailable: () => this.services.store.isAvailable(),
     });
     this.app = createApp(this.services, this.#inFlight);
   }
@@ -96,7 +109,7 @@ export class Relay {
     this.services.pool = pool;
     await pool.waitUntilReady(this.#startupTimeoutMs);
     this.#loaded = true;
-    this.logger.info({ models: models.map((m) => m.id), workers: this.config.workers, preset: this.config.preset, ms: Math.round(performance.now() - started) }, 'ready');
+    this.logger.info({ models: models.map((m) => m.id), workers: this.config.workers, preset: this.config.preset, store: this.services.store.kind, ms: Math.round(performance.now() - started) }, 'ready');
   }
 
   /**
@@ -126,6 +139,7 @@ export class Relay {
     }
     await this.services.pool?.close();
     await this.services.store.close();
+    this.#redis?.disconnect();
     this.logger.info('stopped');
   }
 
@@ -134,6 +148,9 @@ export class Relay {
     // Slow uploads must not hold a connection forever; the deadline covers the rest.
     server.requestTimeout = this.config.requestTimeoutMs + 10_000;
     server.headersTimeout = Math.min(60_000, server.requestTimeout);
+    // Node's default (5 s) is shorter than load balancers keep idle upstream connections: a request
+    // sent on a connection the relay is just closing fails (ECONNRESET, a 502 for the client).
+    server.keepAliveTimeout = this.config.keepAliveTimeoutMs;
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       if (server.listening) return resolve();

@@ -10,7 +10,7 @@ import { spawnCryptoWorker } from './worker/spawn-worker.ts';
  * model is used, and uploaded to the relay as evaluation keys.
  */
 export function createClient(options: CreateClientOptions): FheLlmClient {
-  const relay = new RelayApi({ relayUrl: options.relayUrl, fetch: options.fetch, timeoutMs: options.timeoutMs ?? 60_000, retries: options.retries ?? 4 });
+  const relay = new RelayApi({ relayUrl: options.relayUrl, fetch: options.fetch, timeoutMs: options.timeoutMs ?? 60_000, retries: options.retries ?? 4, headers: options.headers });
   const spawned = spawnCryptoWorker();
   const ready = (async () => {
     const { api } = await spawned;

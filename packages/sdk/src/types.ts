@@ -24,6 +24,8 @@ export interface CreateClientOptions {
   timeoutMs?: number;
   /** Retries on 429/503 and network errors, honouring Retry-After. Default 4. */
   retries?: number;
+  /** Headers sent with every relay request, e.g. `{ 'X-API-Key': key }` or `{ 'X-Client-Token': jwt }` when the relay requires them. Default none. */
+  headers?: Record<string, string>;
 }
 
 export interface ProgressEvent {

@@ -5,6 +5,17 @@ export interface GaugeSources {
   queueDepth(): number;
   sessions(): Promise<number>;
   keyBytes(): Promise<number>;
+  storeAvailable(): Promise<boolean>;
+}
+
+/** A gauge read from the store keeps its last value while the store is unreachable (a scrape must not fail). */
+async function lastKnown(read: (() => Promise<number>) | undefined, set: (value: number) => void): Promise<void> {
+  if (!read) return;
+  try {
+    set(await read());
+  } catch {
+    // store unreachable: fhe_relay_store_up says so
+  }
 }
 
 /**
@@ -40,8 +51,9 @@ export class RelayMetrics {
     this.workerBusy = new Counter({ name: 'fhe_relay_worker_busy_seconds_total', help: 'Time workers spent running tasks', registers });
     const metrics = this;
     new Gauge({ name: 'fhe_relay_queue_depth', help: 'Evaluation tasks waiting for a worker', registers, collect() { this.set(metrics.#sources?.queueDepth() ?? 0); } });
-    new Gauge({ name: 'fhe_relay_sessions', help: 'Live sessions', registers, async collect() { this.set((await metrics.#sources?.sessions()) ?? 0); } });
-    new Gauge({ name: 'fhe_relay_key_bytes', help: 'Bytes of stored Galois key blobs', registers, async collect() { this.set((await metrics.#sources?.keyBytes()) ?? 0); } });
+    new Gauge({ name: 'fhe_relay_sessions', help: 'Live sessions (in Redis: of every replica)', registers, async collect() { await lastKnown(metrics.#sources?.sessions, (v) => this.set(v)); } });
+    new Gauge({ name: 'fhe_relay_key_bytes', help: 'Bytes of stored Galois key blobs', registers, async collect() { await lastKnown(metrics.#sources?.keyBytes, (v) => this.set(v)); } });
+    new Gauge({ name: 'fhe_relay_store_up', help: '1 while the session store answers, 0 while it is unreachable', registers, async collect() { this.set((await metrics.#sources?.storeAvailable()) === false ? 0 : 1); } });
   }
 
   /** Connect the gauges to the live pool and store once they exist. */

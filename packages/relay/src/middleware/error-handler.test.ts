@@ -3,7 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { PlanError, SealError, WireFormatError } from '@fhe-llm/core';
-import { RelayError, deadlineExceeded, overloaded } from '../relay-error.ts';
+import { RelayError, authUnavailable, deadlineExceeded, overloaded, rateLimited, storeUnavailable, unauthenticated } from '../relay-error.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 
 function appThrowing(error: unknown) {
@@ -55,6 +55,23 @@ describe('errorHandler', () => {
     expect((await answer(deadlineExceeded(5))).body.error.code).toBe('deadline_exceeded');
     expect((await answer(new RelayError(409, 'session_model_mismatch', 'x'))).status).toBe(409);
     expect((await answer(new HTTPException(413))).body.error.code).toBe('body_too_large');
+  });
+
+  it('answers store, limit and credential errors with their codes and Retry-After', async () => {
+    const cases: [RelayError, number, string, string | null][] = [
+      [storeUnavailable(new Error('Connection is closed.')), 503, 'store_unavailable', '2'],
+      [authUnavailable(), 503, 'auth_unavailable', '2'],
+      [rateLimited(30.2, 'step requests'), 429, 'rate_limited', '31'],
+      [rateLimited(0.01, 'step requests'), 429, 'rate_limited', '1'],
+      [unauthenticated('send X-API-Key'), 401, 'unauthenticated', null],
+    ];
+    for (const [error, status, code, retryAfter] of cases) {
+      const { status: s, body, headers, lines } = await answer(error);
+      expect([s, body.error.code, headers.get('retry-after')]).toEqual([status, code, retryAfter]);
+      // Expected conditions, not relay bugs: the cause stays out of the answer and the error log.
+      expect(body.error.message).not.toContain('Connection is closed');
+      expect(lines).toEqual([]);
+    }
   });
 
   it('hides unexpected errors behind 500 internal and logs them', async () => {

@@ -38,13 +38,15 @@ describe('securityMiddleware', () => {
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it('answers preflights for the bearer header', async () => {
+  it('answers preflights for the bearer and client credential headers', async () => {
     const res = await app.request('/x', {
       method: 'OPTIONS',
       headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-headers')).toContain('Authorization');
+    expect(res.headers.get('access-control-allow-headers')).toContain('X-API-Key');
+    expect(res.headers.get('access-control-allow-headers')).toContain('X-Client-Token');
     expect(res.headers.get('access-control-allow-methods')).toContain('DELETE');
   });
 

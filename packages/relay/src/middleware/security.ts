@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
+import { API_KEY_HEADER, CLIENT_TOKEN_HEADER } from './client-auth.ts';
 
 /**
  * `*` in an allowed origin stands for one port or host label (letters,
@@ -15,7 +16,8 @@ export function originMatcher(patterns: readonly string[]): (origin: string) => 
 }
 
 /**
- * CORS for the browser SDK (bearer tokens, not cookies: no credentials) and
+ * CORS for the browser SDK (bearer tokens and the optional X-API-Key /
+ * X-Client-Token headers, not cookies: no credentials) and
  * conservative security headers for an API that serves no HTML. Resource
  * policy is cross-origin because pages on other origins are the clients.
  */
@@ -30,7 +32,7 @@ export function securityMiddleware(corsOrigins: readonly string[]): MiddlewareHa
     cors({
       origin: (origin) => allowed(origin),
       allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-      allowHeaders: ['Authorization', 'Content-Type'],
+      allowHeaders: ['Authorization', 'Content-Type', API_KEY_HEADER, CLIENT_TOKEN_HEADER],
       exposeHeaders: ['Retry-After', 'Content-Length'],
       maxAge: 600,
     }),

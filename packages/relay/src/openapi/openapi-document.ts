@@ -6,7 +6,11 @@ const retryable = (description: string) => ({ ...errorResponse(description), hea
 const binary = { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } };
 const modelId = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'model id' };
 const sessionId = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{32}$' } };
-const bearer = [{ sessionToken: [] }];
+// Client credentials are optional (the relay's --api-key / --jwks-url): when configured, one of them is required.
+const client = [{}, { apiKey: [] }, { clientToken: [] }];
+const bearer = [{ sessionToken: [] }, { sessionToken: [], apiKey: [] }, { sessionToken: [], clientToken: [] }];
+const unauthenticated = errorResponse('unauthorized (session token), unauthenticated (X-API-Key / X-Client-Token missing or rejected when the relay requires one)');
+const limited = retryable('rate_limited: the client (API key, JWT subject, else address) used its allowance');
 
 export const openApiDocument = {
   openapi: '3.1.0',
@@ -16,10 +20,15 @@ export const openApiDocument = {
     description:
       'Evaluates the linear layers of hosted LLaMA models on CKKS ciphertexts. Clients upload Galois keys once per session, then send ' +
       'encrypted step inputs; the relay never holds a secret key. Binary bodies use the fhe-llm envelope (magic "FHLM"). ' +
-      'Errors are JSON { error: { code, message } } with stable codes.',
+      'Errors are JSON { error: { code, message } } with stable codes; 429 and 503 carry Retry-After. A relay may require a client ' +
+      'credential on /v1/models and /v1/sessions: X-API-Key, or a JWT in X-Client-Token (Authorization carries the session token).',
   },
   components: {
-    securitySchemes: { sessionToken: { type: 'http', scheme: 'bearer', description: '`<session id>.<secret>` as returned by POST /v1/sessions' } },
+    securitySchemes: {
+      sessionToken: { type: 'http', scheme: 'bearer', description: '`<session id>.<secret>` as returned by POST /v1/sessions' },
+      apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'one of the relay\'s --api-key values (when configured)' },
+      clientToken: { type: 'apiKey', in: 'header', name: 'X-Client-Token', description: 'a JWT from the relay\'s --jwt-issuer for --jwt-audience, verified against --jwks-url (when configured); its subject keys rate limits' },
+    },
     schemas: {
       Error: {
         type: 'object',
@@ -63,30 +72,34 @@ export const openApiDocument = {
   },
   paths: {
     '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'the process runs' } } } },
-    '/readyz': { get: { summary: 'Readiness', responses: { '200': { description: 'models loaded and workers up' }, '503': retryable('starting or shutting down') } } },
+    '/readyz': { get: { summary: 'Readiness', responses: { '200': { description: 'models loaded and workers up' }, '503': retryable('not_ready (starting or shutting down), store_unavailable (Redis unreachable)') } } },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
     '/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
     '/v1/models': {
       get: {
         summary: 'Hosted models',
+        security: client,
         responses: {
           '200': { description: 'descriptors', content: { 'application/json': { schema: { type: 'object', properties: { models: { type: 'array', items: { $ref: '#/components/schemas/ModelDescriptor' } } } } } } },
-          '503': retryable('not_ready'),
+          '401': unauthenticated,
+          '503': retryable('not_ready, auth_unavailable'),
         },
       },
     },
     '/v1/models/{id}': {
       get: {
         summary: 'One model descriptor',
+        security: client,
         parameters: [modelId],
-        responses: { '200': { description: 'descriptor', content: { 'application/json': { schema: { $ref: '#/components/schemas/ModelDescriptor' } } } }, '404': errorResponse('model_not_found'), '503': retryable('not_ready') },
+        responses: { '200': { description: 'descriptor', content: { 'application/json': { schema: { $ref: '#/components/schemas/ModelDescriptor' } } } }, '401': unauthenticated, '404': errorResponse('model_not_found'), '503': retryable('not_ready, auth_unavailable') },
       },
     },
     '/v1/models/{id}/tokenizer': {
       get: {
         summary: 'The tokenizer file (llama2.c format; public)',
+        security: client,
         parameters: [modelId],
-        responses: { '200': { description: 'tokenizer bytes', content: binary }, '404': errorResponse('model_not_found'), '503': retryable('not_ready') },
+        responses: { '200': { description: 'tokenizer bytes', content: binary }, '401': unauthenticated, '404': errorResponse('model_not_found'), '503': retryable('not_ready, auth_unavailable') },
       },
     },
     '/v1/models/{id}/steps/{step}': {
@@ -99,29 +112,33 @@ export const openApiDocument = {
         responses: {
           '200': { description: 'output ciphertexts envelope', content: binary },
           '400': errorResponse('envelope format: truncated, bad_magic, unsupported_version, bad_kind, bad_header, too_many_items, bad_preset, preset_mismatch, trailing_bytes'),
-          '401': errorResponse('unauthorized'),
+          '401': unauthenticated,
           '404': errorResponse('model_not_found, step_not_found, session_not_found'),
           '409': errorResponse('session_model_mismatch'),
           '413': errorResponse('body_too_large'),
           '415': errorResponse('unsupported_media_type'),
           '422': errorResponse('invalid_ciphertext, bad_count, too_many_vectors, bad_size, bad_level, bad_form, bad_scale'),
-          '503': retryable('overloaded, deadline_exceeded, not_ready'),
+          '429': limited,
+          '503': retryable('overloaded, deadline_exceeded, not_ready, store_unavailable, auth_unavailable'),
         },
       },
     },
     '/v1/sessions': {
       post: {
         summary: 'Upload Galois keys, open a session',
+        security: client,
         parameters: [{ name: 'model', in: 'query', required: true, schema: { type: 'string' } }],
         requestBody: { required: true, content: binary, description: 'galoisKeys envelope for the model\'s preset: one item, vectors 0, keys for every step in the descriptor\'s galoisSteps' },
         responses: {
           '201': { description: 'session created', content: { 'application/json': { schema: { $ref: '#/components/schemas/CreatedSession' } } } },
           '400': errorResponse('invalid_request or an envelope format code'),
+          '401': unauthenticated,
           '404': errorResponse('model_not_found'),
           '413': errorResponse('body_too_large'),
           '415': errorResponse('unsupported_media_type'),
           '422': errorResponse('invalid_keys, missing_galois_keys'),
-          '503': retryable('overloaded, deadline_exceeded, too_many_sessions, not_ready'),
+          '429': limited,
+          '503': retryable('overloaded, deadline_exceeded, too_many_sessions, not_ready, store_unavailable, auth_unavailable'),
         },
       },
     },
@@ -130,13 +147,13 @@ export const openApiDocument = {
         summary: 'Session status',
         security: bearer,
         parameters: [sessionId],
-        responses: { '200': { description: 'session', content: { 'application/json': { schema: { $ref: '#/components/schemas/Session' } } } }, '401': errorResponse('unauthorized'), '404': errorResponse('session_not_found') },
+        responses: { '200': { description: 'session', content: { 'application/json': { schema: { $ref: '#/components/schemas/Session' } } } }, '401': unauthenticated, '404': errorResponse('session_not_found'), '503': retryable('not_ready, store_unavailable, auth_unavailable') },
       },
       delete: {
         summary: 'End a session and forget its keys',
         security: bearer,
         parameters: [sessionId],
-        responses: { '204': { description: 'deleted' }, '401': errorResponse('unauthorized'), '404': errorResponse('session_not_found') },
+        responses: { '204': { description: 'deleted' }, '401': unauthenticated, '404': errorResponse('session_not_found'), '503': retryable('not_ready, store_unavailable, auth_unavailable') },
       },
     },
   },

@@ -1,13 +1,20 @@
 import { Hono } from 'hono';
+import { notReady, storeUnavailable } from '../relay-error.ts';
 import type { RelayServices } from '../relay-services.ts';
 
-/** Liveness, readiness and Prometheus metrics; no authentication, no session data. */
+/**
+ * Liveness, readiness and Prometheus metrics; no authentication, no session
+ * data. Readiness includes the session store: a replica that cannot reach
+ * Redis cannot serve a session, so it leaves the load balancer's rotation
+ * (503 store_unavailable) and returns by itself once Redis answers again.
+ */
 export function healthRoutes(services: RelayServices): Hono {
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', (c) => {
-    if (services.isReady()) return c.json({ status: 'ready', models: [...services.models.keys()], workers: services.pool?.workers ?? 0 });
-    return c.json({ error: { code: 'not_ready', message: 'models loading, workers starting, or shutting down' } }, 503, { 'Retry-After': '1' });
+  app.get('/readyz', async (c) => {
+    if (!services.isReady()) throw notReady();
+    if (!(await services.store.isAvailable())) throw storeUnavailable();
+    return c.json({ status: 'ready', models: [...services.models.keys()], workers: services.pool?.workers ?? 0, store: services.store.kind });
   });
   app.get('/metrics', async (c) => {
     const registry = services.metrics.registry;

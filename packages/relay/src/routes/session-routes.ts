@@ -3,6 +3,7 @@ import { WireFormatError, decodeEnvelope } from '@fhe-llm/core';
 import { binaryBody } from '../middleware/binary-body.ts';
 import { deadline } from '../middleware/deadline.ts';
 import { modelLookup } from '../middleware/model-lookup.ts';
+import { rateLimit } from '../middleware/rate-limit.ts';
 import { sessionAuth } from '../middleware/session-auth.ts';
 import { toSharedBytes } from '../pool/shared-bytes.ts';
 import { RelayError, notReady } from '../relay-error.ts';
@@ -35,7 +36,9 @@ export function sessionRoutes(services: RelayServices): Hono<RelayEnv> {
   const { store, config } = services;
   const app = new Hono<RelayEnv>();
 
-  app.post('/v1/sessions', deadline(config.requestTimeoutMs), modelLookup(services, 'query'), binaryBody(KEYS_BODY_LIMIT), async (c) => {
+  // Limited before the 1 MB body is read.
+  const limited = rateLimit(services.rateLimits.sessions, config.trustProxyHops);
+  app.post('/v1/sessions', deadline(config.requestTimeoutMs), limited, modelLookup(services, 'query'), binaryBody(KEYS_BODY_LIMIT), async (c) => {
     const model = c.var.model;
     const pool = services.pool;
     if (!pool) throw notReady();

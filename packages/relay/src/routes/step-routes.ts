@@ -3,6 +3,7 @@ import { decodeEnvelope, encodeStepResponse, splitOutputTiles, splitRequestGroup
 import { OCTET_STREAM, binaryBody } from '../middleware/binary-body.ts';
 import { deadline } from '../middleware/deadline.ts';
 import { modelLookup } from '../middleware/model-lookup.ts';
+import { rateLimit } from '../middleware/rate-limit.ts';
 import { sessionAuth } from '../middleware/session-auth.ts';
 import { RelayError, notReady } from '../relay-error.ts';
 import type { RelayEnv } from '../relay-env.ts';
@@ -39,6 +40,7 @@ export function stepRoutes(services: RelayServices): Hono<RelayEnv> {
   app.post(
     '/v1/models/:id/steps/:step',
     deadline(config.requestTimeoutMs),
+    rateLimit(services.rateLimits.steps, config.trustProxyHops),
     modelLookup(services),
     sessionAuth(store),
     stepAndSessionMatch(),

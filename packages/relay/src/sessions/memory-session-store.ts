@@ -14,6 +14,7 @@ interface KeyBlob {
  * the SDK handles by re-uploading on `session_not_found`.
  */
 export class MemorySessionStore implements SessionStore {
+  readonly kind = 'memory';
   readonly #sessions = new Map<string, SessionRecord>();
   readonly #blobs = new Map<string, KeyBlob>();
   readonly #now: () => number;
@@ -24,6 +25,10 @@ export class MemorySessionStore implements SessionStore {
     // Expired sessions are also dropped lazily on access; the sweep frees memory of abandoned ones.
     this.#sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 60_000);
     this.#sweeper.unref();
+  }
+
+  async isAvailable(): Promise<boolean> {
+    return true;
   }
 
   async create(record: SessionRecord, keys: Uint8Array): Promise<void> {

@@ -20,9 +20,14 @@ export interface SessionRecord {
  * Sessions and their Galois key blobs, both expiring. Shaped for a key-value
  * store with TTLs (Redis: `session:<id>` hash with PEXPIREAT, `keys:<hash>`
  * string whose expiry is pushed to the latest expiry of any session using
- * it), so every method is async and takes absolute expiry times.
+ * it), so every method is async and takes absolute expiry times. A store
+ * that cannot be reached throws a 503 `store_unavailable` RelayError.
  */
 export interface SessionStore {
+  /** Shown by /readyz. */
+  readonly kind: 'memory' | 'redis';
+  /** Whether the store answers now (readiness). Never throws. */
+  isAvailable(): Promise<boolean>;
   /** Store a session; stores `keys` under `record.keysHash` unless a blob with that hash exists. */
   create(record: SessionRecord, keys: Uint8Array): Promise<void>;
   /** The live session, or undefined when unknown, expired or deleted. */

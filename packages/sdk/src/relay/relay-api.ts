@@ -10,6 +10,7 @@ export interface RelayApiOptions {
   fetch?: typeof fetch;
   timeoutMs: number;
   retries: number;
+  headers?: Record<string, string>;
 }
 
 /** What `POST /v1/sessions` answers. */
@@ -39,6 +40,7 @@ export class RelayApi {
     this.#http = ky.create({
       timeout: options.timeoutMs,
       fetch: options.fetch,
+      headers: options.headers,
       retry: {
         limit: options.retries,
         methods: ['get', 'post', 'delete'],
