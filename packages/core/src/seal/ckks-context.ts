@@ -90,11 +90,6 @@ export class CkksContext {
     return object.saveToArray(this.seal.ComprModeType.zstd as never) as Uint8Array;
   }
 
-  /** True when `ct` sits at the top data level with the input scale and two polynomials. */
-  describeCiphertext(ct: Ciphertext): { level: number; size: number; scaleBits: number; ntt: boolean } {
-    return { level: ct.coeffModulusSize(), size: ct.size(), scaleBits: Math.log2(ct.scale()), ntt: ct.isNttForm() };
-  }
-
   delete(): void {
     if (this.#deleted) return;
     this.#deleted = true;
