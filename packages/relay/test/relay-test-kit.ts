@@ -74,14 +74,8 @@ export async function errorOf(res: Response): Promise<{ status: number; code: st
   return { status: res.status, code: body.error.code };
 }
 
-export interface CreatedSession {
-  id: string;
-  token: string;
-  model: string;
-  expiresAt: string;
-  keysHash: string;
-  keyBytes: number;
-}
+export type { SessionGrant as CreatedSession } from '@fhe-llm/core';
+import type { SessionGrant as CreatedSession } from '@fhe-llm/core';
 
 /** POST /v1/sessions on an app or a fetch-like function. */
 export async function createSession(request: (path: string, init: RequestInit) => Response | Promise<Response>, model: string, keys: Uint8Array): Promise<CreatedSession> {

@@ -63,24 +63,21 @@ export class CkksContext {
    * (sizes, moduli and coefficient ranges). Throws SealError 'invalid_ciphertext'.
    */
   loadCiphertext(bytes: Uint8Array): Ciphertext {
-    const ct = new this.seal.Ciphertext();
-    try {
-      sealCall('invalid_ciphertext', 'ciphertext rejected', () => ct.loadFromArray(this.context, bytes));
-      return ct;
-    } catch (error) {
-      ct.delete();
-      throw error;
-    }
+    return this.#load(new this.seal.Ciphertext(), bytes, 'invalid_ciphertext', 'ciphertext rejected');
   }
 
   /** Load evaluation (Galois) keys, validated by SEAL. Throws SealError 'invalid_keys'. */
   loadGaloisKeys(bytes: Uint8Array): GaloisKeys {
-    const keys = new this.seal.GaloisKeys();
+    return this.#load(new this.seal.GaloisKeys(), bytes, 'invalid_keys', 'Galois keys rejected');
+  }
+
+  /** Fill a fresh SEAL object from bytes; on failure free it and throw SealError `code`. */
+  #load<T extends { loadFromArray(context: SEALContext, bytes: Uint8Array): void; delete(): void }>(object: T, bytes: Uint8Array, code: string, what: string): T {
     try {
-      sealCall('invalid_keys', 'Galois keys rejected', () => keys.loadFromArray(this.context, bytes));
-      return keys;
+      sealCall(code, what, () => object.loadFromArray(this.context, bytes));
+      return object;
     } catch (error) {
-      keys.delete();
+      object.delete();
       throw error;
     }
   }

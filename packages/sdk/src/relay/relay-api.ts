@@ -1,5 +1,5 @@
 import ky, { HTTPError, TimeoutError, type KyInstance } from 'ky';
-import type { EncryptedModelDescriptor } from '@fhe-llm/core';
+import type { EncryptedModelDescriptor, SessionGrant } from '@fhe-llm/core';
 import { ProtocolError } from '../errors/protocol-error.ts';
 import { RelayError } from '../errors/relay-error.ts';
 import { RelayTimeoutError } from '../errors/relay-timeout-error.ts';
@@ -13,15 +13,6 @@ export interface RelayApiOptions {
   headers?: Record<string, string>;
 }
 
-/** What `POST /v1/sessions` answers. */
-export interface SessionGrant {
-  id: string;
-  token: string;
-  model: string;
-  expiresAt: string;
-  keysHash: string;
-  keyBytes: number;
-}
 
 /**
  * The relay's HTTP API through ky: timeouts, retries with backoff on
