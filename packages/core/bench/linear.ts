@@ -1,4 +1,4 @@
-// npm run bench:linear [-- --quick]
+// npm run bench:linear [-- --quick] [-- --preset ID ...]
 // One JSON object per line: a primitive-cost line per preset, then one line
 // per (preset, shape) with the plan's counts, sizes, timings and error, and a
 // line with the Galois-key size for every stories260K operator.
@@ -9,7 +9,8 @@ const quick = process.argv.includes('--quick');
 const SHAPES: [number, number][] = [[1, 1], [7, 5], [64, 64], [64, 128], [128, 64], [64, 344], [172, 64], [512, 192], [64, 512], [192, 512], [408, 128], [192, 236], [576, 236], [2048, 2048]];
 if (!quick) SHAPES.push([4096, 4096]);
 const STORIES_260K: [number, number][] = [[192, 512], [408, 128], [192, 236], [576, 236]];
-const PRESETS = ['ckks-n4096-q109', 'ckks-n8192-q218'];
+const presetArgs = process.argv.flatMap((a, i, all) => (all[i - 1] === '--preset' ? [a] : []));
+const PRESETS = presetArgs.length ? presetArgs : ['ckks-flat-n4096-q109', 'ckks-n4096-q109', 'ckks-n8192-q218'];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 function time(fn: () => void, repeat: number): number {
@@ -32,7 +33,7 @@ for (const presetId of PRESETS) {
   // Primitive costs at the top level, where the evaluator rotates and multiplies.
   const probePlan = planLinear(ctx.preset, 1, 1);
   const ct = ctx.loadCiphertext(client.encryptVectors(probePlan, [[0.5]])[0]);
-  const pt = ctx.encode(new Float64Array(ctx.preset.slots).fill(0.25), ctx.weightScale);
+  const pt = ctx.encode(new Float64Array(ctx.preset.slots).fill(0.25), 2 ** probePlan.weightScaleBits);
   const out = new ctx.seal.Ciphertext();
   const rotateMs = time(() => ctx.evaluator.rotateVector(ct, 1, keys, out), 50);
   const mulMs = time(() => ctx.evaluator.multiplyPlain(ct, pt, out), 200);

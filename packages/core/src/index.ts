@@ -1,6 +1,6 @@
 export * from './errors/index.ts';
 export { loadSeal, type LoadSealOptions, type Seal } from './seal/load-seal.ts';
-export { getPreset, presetIds, createSealContext, type Preset, type PresetParameters } from './seal/presets.ts';
+export { getPreset, presetIds, createSealContext, operatorScales, DEFAULT_PRESET, FLAT_HEADROOM_FACTOR, type Preset, type PresetParameters, type OperatorScales, type OperatorBounds } from './seal/presets.ts';
 export { CkksContext } from './seal/ckks-context.ts';
 export { CkksClient } from './client/ckks-client.ts';
 export { planLinear, planForVectors, unionGaloisSteps, ciphertextBytes, type LinearPlan, type PlanCost, type PlanOptions } from './linear/plan.ts';

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { presetIds } from '@fhe-llm/core';
+import { DEFAULT_PRESET, presetIds } from '@fhe-llm/core';
 
 /** A model to host: its public id and the llama2.c checkpoint and tokenizer files. */
 export interface ModelSpec {
@@ -54,7 +54,7 @@ export const relayConfigSchema = z.object({
     .optional()
     .transform((models) => (models?.length ? models : [BUNDLED_MODEL]))
     .refine((models) => new Set(models.map((m) => m.id)).size === models.length, 'model ids must be unique'),
-  preset: z.string().refine((id) => presetIds.includes(id), { message: `preset must be one of ${presetIds.join(', ')}` }).default('ckks-n4096-q109'),
+  preset: z.string().refine((id) => presetIds.includes(id), { message: `preset must be one of ${presetIds.join(', ')}` }).default(DEFAULT_PRESET),
   workers: int(1, 256).default(availableParallelism()),
   maxQueue: int(1).default(64),
   keyCacheBytes: int(1).default(256 * MiB),

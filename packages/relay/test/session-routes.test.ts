@@ -2,7 +2,7 @@
 // key validation in the worker pool and the production preset.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeEnvelope } from '@fhe-llm/core';
+import { DEFAULT_PRESET, encodeEnvelope } from '@fhe-llm/core';
 import type { HostedModel } from '../src/models/hosted-model.ts';
 import { Relay } from '../src/relay.ts';
 import { createLogger } from '../src/logger.ts';
@@ -17,7 +17,7 @@ const postKeys = (body: Uint8Array, headers: Record<string, string> = octet, mod
   request(`/v1/sessions?model=${model}`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers });
 
 beforeAll(async () => {
-  model = await loadStories('ckks-n4096-q109');
+  model = await loadStories(DEFAULT_PRESET);
   relay = await startRelay(testConfig({ maxSessions: 5 }), { models: [model] });
   client = await TestClient.create(model.descriptor);
   keys = client.keysEnvelope();
@@ -57,7 +57,7 @@ describe('models', () => {
     expect(list.models.map((m) => m.id)).toEqual(['stories260K']);
     const descriptor = await (await request('/v1/models/stories260K')).json();
     expect(descriptor).toEqual(JSON.parse(JSON.stringify(model.descriptor)));
-    expect(descriptor).toMatchObject({ preset: 'ckks-n4096-q109', maxVectors: 64, galoisSteps: model.descriptor.galoisSteps });
+    expect(descriptor).toMatchObject({ preset: DEFAULT_PRESET, maxVectors: 64, galoisSteps: model.descriptor.galoisSteps });
     expect(JSON.stringify(descriptor)).not.toContain('weight');
   });
 
@@ -116,18 +116,18 @@ describe('sessions', () => {
   });
 
   it('refuses bytes SEAL rejects: 422 invalid_keys', async () => {
-    const garbage = encodeEnvelope({ kind: 'galoisKeys', presetId: 'ckks-n4096-q109', vectors: 0, items: [new Uint8Array(5000).fill(3)] });
+    const garbage = encodeEnvelope({ kind: 'galoisKeys', presetId: DEFAULT_PRESET, vectors: 0, items: [new Uint8Array(5000).fill(3)] });
     expect(await errorOf(await postKeys(garbage))).toEqual({ status: 422, code: 'invalid_keys' });
   });
 
   it('refuses malformed envelopes with their wire-format code', async () => {
     const otherPreset = encodeEnvelope({ kind: 'galoisKeys', presetId: 'insecure-n2048-q109', vectors: 0, items: [new Uint8Array(4)] });
     expect(await errorOf(await postKeys(otherPreset))).toEqual({ status: 400, code: 'preset_mismatch' });
-    const ciphertexts = encodeEnvelope({ kind: 'ciphertexts', presetId: 'ckks-n4096-q109', vectors: 1, items: [new Uint8Array(4)] });
+    const ciphertexts = encodeEnvelope({ kind: 'ciphertexts', presetId: DEFAULT_PRESET, vectors: 1, items: [new Uint8Array(4)] });
     expect(await errorOf(await postKeys(ciphertexts))).toEqual({ status: 400, code: 'bad_kind' });
-    const two = encodeEnvelope({ kind: 'galoisKeys', presetId: 'ckks-n4096-q109', vectors: 0, items: [new Uint8Array(4), new Uint8Array(4)] });
+    const two = encodeEnvelope({ kind: 'galoisKeys', presetId: DEFAULT_PRESET, vectors: 0, items: [new Uint8Array(4), new Uint8Array(4)] });
     expect(await errorOf(await postKeys(two))).toEqual({ status: 400, code: 'too_many_items' });
-    const none = encodeEnvelope({ kind: 'galoisKeys', presetId: 'ckks-n4096-q109', vectors: 0, items: [] });
+    const none = encodeEnvelope({ kind: 'galoisKeys', presetId: DEFAULT_PRESET, vectors: 0, items: [] });
     expect(await errorOf(await postKeys(none))).toEqual({ status: 400, code: 'bad_count' });
     const bad = keys.slice();
     bad[0] ^= 1;

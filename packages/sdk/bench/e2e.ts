@@ -1,6 +1,7 @@
 // npm run bench:e2e [-- --tokens 64 --relay-workers 2 --parallelism 1]
 // stories260K greedy generation through a local relay process over HTTP,
 // with the SDK in Node (crypto in a worker thread), printed as one JSON line.
+import { DEFAULT_PRESET } from '@fhe-llm/core';
 import { parseArgs } from 'node:util';
 import { createClient, type ProgressEvent } from '../src/index.ts';
 import { freePort, RelayProcess } from '../test/relay-process.ts';
@@ -34,7 +35,7 @@ try {
   console.log(
     JSON.stringify({
       model: 'stories260K',
-      preset: 'ckks-n4096-q109',
+      preset: DEFAULT_PRESET,
       relay_args: values['relay-args'],
       tokens: count,
       tokens_per_second: Number(((count - 1) / seconds).toFixed(3)),

@@ -12,7 +12,7 @@ const STORY =
 const MODEL: ModelInfo = {
   id: 'stories260K',
   object: 'model',
-  preset: 'ckks-n4096-q109',
+  preset: 'ckks-flat-n4096-q109',
   config: { dim: 64, nLayers: 5, vocabSize: 512, seqLen: 512 },
   roundTripsPerToken: 16,
 };

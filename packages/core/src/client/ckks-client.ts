@@ -68,7 +68,7 @@ export class CkksClient {
   encryptVectors(plan: LinearPlan, vectors: readonly ArrayLike<number>[]): Uint8Array[] {
     this.#checkPlan(plan);
     return packInput(plan, vectors).map((slots) => {
-      const pt = this.ctx.encode(slots, this.ctx.inputScale);
+      const pt = this.ctx.encode(slots, 2 ** plan.inputScaleBits);
       try {
         const ct = this.#encryptor.encryptSymmetricSerializable(pt);
         try {

@@ -1,7 +1,8 @@
 import { PlanError } from '../errors/plan-error.ts';
 import { unionGaloisSteps, type LinearPlan } from '../linear/plan.ts';
 import type { ModelDescriptor } from '../model/model-descriptor.ts';
-import { getPreset } from '../seal/presets.ts';
+import { getPreset, operatorScales } from '../seal/presets.ts';
+import { isFheLlmError } from '../errors/fhe-error.ts';
 import { planStep } from '../protocol/step-exchange.ts';
 
 /** Version of the planner both sides must run; bumped whenever plans could change. */
@@ -60,11 +61,11 @@ export function describeEncryptedModel(model: ModelDescriptor, presetId: string,
   const parallelism = options.parallelism ?? 1;
   const maxBatch = options.maxBatch ?? 8;
   model.steps.forEach((step) => {
-    if (!(step.bounds.output <= preset.outputHeadroom)) {
-      throw new PlanError('out_of_range', `step ${step.id} outputs up to ${step.bounds.output}, beyond ${presetId}'s headroom`, {
-        expected: `<= ${preset.outputHeadroom}`,
-        got: step.bounds.output,
-      });
+    try {
+      operatorScales(preset, step.bounds);
+    } catch (error) {
+      if (!isFheLlmError(error, 'PresetError')) throw error;
+      throw new PlanError('out_of_range', `step ${step.id}: ${error.message}`, { expected: error.expected, got: error.got, cause: error });
     }
   });
   const all: LinearPlan[] = [];

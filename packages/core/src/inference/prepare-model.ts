@@ -3,6 +3,7 @@ import { parseLlama2cTokenizer, type Tokenizer } from '../model/tokenizer.ts';
 import { buildSchedule, type Schedule } from '../model/schedule.ts';
 import { calibrateBounds } from '../model/calibrate.ts';
 import { describeModel } from '../model/model-descriptor.ts';
+import { DEFAULT_PRESET } from '../seal/presets.ts';
 import { describeEncryptedModel, type EncryptedModelDescriptor } from './encrypted-model.ts';
 
 /** Prompts whose activations set each step's bounds; varied openings of the TinyStories style. */
@@ -12,7 +13,7 @@ export interface PrepareModelOptions {
   id: string;
   checkpoint: Uint8Array;
   tokenizer: Uint8Array;
-  /** CKKS preset. Default `ckks-n4096-q109`. */
+  /** CKKS preset. Default DEFAULT_PRESET. */
   preset?: string;
   /** Most vectors per step request. Default 64. */
   maxVectors?: number;
@@ -40,7 +41,7 @@ export async function prepareModel(options: PrepareModelOptions): Promise<Prepar
   const schedule = buildSchedule(weights);
   const samples = CALIBRATION_PROMPTS.map((p) => tokenizer.encode(p, { bos: true, eos: false }));
   const { bounds } = await calibrateBounds(schedule, samples, { steps: options.calibrationSteps ?? 256 });
-  const descriptor = describeEncryptedModel(describeModel(options.id, schedule, bounds), options.preset ?? 'ckks-n4096-q109', {
+  const descriptor = describeEncryptedModel(describeModel(options.id, schedule, bounds), options.preset ?? DEFAULT_PRESET, {
     maxVectors: options.maxVectors ?? 64,
     parallelism: options.parallelism ?? 1,
   });

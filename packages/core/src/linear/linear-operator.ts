@@ -48,7 +48,7 @@ export class LinearOperator {
             const byBaby: (Plaintext | null)[] = [];
             for (let b = 0; b < plan.babySteps; b++) {
               const slots = diagonalSlots(plan, weights, r, c, g, b);
-              byBaby.push(slots ? ctx.encode(slots, ctx.weightScale) : null);
+              byBaby.push(slots ? ctx.encode(slots, 2 ** plan.weightScaleBits) : null);
             }
             byGiant.push(byBaby);
           }
@@ -89,13 +89,13 @@ export class LinearOperator {
       throw new PlanError('bad_count', `a ciphertext group carries 1..${p.batch} vectors`, { expected: p.batch, got: vectors });
     }
     const levels = this.ctx.preset.dataPrimeBits.length;
-    const scale = this.ctx.inputScale;
+    const scale = 2 ** p.inputScaleBits;
     for (const ct of inputs) {
       if (ct.size() !== 2) throw new PlanError('bad_size', 'input ciphertexts must have two polynomials', { expected: 2, got: ct.size() });
       if (ct.coeffModulusSize() !== levels) throw new PlanError('bad_level', 'input ciphertexts must be at the top level', { expected: levels, got: ct.coeffModulusSize() });
       if (!ct.isNttForm()) throw new PlanError('bad_form', 'input ciphertexts must be in NTT form');
       if (Math.abs(ct.scale() / scale - 1) > 1e-9) {
-        throw new PlanError('bad_scale', 'input scale differs from the preset', { expected: this.ctx.preset.inputScaleBits, got: Math.log2(ct.scale()) });
+        throw new PlanError('bad_scale', 'input scale differs from the plan', { expected: p.inputScaleBits, got: Math.log2(ct.scale()) });
       }
     }
   }
@@ -190,7 +190,8 @@ export class LinearOperator {
           evaluator.addInplace(acc, tmp);
         }
         // Response at the last level: smallest, and nothing beyond W x + b to learn.
-        if (!early) this.#toLastLevel(acc);
+        // A flat preset has one level and never rescales.
+        if (!early && !this.ctx.preset.flat) this.#toLastLevel(acc);
         const bias = this.#biasPlaintext(r, vectors, acc.scale());
         if (bias) evaluator.addPlainInplace(acc, bias);
       }
@@ -222,7 +223,7 @@ export class LinearOperator {
       let pt: Plaintext | null = null;
       if (slots) {
         pt = this.ctx.encode(slots, scale);
-        this.ctx.evaluator.plainModSwitchToInplace(pt, this.#lastParmsId);
+        if (!this.ctx.preset.flat) this.ctx.evaluator.plainModSwitchToInplace(pt, this.#lastParmsId);
       }
       this.#bias.set(key, pt);
     }

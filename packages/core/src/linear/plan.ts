@@ -1,5 +1,5 @@
 import { PlanError } from '../errors/plan-error.ts';
-import type { Preset } from '../seal/presets.ts';
+import { operatorScales, type OperatorBounds, type Preset } from '../seal/presets.ts';
 
 /**
  * How one linear operator y = W x + b is evaluated on CKKS ciphertexts.
@@ -56,6 +56,9 @@ export interface LinearPlan {
   readonly preRotated: boolean;
   /** Rotation steps the relay needs Galois keys for (all powers of two). */
   readonly galoisSteps: readonly number[];
+  /** The client encrypts at 2^inputScaleBits, the relay encodes weights at 2^weightScaleBits (see operatorScales). */
+  readonly inputScaleBits: number;
+  readonly weightScaleBits: number;
   readonly cost: PlanCost;
 }
 
@@ -85,6 +88,12 @@ export interface PlanOptions {
    * (each repeating the input's baby steps): the cost becomes latency.
    */
   parallelism?: number;
+  /**
+   * Calibrated bounds of the operator's values. A flat preset picks the
+   * operator's scales from them; a rescaling preset checks the output bound
+   * against its headroom. Default: none (the preset's default scales, no check).
+   */
+  bounds?: OperatorBounds;
 }
 
 const isPow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
@@ -105,7 +114,7 @@ export function ciphertextBytes(preset: Preset, level: 'upload' | 'response'): n
   return polys * primes * preset.polyModulusDegree * 8 + 100;
 }
 
-interface Candidate extends Omit<LinearPlan, 'galoisSteps' | 'cost' | 'presetId' | 'dOut' | 'dIn' | 'slots'> {}
+interface Candidate extends Omit<LinearPlan, 'galoisSteps' | 'cost' | 'presetId' | 'dOut' | 'dIn' | 'slots' | 'inputScaleBits' | 'weightScaleBits'> {}
 
 function costOf(preset: Preset, c: Candidate, msPerByte: number, parallelism: number): PlanCost & { galoisSteps: number[] } {
   const babyRotations = c.preRotated ? 0 : c.inTiles * (c.babySteps - 1);
@@ -131,15 +140,23 @@ function costOf(preset: Preset, c: Candidate, msPerByte: number, parallelism: nu
   return { rotations, plainMults, inputCiphertexts, outputCiphertexts, estimatedMs, galoisSteps: [...steps].sort((a, b) => a - b) };
 }
 
-function* babyStepChoices(diagonals: number, allowPreRotation: boolean) {
+/**
+ * Baby-step choices. `relayRotatesInput` false (flat presets) keeps only
+ * plans where the relay never rotates the client's input: one rotation adds
+ * key-switching noise about fifteen times that of a fresh encryption, which at
+ * a flat preset's small input scale would dominate the error (measured: 6e-3
+ * instead of 1.6e-3 on stories260K's logits). Products, at scale 2^(in+w), are
+ * rotated freely.
+ */
+function* babyStepChoices(diagonals: number, allowPreRotation: boolean, relayRotatesInput: boolean) {
   for (let n1 = 1; n1 <= diagonals; n1 *= 2) {
     const giantSteps = ceilDiv(diagonals, n1);
-    yield { babySteps: n1, giantSteps, preRotated: false };
+    if (n1 === 1 || relayRotatesInput) yield { babySteps: n1, giantSteps, preRotated: false };
     if (allowPreRotation && n1 > 1) yield { babySteps: n1, giantSteps, preRotated: true };
   }
 }
 
-function* candidates(dOut: number, dIn: number, slots: number, batch: number, allowPreRotation: boolean, parallelism: number): Generator<Candidate> {
+function* candidates(dOut: number, dIn: number, slots: number, batch: number, allowPreRotation: boolean, parallelism: number, relayRotatesInput: boolean): Generator<Candidate> {
   // Blocked packing: B from small to the whole ciphertext.
   for (let blockSize = 1; blockSize <= slots; blockSize *= 2) {
     const totalBlocks = slots / blockSize;
@@ -158,7 +175,7 @@ function* candidates(dOut: number, dIn: number, slots: number, batch: number, al
       for (let outTiles = fewestOutTiles; outTiles <= Math.min(dOut, fewestOutTiles * parallelism); outTiles++) {
         const tileOut = ceilDiv(dOut, outTiles);
         if (outTiles > fewestOutTiles && ceilDiv(dOut, outTiles - 1) === tileOut) continue;
-        for (const bs of babyStepChoices(diagonals, allowPreRotation)) {
+        for (const bs of babyStepChoices(diagonals, allowPreRotation, relayRotatesInput)) {
           yield { packing: 'blocked', batch, chunks, blockSize, tileOut, tileIn, inTiles, outTiles, diagonals, ...bs };
         }
       }
@@ -172,7 +189,7 @@ function* candidates(dOut: number, dIn: number, slots: number, batch: number, al
     for (let tileIn = 1; tileIn <= slots; tileIn *= 2) {
       const inTiles = ceilDiv(dIn, tileIn);
       if (inTiles > 64) continue;
-      for (const bs of babyStepChoices(tileIn, allowPreRotation)) {
+      for (const bs of babyStepChoices(tileIn, allowPreRotation, relayRotatesInput)) {
         yield { packing: 'cyclic', batch: 1, chunks: 1, blockSize: slots, tileOut, tileIn, inTiles, outTiles, diagonals: tileIn, ...bs };
       }
     }
@@ -197,12 +214,13 @@ export function planLinear(preset: Preset, dOut: number, dIn: number, options: P
   if (!isPow2(batch) || batch > preset.slots) {
     throw new PlanError('bad_batch', `batch must be a power of two at most ${preset.slots}`, { got: batch });
   }
+  const scales = operatorScales(preset, options.bounds);
   let best: LinearPlan | undefined;
-  for (const c of candidates(dOut, dIn, preset.slots, batch, options.allowPreRotation ?? true, parallelism)) {
+  for (const c of candidates(dOut, dIn, preset.slots, batch, options.allowPreRotation ?? true, parallelism, !preset.flat)) {
     const { galoisSteps, ...cost } = costOf(preset, c, msPerByte, parallelism);
     if (allowed && !galoisSteps.every((s) => allowed.has(s))) continue;
     if (best && cost.estimatedMs >= best.cost.estimatedMs) continue;
-    best = { presetId: preset.id, dOut, dIn, slots: preset.slots, ...c, galoisSteps, cost };
+    best = { presetId: preset.id, dOut, dIn, slots: preset.slots, ...c, galoisSteps, ...scales, cost };
   }
   if (!best) throw new PlanError('no_plan', `no evaluation of ${dOut}x${dIn} fits preset ${preset.id} with batch ${batch}`);
   return best;

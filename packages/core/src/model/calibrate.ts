@@ -29,6 +29,16 @@ function maxAbs(vectors: Float64Array[]): number {
   return m;
 }
 
+function maxNorm(vectors: Float64Array[]): number {
+  let m = 0;
+  for (const v of vectors) {
+    let s = 0;
+    for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+    m = Math.max(m, Math.sqrt(s));
+  }
+  return m;
+}
+
 /** Passes calls through and records the largest magnitudes per step. */
 class RecordingRunner implements StepRunner {
   readonly observed: StepBounds[];
@@ -36,7 +46,7 @@ class RecordingRunner implements StepRunner {
 
   constructor(inner: StepRunner, stepCount: number) {
     this.#inner = inner;
-    this.observed = Array.from({ length: stepCount }, () => ({ input: 0, output: 0 }));
+    this.observed = Array.from({ length: stepCount }, () => ({ input: 0, output: 0, inputNorm: 0 }));
   }
 
   async runStep(stepIndex: number, inputs: Float64Array[], signal?: AbortSignal): Promise<Float64Array[]> {
@@ -44,6 +54,7 @@ class RecordingRunner implements StepRunner {
     const seen = this.observed[stepIndex];
     seen.input = Math.max(seen.input, maxAbs(inputs));
     seen.output = Math.max(seen.output, maxAbs(outputs));
+    seen.inputNorm = Math.max(seen.inputNorm ?? 0, maxNorm(inputs));
     return outputs;
   }
 }
@@ -72,6 +83,6 @@ export async function calibrateBounds(
   const observed = recorder.observed;
   return {
     observed,
-    bounds: observed.map((o) => ({ input: o.input * margin, output: o.output * margin })),
+    bounds: observed.map((o) => ({ input: o.input * margin, output: o.output * margin, inputNorm: (o.inputNorm ?? 0) * margin })),
   };
 }

@@ -20,7 +20,7 @@ export type { GenerateOptions, GenerationResult, TokenForwarder } from './genera
 
 export { buildSchedule, scheduleLayout } from './schedule.ts';
 export type { Schedule, ScheduleStep, StepKind, StepShape } from './schedule.ts';
-export { describeModel, validateModelDescriptor, MODEL_DESCRIPTOR_FORMAT, UNBOUNDED } from './model-descriptor.ts';
+export { describeModel, validateModelDescriptor, maxRowNorm, MODEL_DESCRIPTOR_FORMAT, UNBOUNDED } from './model-descriptor.ts';
 export type { ModelDescriptor, StepBounds, StepDescriptor } from './model-descriptor.ts';
 export { SplitInferenceClient } from './split-client.ts';
 export type { SequenceInput, SplitClientOptions, StepRunner } from './split-client.ts';

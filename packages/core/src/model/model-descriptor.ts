@@ -10,6 +10,21 @@ export const MODEL_DESCRIPTOR_FORMAT = 'fhe-llm/split-llama/1';
 export interface StepBounds {
   input: number;
   output: number;
+  /** Largest L2 norm of an input vector (calibrated, margin included). */
+  inputNorm?: number;
+  /** Largest L2 norm of a row of the step's matrix (exact; set by describeModel). */
+  rowNorm?: number;
+}
+
+/** Largest L2 norm of a row of a row-major [rows][cols] matrix. */
+export function maxRowNorm(weight: ArrayLike<number>, cols: number): number {
+  let max = 0;
+  for (let r = 0; r * cols < weight.length; r++) {
+    let s = 0;
+    for (let c = r * cols; c < (r + 1) * cols; c++) s += weight[c] * weight[c];
+    max = Math.max(max, s);
+  }
+  return Math.sqrt(max);
 }
 
 export interface StepDescriptor extends StepShape {
@@ -44,13 +59,14 @@ export function describeModel(id: string, schedule: Schedule, bounds?: readonly 
     config: { ...schedule.config },
     normEps: 1e-5,
     ropeTheta: 10000,
-    steps: schedule.steps.map(({ id: stepId, kind, layer, dIn, dOut }, i) => ({
+    steps: schedule.steps.map(({ id: stepId, kind, layer, dIn, dOut, weight }, i) => ({
       id: stepId,
       kind,
       layer,
       dIn,
       dOut,
-      bounds: { ...(bounds?.[i] ?? UNBOUNDED) },
+      // Only calibrated bounds get the weight norm: with it a flat preset balances its scales.
+      bounds: bounds ? { ...bounds[i], rowNorm: maxRowNorm(weight, dIn) } : { ...UNBOUNDED },
     })),
   };
 }
@@ -113,6 +129,11 @@ export function validateModelDescriptor(value: unknown): ModelDescriptor {
     if (!isRecord(b) || !(Number(b.input) > 0) || !(Number(b.output) > 0) ||
         typeof b.input !== 'number' || typeof b.output !== 'number') {
       throw invalid(`step ${i} (${step.id}) needs positive numeric bounds {input, output}`);
+    }
+    for (const key of ['inputNorm', 'rowNorm'] as const) {
+      if (b[key] !== undefined && !(typeof b[key] === 'number' && b[key] > 0 && Number.isFinite(b[key]))) {
+        throw invalid(`step ${i} (${step.id}) bounds.${key} must be a positive finite number when present`);
+      }
     }
   });
   return value as unknown as ModelDescriptor;

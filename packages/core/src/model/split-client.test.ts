@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generate } from './generate.ts';
-import { describeModel, validateModelDescriptor } from './model-descriptor.ts';
+import { describeModel, maxRowNorm, validateModelDescriptor } from './model-descriptor.ts';
 import { ModelFormatError } from './model-format-error.ts';
 import { PlaintextStepRunner } from './plaintext-runner.ts';
 import { PrecisionError } from './precision-error.ts';
@@ -46,7 +46,7 @@ describe('buildSchedule', () => {
   it('publishes a JSON descriptor without weights that validates after a round trip', () => {
     const json = JSON.stringify(describeModel('stories260K', schedule, schedule.steps.map(() => ({ input: 2, output: 3 }))));
     expect(json.length).toBeLessThan(3000);
-    expect(validateModelDescriptor(JSON.parse(json)).steps[10].bounds).toEqual({ input: 2, output: 3 });
+    expect(validateModelDescriptor(JSON.parse(json)).steps[10].bounds).toEqual({ input: 2, output: 3, rowNorm: maxRowNorm(schedule.steps[10].weight, schedule.steps[10].dIn) });
     const broken = JSON.parse(json);
     broken.steps[3].dOut = 407;
     expect(() => validateModelDescriptor(broken)).toThrow(ModelFormatError);

@@ -4,7 +4,7 @@ import { WireFormatError } from '../errors/wire-format-error.ts';
 import type { CkksClient } from '../client/ckks-client.ts';
 import type { LinearOperator } from '../linear/linear-operator.ts';
 import { planForVectors, type LinearPlan } from '../linear/plan.ts';
-import type { Preset } from '../seal/presets.ts';
+import type { OperatorBounds, Preset } from '../seal/presets.ts';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '../wire/envelope.ts';
 
 /**
@@ -17,12 +17,19 @@ import { decodeEnvelope, encodeEnvelope, type Envelope } from '../wire/envelope.
 export interface StepShape {
   readonly dOut: number;
   readonly dIn: number;
+  /** Calibrated bounds; they set a flat preset's scales (see operatorScales). */
+  readonly bounds?: OperatorBounds;
 }
 
 /** The plan both sides use for `vectors` vectors of a step, given the relay's published planning inputs. */
 export function planStep(preset: Preset, shape: StepShape, vectors: number, galoisSteps?: readonly number[], parallelism = 1, maxBatch?: number): LinearPlan {
   if (!Number.isInteger(vectors) || vectors < 1) throw new PlanError('bad_count', 'a step request carries at least one vector', { got: vectors });
-  return planForVectors(preset, shape.dOut, shape.dIn, vectors, { ...(galoisSteps ? { galoisSteps } : {}), parallelism, ...(maxBatch ? { maxBatch } : {}) });
+  return planForVectors(preset, shape.dOut, shape.dIn, vectors, {
+    ...(galoisSteps ? { galoisSteps } : {}),
+    ...(maxBatch ? { maxBatch } : {}),
+    ...(shape.bounds ? { bounds: shape.bounds } : {}),
+    parallelism,
+  });
 }
 
 /** Vectors carried by each ciphertext group of a request with `vectors` vectors. */

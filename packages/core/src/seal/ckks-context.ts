@@ -28,14 +28,6 @@ export class CkksContext {
     return new CkksContext(await loadSeal(options), preset);
   }
 
-  get inputScale(): number {
-    return 2 ** this.preset.inputScaleBits;
-  }
-
-  get weightScale(): number {
-    return 2 ** this.preset.weightScaleBits;
-  }
-
   /** Encode real values at `scale` on the top data level. The caller owns the plaintext. */
   encode(values: Float64Array, scale: number): Plaintext {
     const pt = new this.seal.Plaintext();

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_PRESET } from '@fhe-llm/core';
 
 export type GenerateMode = 'plaintext' | 'local-fhe' | 'relay';
 
@@ -37,7 +38,7 @@ Options:
   --temperature T        0 = greedy (default: 0)
   --top-p P              nucleus sampling mass (default: 0.9)
   --seed S               sampling seed, non-zero (default: 42)
-  --preset ID            CKKS preset for --local-fhe (default: ckks-n4096-q109)
+  --preset ID            CKKS preset for --local-fhe (default: ${DEFAULT_PRESET})
   --key-dir PATH         where --relay keeps keys between runs
                          (default: $FHE_LLM_KEY_DIR or ~/.local/share/fhe-llm/keys)
   --json                 print one JSON object at the end
@@ -101,7 +102,7 @@ export function parseGenerateArgs(argv: string[], defaults: { modelFile: string;
     temperature: number('temperature', v.temperature, 0, (n) => n >= 0),
     topP: number('top-p', v['top-p'], 0.9, (n) => n > 0 && n <= 1),
     seed: number('seed', v.seed, 42, (n) => Number.isInteger(n) && n !== 0),
-    preset: v.preset ?? 'ckks-n4096-q109',
+    preset: v.preset ?? DEFAULT_PRESET,
     json: v.json ?? false,
     stream: v.stream ?? false,
   };
