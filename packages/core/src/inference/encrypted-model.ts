@@ -6,7 +6,7 @@ import { isFheLlmError } from '../errors/fhe-error.ts';
 import { planStep } from '../protocol/step-exchange.ts';
 
 /** Version of the planner both sides must run; bumped whenever plans could change. */
-export const PLANNER_VERSION = 1;
+export const PLANNER_VERSION = 2;
 
 /**
  * What a relay publishes about a hosted model: the split schedule (shapes and
