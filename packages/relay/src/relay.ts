@@ -79,7 +79,6 @@ export class Relay {
       sessions: () => this.services.store.count(),
       keyBytes: () => this.services.store.keyBytes(),
       storeAvailable: () => this.services.store.isAvailable(),
-      storeKind: this.services.store.kind,
       ready: () => this.services.isReady(),
     });
     this.app = createApp(this.services, this.#inFlight);

@@ -119,7 +119,8 @@ describe.runIf(missing.length === 0)('Prometheus in the loop', () => {
     // One worker and a two-task queue: a handful of concurrent steps overloads it.
     relay = new RelayProcess(await freePort(), ['--workers', '1', '--max-queue', '2', '--rate-limit-steps-per-minute', '0', '--log-level', 'warn']);
     prometheus = new PrometheusServer(await freePort());
-    await relay.start();
+    // Generous: calibration takes seconds, longer on a busy machine.
+    await relay.start(180_000);
     await prometheus.start([metricsTarget(relay)]);
     descriptor = (await (await fetch(`${relay.url}/v1/models/stories260K`)).json()) as EncryptedModelDescriptor;
     client = await TestClient.create(descriptor);

@@ -79,7 +79,7 @@ describe('POST /v1/models/{id}/steps/{step}', () => {
     expect(text).toContain('fhe_relay_workers 2');
     expect(text).toContain('fhe_relay_tasks_in_flight 0');
     expect(text).toContain('fhe_relay_ready 1');
-    expect(text).toContain('fhe_relay_store_up{store="memory"} 1');
+    expect(text).toContain('fhe_relay_store_up 1');
     expect(text).toContain('fhe_relay_worker_restarts_total 0');
   });
 

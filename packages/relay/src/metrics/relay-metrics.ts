@@ -22,7 +22,6 @@ export interface GaugeSources {
   sessions(): Promise<number>;
   keyBytes(): Promise<number>;
   storeAvailable(): Promise<boolean>;
-  storeKind: string;
   /** Models loaded, workers up, not draining (the first half of /readyz; the store is the other). */
   ready(): boolean;
 }
@@ -135,17 +134,7 @@ export class RelayMetrics {
     });
     new Gauge({ name: 'fhe_relay_sessions', help: 'Live sessions (in Redis: of every replica)', registers, async collect() { await lastKnown(metrics.#sources?.sessions, (v) => this.set(v)); } });
     new Gauge({ name: 'fhe_relay_key_bytes', help: 'Bytes of stored Galois key blobs', registers, async collect() { await lastKnown(metrics.#sources?.keyBytes, (v) => this.set(v)); } });
-    new Gauge({
-      name: 'fhe_relay_store_up',
-      help: '1 while the session store answers, 0 while it is unreachable; label store: memory or redis',
-      labelNames: ['store'],
-      registers,
-      async collect() {
-        const sources = metrics.#sources;
-        if (!sources) return;
-        this.set({ store: sources.storeKind }, (await sources.storeAvailable()) === false ? 0 : 1);
-      },
-    });
+    new Gauge({ name: 'fhe_relay_store_up', help: '1 while the session store answers, 0 while it is unreachable', registers, async collect() { this.set((await metrics.#sources?.storeAvailable()) === false ? 0 : 1); } });
     new Gauge({ name: 'fhe_relay_ready', help: '1 while models are loaded, workers up and the relay not draining', registers, collect() { this.set(metrics.#sources?.ready() ? 1 : 0); } });
   }
 
