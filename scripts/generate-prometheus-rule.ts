@@ -1,7 +1,7 @@
-// node scripts/generate-prometheus-rule.ts
+// npm run generate:prometheus-rule  (node scripts/generate-prometheus-rule.ts on Node >= 22.6)
 // Writes deploy/monitoring/prometheus-rule.yaml, the Prometheus Operator's
 // PrometheusRule, from deploy/monitoring/fhe-llm-relay.rules.yaml (the one
-// source of the relay's alerts). packages/relay/test/prometheus-loop.test.ts
+// source of the relay's alerts). packages/relay/test/monitoring-manifests.test.ts
 // fails when the generated file is out of date.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
@@ -19,7 +19,7 @@ const resource = {
 };
 const header = [
   '# GENERATED from fhe-llm-relay.rules.yaml by scripts/generate-prometheus-rule.ts: edit that file, then',
-  '#   node scripts/generate-prometheus-rule.ts',
+  '#   npm run generate:prometheus-rule',
   '# Your Prometheus must select it (kube-prometheus-stack: the label release=<its release name>,',
   '# set by a patch in deploy/monitoring/kustomization.yaml).',
   '',

@@ -64,10 +64,10 @@ describe('alert rules', () => {
     }
   });
 
-  it('is the same in the PrometheusRule (generated: node scripts/generate-prometheus-rule.ts)', () => {
+  it('is the same in the PrometheusRule (generated: npm run generate:prometheus-rule)', () => {
     const [resource] = yamlDocs('deploy/monitoring/prometheus-rule.yaml');
     expect(resource).toMatchObject({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule' });
-    expect(resource.spec.groups, 'deploy/monitoring/prometheus-rule.yaml is stale: run node scripts/generate-prometheus-rule.ts').toEqual(rules.groups);
+    expect(resource.spec.groups, 'deploy/monitoring/prometheus-rule.yaml is stale: run npm run generate:prometheus-rule').toEqual(rules.groups);
   });
 });
 
