@@ -14,5 +14,7 @@ export interface RelayEnv {
     model: HostedModel;
     /** Who the client is, when clientAuth identified it: `key:<digest>` or `sub:<JWT subject>`. */
     principal: string | undefined;
+    /** The stable error code of an error answer (set by the error handlers, counted by requestMetrics). */
+    errorCode: string;
   };
 }

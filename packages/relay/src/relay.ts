@@ -75,10 +75,11 @@ export class Relay {
       isReady: () => relay.#loaded && !relay.#draining && (relay.services.pool?.isReady ?? false),
     };
     this.services.metrics.bind({
-      queueDepth: () => this.services.pool?.queueDepth ?? 0,
+      pool: () => this.services.pool?.readings(),
       sessions: () => this.services.store.count(),
       keyBytes: () => this.services.store.keyBytes(),
       storeAvailable: () => this.services.store.isAvailable(),
+      ready: () => this.services.isReady(),
     });
     this.app = createApp(this.services, this.#inFlight);
   }

@@ -67,6 +67,21 @@ describe('POST /v1/models/{id}/steps/{step}', () => {
   it('records per-step evaluation latency', async () => {
     const text = await (await relay.app.request('/metrics')).text();
     expect(text).toMatch(/fhe_relay_step_evaluation_seconds_count\{model="stories260K",step="1"\} [1-9]/);
+    // What an operator watches: steps served, latency per model, queue wait, key cache, worker memory.
+    expect(text).toMatch(/fhe_relay_steps_served_total\{model="stories260K"\} [1-9]/);
+    expect(text).toMatch(/fhe_relay_step_duration_seconds_count\{model="stories260K"\} [1-9]/);
+    expect(text).toMatch(/fhe_relay_queue_wait_seconds_count [1-9]/);
+    expect(text).toMatch(/fhe_relay_sessions_created_total\{model="stories260K"\} [1-9]/);
+    expect(text).toMatch(/fhe_relay_key_cache_lookups_total\{result="hit"\} [1-9]/);
+    expect(text).toMatch(/fhe_relay_key_cache_lookups_total\{result="miss"\} [1-9]/);
+    expect(text).toMatch(/fhe_relay_key_cache_bytes [1-9]\d{5,}/);
+    expect(text).toMatch(/fhe_relay_worker_heap_bytes\{space="external"\} [1-9]\d{6,}/);
+    expect(text).toMatch(/fhe_relay_worker_heap_bytes\{space="v8"\} [1-9]\d{5,}/);
+    expect(text).toContain('fhe_relay_workers 2');
+    expect(text).toContain('fhe_relay_tasks_in_flight 0');
+    expect(text).toContain('fhe_relay_ready 1');
+    expect(text).toContain('fhe_relay_store_up 1');
+    expect(text).toContain('fhe_relay_worker_restarts_total 0');
   });
 
   it('answers 404 step_not_found, model_not_found and session_not_found', async () => {
@@ -156,6 +171,8 @@ describe('backpressure', () => {
       const busy = answers.find((r) => r.status === 503)!;
       expect(busy.headers.get('retry-after')).toBe('1');
       expect(await errorOf(busy)).toEqual({ status: 503, code: 'overloaded' });
+      const rejected = statuses.filter((st) => st === 503).length;
+      expect(await (await small.app.request('/metrics')).text()).toContain(`fhe_relay_rejections_total{status="503",code="overloaded"} ${rejected}`);
     } finally {
       await small.close();
     }
@@ -174,6 +191,10 @@ describe('backpressure', () => {
       // The aborted worker is replaced; the relay serves again once it is up.
       await hasty.services.pool!.waitUntilReady(30_000);
       expect((await postStep(hasty, 1, stepBody(1, inputs(1, 1)), s.token)).status).toBe(200);
+      // ... and counted as a restart (the worker_recycles alert).
+      const restarts = async () => /fhe_relay_worker_restarts_total (\d+)/.exec(await (await hasty.app.request('/metrics')).text())?.[1];
+      for (let i = 0; i < 50 && (await restarts()) === '0'; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await restarts()).toBe('1');
     } finally {
       await hasty.close();
     }

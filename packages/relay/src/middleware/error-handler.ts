@@ -1,4 +1,4 @@
-import type { ErrorHandler, NotFoundHandler } from 'hono';
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
@@ -51,15 +51,25 @@ export function mapError(error: unknown): MappedError | undefined {
   return undefined;
 }
 
+/** Tells requestMetrics which stable code the answer carries (fhe_relay_rejections_total). */
+function noteCode(c: Context, code: string): void {
+  (c as Context<{ Variables: { errorCode: string } }>).set('errorCode', code);
+}
+
 export function errorHandler(logger: Logger): ErrorHandler {
   return (error, c) => {
     const mapped = mapError(error);
     if (!mapped) {
       logger.error({ err: error, method: c.req.method }, 'internal error');
+      noteCode(c, 'internal');
       return c.json<ErrorBody>({ error: { code: 'internal', message: 'internal error' } }, 500);
     }
+    noteCode(c, mapped.code);
     return c.json<ErrorBody>({ error: { code: mapped.code, message: mapped.message } }, mapped.status, mapped.headers);
   };
 }
 
-export const notFoundHandler: NotFoundHandler = (c) => c.json<ErrorBody>({ error: { code: 'not_found', message: 'no such route' } }, 404);
+export const notFoundHandler: NotFoundHandler = (c) => {
+  noteCode(c, 'not_found');
+  return c.json<ErrorBody>({ error: { code: 'not_found', message: 'no such route' } }, 404);
+};

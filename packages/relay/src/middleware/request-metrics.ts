@@ -24,6 +24,8 @@ export function requestMetrics(metrics: RelayMetrics, logger: Logger): Middlewar
     const labels = { method: c.req.method, route: routeLabel(c), status: String(c.res.status) };
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, seconds);
+    // Error answers carry a stable code (set by the error handlers); a bounded set, so a label.
+    if (c.res.status >= 400) metrics.rejections.inc({ status: labels.status, code: (c.get('errorCode') as string | undefined) ?? 'unknown' });
     // Probes and scrapes arrive every few seconds; keep them out of the info log.
     const level = PROBES.has(labels.route) && c.res.status < 500 ? 'debug' : 'info';
     logger[level]({ ...labels, ms: Math.round(seconds * 1e4) / 10 }, 'request');

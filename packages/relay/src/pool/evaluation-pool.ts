@@ -1,9 +1,9 @@
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import { deadlineExceeded, overloaded } from '../relay-error.ts';
-import type { RelayMetrics } from '../metrics/relay-metrics.ts';
+import type { PoolReadings, RelayMetrics } from '../metrics/relay-metrics.ts';
 import { toSharedBytes } from './shared-bytes.ts';
-import { isWorkerReadyMessage, reviveError, type KeyRef, type WorkerInit, type WorkerModel, type WorkerResult, type WorkerTask } from './worker-protocol.ts';
+import { isWorkerReadyMessage, reviveError, type KeyRef, type WorkerInit, type WorkerModel, type WorkerResult, type WorkerStats, type WorkerTask } from './worker-protocol.ts';
 
 export interface EvaluationPoolOptions {
   workers: number;
@@ -29,6 +29,10 @@ export class EvaluationPool {
   readonly #metrics: RelayMetrics;
   readonly #readyThreads = new Set<number>();
   readonly #readyWaiters = new Set<() => void>();
+  /** Latest readings per worker thread (from its ready message and each result). */
+  readonly #workerStats = new Map<number, WorkerStats>();
+  /** Tasks handed to piscina and not yet settled: queued plus running. */
+  #tasksInFlight = 0;
   #closing = false;
   #startedUp = false;
 
@@ -50,7 +54,11 @@ export class EvaluationPool {
       // Forget threads piscina has replaced (a deadline abort terminates its worker).
       const alive = new Set(this.#piscina.threads.map((t) => t.threadId));
       for (const id of this.#readyThreads) if (!alive.has(id)) this.#readyThreads.delete(id);
+      for (const id of this.#workerStats.keys()) if (!alive.has(id)) this.#workerStats.delete(id);
+      // A thread first seen after start-up replaces one piscina terminated or lost.
+      if (this.#startedUp && !this.#readyThreads.has(message.threadId)) this.#metrics.workerRestarts.inc();
       this.#readyThreads.add(message.threadId);
+      this.#workerStats.set(message.threadId, message.stats);
       if (this.allWorkersReady) for (const wake of this.#readyWaiters) wake();
     });
     // Without a listener an 'error' event (a worker dying while idle) would take the process down.
@@ -74,6 +82,19 @@ export class EvaluationPool {
 
   get queueDepth(): number {
     return this.#piscina.queueSize;
+  }
+
+  /** Scrape-time readings: queue, in-flight work, and the live workers' memory and key caches. */
+  readings(): PoolReadings {
+    const alive = new Set(this.#piscina.threads.map((t) => t.threadId));
+    const out: PoolReadings = { workers: this.workers, queueDepth: this.queueDepth, tasksInFlight: this.#tasksInFlight, heapBytes: 0, externalBytes: 0, keyCacheBytes: 0 };
+    for (const [id, stats] of this.#workerStats) {
+      if (!alive.has(id)) continue;
+      out.heapBytes += stats.heapBytes;
+      out.externalBytes += stats.externalBytes;
+      out.keyCacheBytes += stats.keyCacheBytes;
+    }
+    return out;
   }
 
   /** Resolves once all workers are ready; rejects after `timeoutMs`. */
@@ -159,6 +180,8 @@ export class EvaluationPool {
 
   async #run(task: WorkerTask, signal: AbortSignal, transferList: ArrayBuffer[]): Promise<WorkerResult & { ok: true }> {
     let result: WorkerResult;
+    const submitted = performance.now();
+    this.#tasksInFlight++;
     try {
       result = (await this.#piscina.run(task, { signal, transferList: transferList as never })) as WorkerResult;
     } catch (error) {
@@ -166,8 +189,16 @@ export class EvaluationPool {
       if (e?.name === 'AbortError' || signal.aborted) throw signal.reason instanceof Error ? signal.reason : deadlineExceeded(0);
       if (/queue is at limit|no task queue/i.test(e?.message ?? '')) throw overloaded();
       throw error;
+    } finally {
+      this.#tasksInFlight--;
     }
+    // Waiting time is what the round trip took beyond the worker's own time (message passing included).
+    this.#metrics.queueWait.observe(Math.max(0, performance.now() - submitted - result.busyMs) / 1000);
     this.#metrics.workerBusy.inc(result.busyMs / 1000);
+    if ('stats' in result) {
+      this.#workerStats.set(result.stats.threadId, result.stats);
+      if (result.stats.keyCacheHit !== undefined) this.#metrics.keyCacheLookups.inc({ result: result.stats.keyCacheHit ? 'hit' : 'miss' });
+    }
     if (!result.ok) throw 'cancelled' in result ? new Error('skipped after a sibling group failed') : reviveError(result.error);
     return result;
   }

@@ -2,11 +2,12 @@
 // into plaintexts at load), then evaluates ciphertext groups. Runs one task
 // at a time, so cached keys are never evicted while in use.
 import { readFileSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { GaloisKeys } from 'node-seal';
 import { CkksContext, PlanError, type LinearOperator, StepOperators, buildSchedule, evaluateGroup, isFheLlmError, parseLlama2cCheckpoint } from '@fhe-llm/core';
 import { KeyCache } from './key-cache.ts';
-import { serializeError, type CheckKeysTask, type EvaluateTask, type KeyRef, type WorkerInit, type WorkerReadyMessage, type WorkerResult, type WorkerTask } from './worker-protocol.ts';
+import { serializeError, type CheckKeysTask, type EvaluateTask, type KeyRef, type WorkerInit, type WorkerReadyMessage, type WorkerResult, type WorkerStats, type WorkerTask } from './worker-protocol.ts';
 
 const init = workerData as WorkerInit;
 const contexts = new Map<string, CkksContext>();
@@ -28,7 +29,18 @@ for (const model of init.models) {
 }
 
 const keyCache = new KeyCache<GaloisKeys>(init.keyCacheBytes, (keys) => keys.delete());
-parentPort?.postMessage({ type: 'fhe-llm-worker-ready', threadId } satisfies WorkerReadyMessage);
+/** Set by borrowKeys for the task being run; reported with its result. */
+let keyCacheHit: boolean | undefined;
+
+/** This thread's memory and key cache, for the relay's metrics (getHeapStatistics is per isolate). */
+function stats(): WorkerStats {
+  const heap = getHeapStatistics();
+  const out: WorkerStats = { threadId, heapBytes: heap.used_heap_size, externalBytes: heap.external_memory, keyCacheBytes: keyCache.bytes };
+  if (keyCacheHit !== undefined) out.keyCacheHit = keyCacheHit;
+  return out;
+}
+
+parentPort?.postMessage({ type: 'fhe-llm-worker-ready', threadId, stats: stats() } satisfies WorkerReadyMessage);
 warmBatchedPlans();
 
 /**
@@ -73,6 +85,7 @@ function keyMemoryBytes(ctx: CkksContext, keys: GaloisKeys): number {
 function borrowKeys(ctx: CkksContext, ref: KeyRef): { keys: GaloisKeys; release(): void } {
   const cacheKey = `${ctx.preset.id}:${ref.hash}`;
   const cached = keyCache.get(cacheKey);
+  keyCacheHit = cached !== undefined;
   if (cached) return { keys: cached, release() {} };
   const keys = ctx.loadGaloisKeys(ref.bytes);
   const kept = keyCache.set(cacheKey, keys, keyMemoryBytes(ctx, keys));
@@ -113,15 +126,16 @@ function checkKeys(task: CheckKeysTask): void {
 export default function run(task: WorkerTask): WorkerResult {
   if (task.kind === 'evaluate' && Atomics.load(task.cancelled, 0) !== 0) return { ok: false, cancelled: true, busyMs: 0 };
   const started = performance.now();
+  keyCacheHit = undefined;
   try {
     let result = { outputs: [] as Uint8Array[], evalMs: 0 };
     if (task.kind === 'evaluate') result = evaluate(task);
     else checkKeys(task);
-    return { ok: true, ...result, busyMs: performance.now() - started };
+    return { ok: true, ...result, busyMs: performance.now() - started, stats: stats() };
   } catch (error) {
     // Typed errors are the client's mistakes (bad ciphertext, wrong level, ...): report them as data.
     // Anything else is a bug and reaches the relay as an internal error.
-    if (isFheLlmError(error)) return { ok: false, error: serializeError(error), busyMs: performance.now() - started };
+    if (isFheLlmError(error)) return { ok: false, error: serializeError(error), busyMs: performance.now() - started, stats: stats() };
     throw error;
   }
 }

@@ -55,15 +55,28 @@ export interface SerializedError {
   got?: unknown;
 }
 
+/** A worker's own readings, sent with every result (a busy worker cannot answer a scrape). */
+export interface WorkerStats {
+  threadId: number;
+  /** V8 heap used by the worker's isolate. */
+  heapBytes: number;
+  /** The isolate's memory outside the V8 heap: SEAL's WebAssembly memory and buffers. */
+  externalBytes: number;
+  keyCacheBytes: number;
+  /** Whether the task found its keys deserialized in the cache (absent: no keys looked up). */
+  keyCacheHit?: boolean;
+}
+
 export type WorkerResult =
-  | { ok: true; outputs: Uint8Array[]; evalMs: number; busyMs: number }
-  | { ok: false; error: SerializedError; busyMs: number }
+  | { ok: true; outputs: Uint8Array[]; evalMs: number; busyMs: number; stats: WorkerStats }
+  | { ok: false; error: SerializedError; busyMs: number; stats: WorkerStats }
   | { ok: false; cancelled: true; busyMs: 0 };
 
 /** Posted by a worker once SEAL and its models are loaded. */
 export interface WorkerReadyMessage {
   type: 'fhe-llm-worker-ready';
   threadId: number;
+  stats: WorkerStats;
 }
 
 export function isWorkerReadyMessage(message: unknown): message is WorkerReadyMessage {

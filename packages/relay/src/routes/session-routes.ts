@@ -65,6 +65,7 @@ export function sessionRoutes(services: RelayServices): Hono<RelayEnv> {
       expiresAt: now + config.sessionTtl * 1000,
     };
     await store.create(session, blob);
+    services.metrics.sessionsCreated.inc({ model: model.id });
     const { createdAt: _createdAt, ...created } = publicView(session);
     return c.json({ ...created, token: credentials.token }, 201, { Location: `/v1/sessions/${session.id}`, 'Cache-Control': 'no-store' });
   });

@@ -47,6 +47,7 @@ export function stepRoutes(services: RelayServices): Hono<RelayEnv> {
     binaryBody((c) => c.var.model.stepBodyLimit),
     async (c) => {
       const { model, session } = c.var;
+      const started = performance.now();
       const pool = services.pool;
       if (!pool) throw notReady();
       const step = stepIndex(c.req.param('step'), model.descriptor.steps.length);
@@ -60,6 +61,8 @@ export function stepRoutes(services: RelayServices): Hono<RelayEnv> {
       const outputs = await pool.evaluateGroups(model.id, step, envelope.vectors, groups, { hash: session.keysHash, bytes: keys }, c.var.signal, tileRuns);
       await store.touch(session.id, Date.now() + config.sessionTtl * 1000);
       const response = encodeStepResponse(plan, envelope.vectors, outputs) as Uint8Array<ArrayBuffer>;
+      services.metrics.stepsServed.inc({ model: model.id });
+      services.metrics.stepDuration.observe({ model: model.id }, (performance.now() - started) / 1000);
       return c.body(response, 200, { 'Content-Type': OCTET_STREAM, 'Cache-Control': 'no-store' });
     },
   );
