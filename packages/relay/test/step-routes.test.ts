@@ -130,8 +130,10 @@ describe('POST /v1/models/{id}/steps/{step}', () => {
     const env = decodeEnvelope(body);
     const corrupt = env.items[0].slice();
     for (let i = 100; i < corrupt.length; i += 97) corrupt[i] ^= 0x5a;
-    expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, items: [corrupt] })))).toEqual({ status: 422, code: 'invalid_ciphertext' });
-    expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, items: [env.items[0], env.items[0]] })))).toEqual({ status: 422, code: 'bad_count' });
+    // Plans may upload several ciphertexts (baby-step shifts): corrupt the first, keep the count.
+    const withCorrupt = [corrupt, ...env.items.slice(1)];
+    expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, items: withCorrupt })))).toEqual({ status: 422, code: 'invalid_ciphertext' });
+    expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, items: [...env.items, env.items[0]] })))).toEqual({ status: 422, code: 'bad_count' });
     expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, vectors: 0 })))).toEqual({ status: 422, code: 'bad_count' });
     expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, vectors: 65 })))).toEqual({ status: 422, code: 'too_many_vectors' });
     expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, vectors: 0xffffffff })))).toEqual({ status: 422, code: 'too_many_vectors' });
@@ -140,12 +142,12 @@ describe('POST /v1/models/{id}/steps/{step}', () => {
       if (client.ctx.preset.dataPrimeBits.length > 1) {
         client.ctx.evaluator.cipherModSwitchToNextInplace(ct);
         const lowered = client.ctx.save(ct);
-        expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, items: [lowered] })))).toEqual({ status: 422, code: 'bad_level' });
+        expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, items: [lowered, ...env.items.slice(1)] })))).toEqual({ status: 422, code: 'bad_level' });
       } else {
         // A flat preset has one level: the plan's scale is what a stray ciphertext gets wrong.
         ct.setScale(ct.scale() * 2);
         const rescaled = client.ctx.save(ct);
-        expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, items: [rescaled] })))).toEqual({ status: 422, code: 'bad_scale' });
+        expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, items: [rescaled, ...env.items.slice(1)] })))).toEqual({ status: 422, code: 'bad_scale' });
       }
     } finally {
       ct.delete();
