@@ -1,24 +1,40 @@
 import type { CkksContext } from '../seal/ckks-context.ts';
-import { LinearOperator } from '../linear/linear-operator.ts';
+import { LinearOperator, plaintextBytes, type WeightEncoding } from '../linear/linear-operator.ts';
 import type { LinearPlan } from '../linear/plan.ts';
 import type { Schedule } from '../model/schedule.ts';
 import { planModelStep, type EncryptedModelDescriptor } from './encrypted-model.ts';
 
+export interface StepOperatorsOptions {
+  /**
+   * Most bytes of pre-encoded plaintexts to hold. An operator that would not
+   * fit is built lazy (its diagonals encoded on each use, see WeightEncoding):
+   * slower, but memory stays bounded. Default: no limit.
+   */
+  memoryBudgetBytes?: number;
+}
+
 /**
- * A hosted model's weights as pre-encoded CKKS plaintexts: one operator per
- * (step, plan), built on first use and reused by every session. Plans differ
- * only by batch size (powers of two), so a step has at most log2(maxVectors)+1.
+ * A hosted model's weights as CKKS plaintexts: one operator per (step, plan),
+ * built on first use and reused by every session. Plans differ only by batch
+ * size (powers of two), so a step has at most log2(maxVectors)+1. Operators
+ * are pre-encoded while they fit the memory budget, in the order they are
+ * first needed (`warm` builds the single-vector decode plans first), and
+ * encoded on use beyond it.
  */
 export class StepOperators {
   readonly ctx: CkksContext;
   readonly model: EncryptedModelDescriptor;
+  readonly memoryBudgetBytes: number;
   readonly #schedule: Schedule;
   readonly #operators = new Map<string, LinearOperator>();
+  #encodedBytes = 0;
 
-  constructor(ctx: CkksContext, model: EncryptedModelDescriptor, schedule: Schedule) {
+  constructor(ctx: CkksContext, model: EncryptedModelDescriptor, schedule: Schedule, options: StepOperatorsOptions = {}) {
     this.ctx = ctx;
     this.model = model;
     this.#schedule = schedule;
+    this.memoryBudgetBytes = options.memoryBudgetBytes ?? Infinity;
+    if (!(this.memoryBudgetBytes >= 0)) throw new RangeError(`memoryBudgetBytes must be >= 0, got ${options.memoryBudgetBytes}`);
   }
 
   /** The plan and operator for `vectors` vectors of step `stepIndex`. */
@@ -27,10 +43,21 @@ export class StepOperators {
     const key = `${stepIndex}:${plan.batch}:${plan.packing}:${plan.blockSize}:${plan.babySteps}:${plan.preRotated}:${plan.inTiles}`;
     let operator = this.#operators.get(key);
     if (!operator) {
-      operator = new LinearOperator(this.ctx, plan, this.#schedule.steps[stepIndex]);
+      // Upper bound: every product of the plan uses its own nonzero diagonal.
+      const estimate = plan.cost.plainMults * plaintextBytes(this.ctx);
+      const encoding: WeightEncoding = this.#encodedBytes + estimate <= this.memoryBudgetBytes ? 'eager' : 'lazy';
+      operator = new LinearOperator(this.ctx, plan, this.#schedule.steps[stepIndex], encoding);
+      this.#encodedBytes += operator.encodedBytes;
       this.#operators.set(key, operator);
     }
     return { plan: operator.plan, operator };
+  }
+
+  /** Operators built so far, by encoding: how much of the model runs from pre-encoded weights. */
+  get encodingCounts(): Record<WeightEncoding, number> {
+    const counts = { eager: 0, lazy: 0 };
+    for (const op of this.#operators.values()) counts[op.encoding]++;
+    return counts;
   }
 
   /**
@@ -42,13 +69,12 @@ export class StepOperators {
   }
 
   get encodedBytes(): number {
-    let bytes = 0;
-    for (const op of this.#operators.values()) bytes += op.encodedBytes;
-    return bytes;
+    return this.#encodedBytes;
   }
 
   delete(): void {
     for (const op of this.#operators.values()) op.delete();
     this.#operators.clear();
+    this.#encodedBytes = 0;
   }
 }

@@ -12,15 +12,32 @@ export interface EvaluationStats {
 }
 
 /**
- * The relay half of y = W x + b: weights pre-encoded as the plan's diagonals
- * (once, at the top level, reused across evaluations and sessions) and the
- * evaluation itself. Owns its plaintexts: call `delete()` when done.
+ * How an operator holds its weights. `eager`: every diagonal pre-encoded once
+ * (fastest; 8 bytes x N x data primes per plaintext). `lazy`: only the Float
+ * weights are kept and each diagonal is encoded when an evaluation needs it,
+ * then freed (an encode costs about 2.5 plaintext products), so memory stays
+ * at the weights' own size. A relay under a memory budget makes the operators
+ * that do not fit lazy (see StepOperators).
+ */
+export type WeightEncoding = 'eager' | 'lazy';
+
+/** Bytes one pre-encoded diagonal holds, for a plan's preset. */
+export function plaintextBytes(ctx: CkksContext): number {
+  return ctx.preset.polyModulusDegree * ctx.preset.dataPrimeBits.length * 8;
+}
+
+/**
+ * The relay half of y = W x + b: weights as the plan's diagonals (pre-encoded
+ * once at the top level and reused across evaluations and sessions, or
+ * encoded on use, see WeightEncoding) and the evaluation itself. Owns its
+ * plaintexts: call `delete()` when done.
  */
 export class LinearOperator {
   readonly ctx: CkksContext;
   readonly plan: LinearPlan;
   readonly weights: LinearWeights;
-  /** diagonals[r][c][g][b], null where the diagonal is all zero. */
+  readonly encoding: WeightEncoding;
+  /** diagonals[r][c][g][b], null where the diagonal is all zero; empty when lazy. */
   readonly #diagonals: (Plaintext | null)[][][][];
   /** Bias plaintexts per (tile, vector count), encoded on first use. */
   readonly #bias = new Map<string, Plaintext | null>();
@@ -29,16 +46,18 @@ export class LinearOperator {
   readonly #lastParmsId;
   #deleted = false;
 
-  constructor(ctx: CkksContext, plan: LinearPlan, weights: LinearWeights) {
+  constructor(ctx: CkksContext, plan: LinearPlan, weights: LinearWeights, encoding: WeightEncoding = 'eager') {
     if (plan.presetId !== ctx.preset.id) throw new PlanError('preset_mismatch', 'plan and context use different presets', { expected: ctx.preset.id, got: plan.presetId });
     checkWeights(plan, weights);
     this.ctx = ctx;
     this.plan = plan;
     this.weights = weights;
+    this.encoding = encoding;
     this.#steps = [...plan.galoisSteps];
     this.#allTiles = Array.from({ length: plan.outTiles }, (_, r) => r);
     this.#lastParmsId = ctx.context.lastParmsId();
     this.#diagonals = [];
+    if (encoding === 'lazy') return;
     try {
       for (let r = 0; r < plan.outTiles; r++) {
         const byTile: (Plaintext | null)[][][] = [];
@@ -62,12 +81,18 @@ export class LinearOperator {
     }
   }
 
-  /** Bytes held by the pre-encoded plaintexts (for metrics and sizing). */
+  /** Bytes held by the pre-encoded plaintexts (for metrics and sizing); 0 when lazy. */
   get encodedBytes(): number {
-    const perPlaintext = this.ctx.preset.polyModulusDegree * this.ctx.preset.dataPrimeBits.length * 8;
     let count = 0;
     for (const t of this.#diagonals) for (const c of t) for (const g of c) for (const p of g) if (p) count++;
-    return count * perPlaintext;
+    return count * plaintextBytes(this.ctx);
+  }
+
+  /** The diagonal plaintext for (r, c, g, b) and whether the caller must free it (lazy encoding). */
+  #diagonal(r: number, c: number, g: number, b: number): { pt: Plaintext | null; owned: boolean } {
+    if (this.encoding === 'eager') return { pt: this.#diagonals[r][c][g][b], owned: false };
+    const slots = diagonalSlots(this.plan, this.weights, r, c, g, b);
+    return { pt: slots ? this.ctx.encode(slots, 2 ** this.plan.weightScaleBits) : null, owned: true };
   }
 
   /** Galois keys missing from `keys` for this plan's rotations (empty when all present). */
@@ -161,15 +186,19 @@ export class LinearOperator {
           let hasPart = false;
           for (let c = 0; c < p.inTiles; c++) {
             for (let b = 0; b < p.babySteps; b++) {
-              const diagonal = this.#diagonals[r][c][g][b];
+              const { pt: diagonal, owned } = this.#diagonal(r, c, g, b);
               if (!diagonal) continue;
-              stats.plainMults++;
-              if (!hasPart) {
-                evaluator.multiplyPlain(babies[c][b], diagonal, part);
-                hasPart = true;
-              } else {
-                evaluator.multiplyPlain(babies[c][b], diagonal, tmp);
-                evaluator.addInplace(part, tmp);
+              try {
+                stats.plainMults++;
+                if (!hasPart) {
+                  evaluator.multiplyPlain(babies[c][b], diagonal, part);
+                  hasPart = true;
+                } else {
+                  evaluator.multiplyPlain(babies[c][b], diagonal, tmp);
+                  evaluator.addInplace(part, tmp);
+                }
+              } finally {
+                if (owned) diagonal.delete();
               }
             }
           }
