@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BUNDLED_MODEL, OPTIONS, helpText, parseCommandLine, parseModelSpec } from './config.ts';
+import { weightBudget } from './relay.ts';
 
 const config = (argv: string[], env: Record<string, string> = {}) => {
   const parsed = parseCommandLine(argv, env);
@@ -87,5 +88,24 @@ describe('relay configuration', () => {
     expect(text).toContain('default: 8080');
     expect(text).toContain('default: 268435456');
     expect(text).toContain('stories260K');
+  });
+});
+
+describe('--memory-budget', () => {
+  const MiB = 1024 * 1024;
+  it('is read from the flag or FHE_LLM_MEMORY_BUDGET and is absent by default', () => {
+    expect(config([]).memoryBudget).toBeUndefined();
+    expect(config(['--memory-budget', String(2048 * MiB)]).memoryBudget).toBe(2048 * MiB);
+    expect(config([], { FHE_LLM_MEMORY_BUDGET: String(1024 * MiB) }).memoryBudget).toBe(1024 * MiB);
+  });
+
+  it("gives each worker's model its share of weights, less key cache and baseline", () => {
+    expect(weightBudget({ memoryBudget: undefined, workers: 2, keyCacheBytes: 64 * MiB }, 1)).toEqual({});
+    expect(weightBudget({ memoryBudget: 1024 * MiB, workers: 2, keyCacheBytes: 64 * MiB }, 1)).toEqual({ weightBudgetBytes: (512 - 64 - 128) * MiB });
+    expect(weightBudget({ memoryBudget: 1024 * MiB, workers: 2, keyCacheBytes: 64 * MiB }, 2)).toEqual({ weightBudgetBytes: 160 * MiB });
+  });
+
+  it('refuses a budget that leaves no room for weights, saying how much is needed', () => {
+    expect(() => weightBudget({ memoryBudget: 256 * MiB, workers: 2, keyCacheBytes: 64 * MiB }, 1)).toThrow(/at least 402653185 bytes/);
   });
 });

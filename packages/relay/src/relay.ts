@@ -103,6 +103,7 @@ export class Relay {
       workers: this.config.workers,
       maxQueue: this.config.maxQueue,
       keyCacheBytes: this.config.keyCacheBytes,
+      ...weightBudget(this.config, models.length),
       models: models.map((m) => ({ id: m.id, checkpointPath: m.spec.checkpoint, descriptor: m.descriptor })),
       metrics: this.services.metrics,
       logger: this.logger,
@@ -171,4 +172,22 @@ async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A worker's baseline: Node, SEAL's module and context, transient ciphertexts. */
+const WORKER_BASELINE_BYTES = 128 * 1024 * 1024;
+
+/**
+ * Split --memory-budget into pre-encoded weight bytes per worker and model:
+ * each worker's share, less its key cache and baseline. A budget that leaves
+ * nothing for weights is a configuration error, said at start-up.
+ */
+export function weightBudget(config: Pick<RelayConfig, 'memoryBudget' | 'workers' | 'keyCacheBytes'>, modelCount: number): { weightBudgetBytes?: number } {
+  if (config.memoryBudget === undefined) return {};
+  const perWorker = Math.floor(config.memoryBudget / config.workers) - config.keyCacheBytes - WORKER_BASELINE_BYTES;
+  if (perWorker <= 0) {
+    const least = config.workers * (config.keyCacheBytes + WORKER_BASELINE_BYTES) + 1;
+    throw new Error(`--memory-budget ${config.memoryBudget} leaves no room for weights: ${config.workers} workers each need their key cache (${config.keyCacheBytes}) and a 128 MiB baseline; give at least ${least} bytes or lower --key-cache-bytes`);
+  }
+  return { weightBudgetBytes: Math.floor(perWorker / Math.max(1, modelCount)) };
 }

@@ -10,6 +10,8 @@ export interface EvaluationPoolOptions {
   /** Tasks allowed to wait for a worker; beyond that requests get 503 overloaded. */
   maxQueue: number;
   keyCacheBytes: number;
+  /** Pre-encoded weights per worker and model; absent: no limit. */
+  weightBudgetBytes?: number;
   models: WorkerModel[];
   metrics: RelayMetrics;
   logger: Logger;
@@ -40,7 +42,7 @@ export class EvaluationPool {
     this.workers = options.workers;
     this.maxQueue = options.maxQueue;
     this.#metrics = options.metrics;
-    const workerData: WorkerInit = { models: options.models, keyCacheBytes: options.keyCacheBytes };
+    const workerData: WorkerInit = { models: options.models, keyCacheBytes: options.keyCacheBytes, ...(options.weightBudgetBytes === undefined ? {} : { weightBudgetBytes: options.weightBudgetBytes }) };
     this.#piscina = new Piscina({
       filename: new URL('./evaluation-worker.ts', import.meta.url).href,
       minThreads: options.workers,

@@ -23,7 +23,7 @@ for (const model of init.models) {
     contexts.set(presetId, ctx);
   }
   const schedule = buildSchedule(parseLlama2cCheckpoint(new Uint8Array(readFileSync(model.checkpointPath))));
-  const operators = new StepOperators(ctx, model.descriptor, schedule);
+  const operators = new StepOperators(ctx, model.descriptor, schedule, init.weightBudgetBytes === undefined ? {} : { memoryBudgetBytes: init.weightBudgetBytes });
   operators.warm();
   models.set(model.id, operators);
 }

@@ -11,6 +11,8 @@ export interface WorkerInit {
   models: WorkerModel[];
   /** Budget of deserialized Galois keys kept per worker. */
   keyCacheBytes: number;
+  /** Bytes of pre-encoded weights per worker and model (see StepOperatorsOptions); absent: no limit. */
+  weightBudgetBytes?: number;
 }
 
 /** A session's key blob: `bytes` views a SharedArrayBuffer, so posting it shares instead of copying. */
