@@ -14,4 +14,5 @@ export { describeEncryptedModel, planModelStep, planVectorCounts, PLANNER_VERSIO
 export { StepOperators, type StepOperatorsOptions } from './inference/step-operators.ts';
 export { LocalFheStepRunner, runEncryptedStep, type TrafficCounters } from './inference/local-fhe-runner.ts';
 export { prepareModel, CALIBRATION_PROMPTS, type PrepareModelOptions, type PreparedModel } from './inference/prepare-model.ts';
+export { calibrationKey, CALIBRATION_VERSION, type CalibrationCache } from './inference/calibration-cache.ts';
 export * from './model/index.ts';

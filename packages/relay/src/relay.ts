@@ -111,7 +111,7 @@ export class Relay {
     this.services.pool = pool;
     await pool.waitUntilReady(this.#startupTimeoutMs);
     this.#loaded = true;
-    this.logger.info({ models: models.map((m) => m.id), workers: this.config.workers, preset: this.config.preset, store: this.services.store.kind, ms: Math.round(performance.now() - started) }, 'ready');
+    this.logger.info({ models: models.map((m) => m.id), calibration: Object.fromEntries(models.map((m) => [m.id, m.calibrationCached ? 'cached' : 'calibrated'])), workers: this.config.workers, preset: this.config.preset, store: this.services.store.kind, ms: Math.round(performance.now() - started) }, 'ready');
   }
 
   /**

@@ -2,7 +2,8 @@ import { parseLlama2cCheckpoint, type LlamaWeights } from '../model/checkpoint.t
 import { parseLlama2cTokenizer, type Tokenizer } from '../model/tokenizer.ts';
 import { buildSchedule, type Schedule } from '../model/schedule.ts';
 import { calibrateBounds } from '../model/calibrate.ts';
-import { describeModel } from '../model/model-descriptor.ts';
+import { describeModel, type StepBounds } from '../model/model-descriptor.ts';
+import { calibrationKey, validCachedBounds, type CalibrationCache } from './calibration-cache.ts';
 import { DEFAULT_PRESET } from '../seal/presets.ts';
 import { describeEncryptedModel, type EncryptedModelDescriptor } from './encrypted-model.ts';
 
@@ -21,6 +22,8 @@ export interface PrepareModelOptions {
   parallelism?: number;
   /** Positions generated per calibration prompt. Default 256. */
   calibrationSteps?: number;
+  /** Reuse bounds calibrated before for the same files and settings (see CalibrationCache). */
+  calibrationCache?: CalibrationCache;
 }
 
 export interface PreparedModel {
@@ -28,6 +31,8 @@ export interface PreparedModel {
   tokenizer: Tokenizer;
   schedule: Schedule;
   descriptor: EncryptedModelDescriptor;
+  /** True when the bounds came from `calibrationCache` instead of a calibration run. */
+  calibrationCached: boolean;
 }
 
 /**
@@ -39,11 +44,22 @@ export async function prepareModel(options: PrepareModelOptions): Promise<Prepar
   const weights = parseLlama2cCheckpoint(options.checkpoint);
   const tokenizer = parseLlama2cTokenizer(options.tokenizer, weights.config.vocabSize);
   const schedule = buildSchedule(weights);
-  const samples = CALIBRATION_PROMPTS.map((p) => tokenizer.encode(p, { bos: true, eos: false }));
-  const { bounds } = await calibrateBounds(schedule, samples, { steps: options.calibrationSteps ?? 256 });
+  const steps = options.calibrationSteps ?? 256;
+  const cache = options.calibrationCache;
+  const key = cache ? await calibrationKey([options.checkpoint, options.tokenizer], { prompts: CALIBRATION_PROMPTS, steps }) : '';
+  const cached = cache ? await cache.read(key) : undefined;
+  let bounds: StepBounds[];
+  const calibrationCached = cached !== undefined && validCachedBounds(cached, schedule.steps.length);
+  if (calibrationCached) {
+    bounds = cached;
+  } else {
+    const samples = CALIBRATION_PROMPTS.map((p) => tokenizer.encode(p, { bos: true, eos: false }));
+    bounds = (await calibrateBounds(schedule, samples, { steps })).bounds;
+    await cache?.write(key, bounds);
+  }
   const descriptor = describeEncryptedModel(describeModel(options.id, schedule, bounds), options.preset ?? DEFAULT_PRESET, {
     maxVectors: options.maxVectors ?? 64,
     parallelism: options.parallelism ?? 1,
   });
-  return { weights, tokenizer, schedule, descriptor };
+  return { weights, tokenizer, schedule, descriptor, calibrationCached };
 }

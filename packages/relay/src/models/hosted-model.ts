@@ -15,6 +15,8 @@ export interface HostedModel {
   readonly plans: PlanTable;
   /** Largest accepted step request body, bytes. */
   readonly stepBodyLimit: number;
+  /** Its bounds were read from the calibration file instead of calibrated at start-up. */
+  readonly calibrationCached?: boolean;
 }
 
 export interface PrepareRequest {
@@ -27,6 +29,8 @@ export interface PrepareRequest {
 export interface PrepareResponse {
   descriptor: EncryptedModelDescriptor;
   tokenizer: Uint8Array;
+  /** Bounds came from the calibration file beside the model (see calibration-file-cache.ts). */
+  calibrationCached: boolean;
 }
 
 /** Parse and calibrate a model in a worker thread (see prepare-model-worker.ts). */
@@ -37,7 +41,7 @@ export function loadHostedModel(spec: ModelSpec, preset: string, parallelism = 1
     worker.once('message', (response: PrepareResponse) => {
       settled = true;
       const plans = new PlanTable(response.descriptor);
-      resolve({ id: spec.id, spec, descriptor: response.descriptor, tokenizer: response.tokenizer, plans, stepBodyLimit: maxStepBodyBytes(response.descriptor, plans) });
+      resolve({ id: spec.id, spec, descriptor: response.descriptor, tokenizer: response.tokenizer, plans, stepBodyLimit: maxStepBodyBytes(response.descriptor, plans), calibrationCached: response.calibrationCached });
       void worker.terminate();
     });
     worker.once('error', (error: Error) => {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { prepareModel } from '@fhe-llm/core';
+import { calibrationFileCache } from './calibration-file-cache.ts';
 import type { PrepareRequest, PrepareResponse } from './hosted-model.ts';
 
 const request = workerData as PrepareRequest;
@@ -15,5 +16,6 @@ const prepared = await prepareModel({
   tokenizer,
   preset: request.preset,
   parallelism: request.parallelism,
+  calibrationCache: calibrationFileCache(request.spec.checkpoint),
 });
-parentPort?.postMessage({ descriptor: prepared.descriptor, tokenizer } satisfies PrepareResponse);
+parentPort?.postMessage({ descriptor: prepared.descriptor, tokenizer, calibrationCached: prepared.calibrationCached } satisfies PrepareResponse);
