@@ -215,6 +215,10 @@ export async function* decode(forwarder: BatchForwarder, o: DecodeOptions): Asyn
     stats.draftTokens += drafts;
     stats.acceptedDraftTokens += acceptedDrafts;
     o.onPass?.({ sequences: active.length, vectors, drafts, acceptedDrafts, tokens: stats.tokens - tokensBefore, ms });
-    yield* events;
+    // A pass may yield several tokens; an abort between them stops at once.
+    for (const event of events) {
+      o.signal?.throwIfAborted();
+      yield event;
+    }
   }
 }

@@ -20,11 +20,18 @@ const api = {
   saveSession: (ring: string, session: StoredSession | undefined) => service.saveSession(ring, session),
   status: (ring: string) => service.status(ring),
   forget: (ring: string) => service.forget(ring),
+  // `ms`: time spent in this worker on the call (the client's crypto CPU cost, messaging excluded).
   encryptStep: (ring: string, plan: LinearPlan, vectors: Float64Array[]) => {
+    const started = performance.now();
     const body = service.encryptStep(ring, plan, vectors);
-    return transfer(body, [body.buffer as ArrayBuffer]);
+    const result = { body, ms: performance.now() - started };
+    return transfer(result, [body.buffer as ArrayBuffer]);
   },
-  decryptStep: (ring: string, plan: LinearPlan, vectors: number, body: Uint8Array) => service.decryptStep(ring, plan, vectors, body),
+  decryptStep: (ring: string, plan: LinearPlan, vectors: number, body: Uint8Array) => {
+    const started = performance.now();
+    const outputs = service.decryptStep(ring, plan, vectors, body);
+    return { outputs, ms: performance.now() - started };
+  },
   close: () => service.close(),
 };
 
