@@ -24,6 +24,7 @@ const ui = {
   temperatureValue: byId<HTMLOutputElement>('temperature-value'),
   maxTokens: byId<HTMLInputElement>('max-tokens'),
   seed: byId<HTMLInputElement>('seed'),
+  speculative: byId<HTMLInputElement>('speculative'),
   generate: byId<HTMLButtonElement>('generate'),
   stop: byId<HTMLButtonElement>('stop'),
   status: byId('status'),
@@ -63,7 +64,11 @@ interface Run {
   stopping: boolean;
   samples: TokenSample[];
   pending: { up: number; down: number; trips: number };
-  totals: { up: number; down: number; trips: number };
+  totals: { up: number; down: number; trips: number; relayMs: number; cryptoMs: number };
+  /** Round trips of one forward pass (one per model step). */
+  stepsPerPass: number;
+  /** From the finished completion: the exact figures (client CPU includes the page's own arithmetic). */
+  final?: { passes: number; tokensPerPass: number; relayCpuMs: number; clientCpuMs: number };
 }
 
 type Busy = 'starting' | 'idle' | 'generating' | 'keys';
@@ -74,6 +79,8 @@ const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', tim
 let busy: Busy = 'starting';
 let models: ModelInfo[] = [];
 let run: Run | undefined;
+/** The last finished run, whose figures stay on screen. */
+let lastRun: Run | undefined;
 let shownSamples: readonly TokenSample[] = [];
 let keygenCount = 0;
 let lastPhase: ProgressEvent['phase'] | undefined;
@@ -171,6 +178,8 @@ function onRoundTrip(event: RoundTripEvent): void {
     run.totals.up += event.bytesUp;
     run.totals.down += event.bytesDown;
     run.totals.trips++;
+    run.totals.relayMs += event.relayMs;
+    run.totals.cryptoMs += event.cryptoMs;
   }
 
   const row = document.createElement('tr');
@@ -255,8 +264,18 @@ function renderStats(): void {
   const mean = (pick: (s: TokenSample) => number) => steady.reduce((n, s) => n + pick(s), 0) / steady.length;
   const total = (pick: (s: TokenSample) => number) => samples.reduce((n, s) => n + pick(s), 0);
   if (samples.length === 0) {
-    for (const key of ['tokens', 'speed', 'latency', 'trips', 'up', 'down', 'up-total', 'down-total']) set(key, '–');
+    for (const key of ['tokens', 'speed', 'latency', 'trips', 'up', 'down', 'up-total', 'down-total', 'per-pass', 'passes', 'relay-cpu', 'client-cpu']) set(key, '–');
   } else {
+    // Costs per token over the whole story; live until it ends, then the completion's exact figures.
+    const shown = run ?? lastRun;
+    if (shown) {
+      const n = samples.length;
+      const passes = shown.final?.passes ?? shown.totals.trips / shown.stepsPerPass;
+      set('passes', String(Math.round(passes)));
+      set('per-pass', (shown.final?.tokensPerPass ?? n / Math.max(1, passes)).toFixed(2));
+      set('relay-cpu', formatMs((shown.final?.relayCpuMs ?? shown.totals.relayMs) / n));
+      set('client-cpu', shown.final ? formatMs(shown.final.clientCpuMs / n) : `≥ ${formatMs(shown.totals.cryptoMs / n)}`);
+    }
     const steadyMs = steady.reduce((n, s) => n + s.ms, 0);
     set('tokens', String(samples.length));
     set('speed', steadyMs > 0 ? `${((steady.length * 1000) / steadyMs).toFixed(2)} tok/s` : '–');
@@ -383,7 +402,8 @@ async function generate(): Promise<void> {
     stopping: false,
     samples: [],
     pending: { up: 0, down: 0, trips: 0 },
-    totals: { up: 0, down: 0, trips: 0 },
+    totals: { up: 0, down: 0, trips: 0, relayMs: 0, cryptoMs: 0 },
+    stepsPerPass: model.roundTripsPerToken,
   };
   run = current;
   shownSamples = current.samples;
@@ -401,6 +421,7 @@ async function generate(): Promise<void> {
       max_tokens: maxTokens,
       temperature,
       seed,
+      speculative: ui.speculative.checked,
       stream: true,
       signal: current.controller.signal,
     });
@@ -427,6 +448,14 @@ async function generate(): Promise<void> {
     } else {
       setStatus(`Done: ${plural(n, 'token')} in ${seconds}.`, 'ok');
     }
+    if (whole) {
+      current.final = {
+        passes: whole.usage.passes,
+        tokensPerPass: whole.usage.tokens_per_pass,
+        relayCpuMs: whole.fhe.relay_cpu_ms,
+        clientCpuMs: whole.fhe.client_cpu_ms,
+      };
+    }
     const promptTokens = whole ? ` after ${plural(whole.usage.prompt_tokens, 'prompt token')}` : '';
     ui.storyMeta.textContent = `${plural(n, 'token')}${promptTokens} · ${temperature === 0 ? 'greedy' : `temperature ${temperature}, seed ${seed}`}`;
   } catch (error) {
@@ -437,6 +466,7 @@ async function generate(): Promise<void> {
       setStatus(`Failed: ${title.charAt(0).toLowerCase()}${title.slice(1)}.`, 'error');
     }
   } finally {
+    lastRun = current;
     run = undefined;
     ui.keygen.hidden = true;
     scheduleStats();
