@@ -205,7 +205,19 @@ function onRoundTrip(event: RoundTripEvent): void {
   cell(formatBytes(event.bytesDown), 'num');
   hash(event.downHash);
   cell(formatMs(event.ms), 'num');
-  ui.relayRows.prepend(row);
+  pendingRows.unshift(row);
+  scheduleStats();
+}
+
+/** Rows wait for the next frame: one layout per frame, not one per round trip. */
+let pendingRows: HTMLTableRowElement[] = [];
+
+function flushRelayLog(): void {
+  if (pendingRows.length === 0) return;
+  for (const old of ui.relayRows.querySelectorAll('tr.fresh')) old.classList.remove('fresh');
+  for (const row of pendingRows) row.classList.add('fresh');
+  ui.relayRows.prepend(...pendingRows.slice(0, MAX_RELAY_ROWS));
+  pendingRows = [];
   while (ui.relayRows.rows.length > MAX_RELAY_ROWS) ui.relayRows.lastElementChild?.remove();
   ui.relaySummary.textContent = `${plural(relayTrips, 'round trip')} · ${formatBytes(relayUp)} sent · ${formatBytes(relayDown)} received`;
 }
@@ -214,6 +226,7 @@ function clearRelayLog(): void {
   relayTrips = 0;
   relayUp = 0;
   relayDown = 0;
+  pendingRows = [];
   ui.relayRows.replaceChildren();
   ui.relaySummary.textContent = 'Nothing yet.';
 }
@@ -249,6 +262,7 @@ function scheduleStats(): void {
   if (statsFrame) return;
   statsFrame = requestAnimationFrame(() => {
     statsFrame = 0;
+    flushRelayLog();
     renderStats();
   });
 }
@@ -287,8 +301,15 @@ function renderStats(): void {
     set('down-total', formatBytes(total((s) => s.bytesDown)));
   }
   ui.stats.dataset.tokens = String(samples.length);
-  drawLatencyChart(ui.chart, samples, ui.chartSummary);
+  // The chart is rebuilt only when it has something new to show (a token, a new run, a resize).
+  const size = `${ui.chart.clientWidth}x${ui.chart.clientHeight}`;
+  if (samples !== chartDrawn.samples || samples.length !== chartDrawn.count || size !== chartDrawn.size) {
+    drawLatencyChart(ui.chart, samples, ui.chartSummary);
+    chartDrawn = { samples, count: samples.length, size };
+  }
 }
+
+let chartDrawn: { samples: readonly TokenSample[] | undefined; count: number; size: string } = { samples: undefined, count: -1, size: '' };
 
 // ---------------------------------------------------------------- models & keys
 

@@ -1,5 +1,5 @@
 import type { Remote } from 'comlink';
-import { parseLlama2cTokenizer, planModelStep, SpeculationController, type EncryptedModelDescriptor, type StepRunner, type Tokenizer, type TrafficCounters } from '@fhe-llm/core';
+import { parseLlama2cTokenizer, planModelStep, SpeculationController, type EncryptedModelDescriptor, type LinearPlan, type StepRunner, type Tokenizer, type TrafficCounters } from '@fhe-llm/core';
 import { ProtocolError } from './errors/protocol-error.ts';
 import type { RelayApi } from './relay/relay-api.ts';
 import type { StoredSession } from './storage/key-vault.ts';
@@ -45,6 +45,12 @@ export class ModelSession implements StepRunner {
   /** How many times keys were made (0 when they came from storage). */
   keysCreated = 0;
   readonly #deps: ModelSessionDeps;
+  /**
+   * Plans by (step, vectors). The planner is deterministic but costs
+   * milliseconds per call (tens per token, on the page's main thread in a
+   * browser); a session asks for the same few plans over and over.
+   */
+  readonly #plans = new Map<string, LinearPlan>();
   #evaluationKeys: Uint8Array | undefined;
   #session: StoredSession | undefined;
 
@@ -106,7 +112,12 @@ export class ModelSession implements StepRunner {
   async #roundTrip(stepIndex: number, inputs: Float64Array[], signal?: AbortSignal): Promise<Float64Array[]> {
     signal?.throwIfAborted();
     const started = performance.now();
-    const plan = planModelStep(this.descriptor, stepIndex, inputs.length);
+    const planKey = `${stepIndex}:${inputs.length}`;
+    let plan = this.#plans.get(planKey);
+    if (!plan) {
+      plan = planModelStep(this.descriptor, stepIndex, inputs.length);
+      this.#plans.set(planKey, plan);
+    }
     const encrypted = await this.#deps.worker.encryptStep(this.ring, plan, inputs);
     const body = encrypted.body;
     this.counters.cryptoMs += encrypted.ms;

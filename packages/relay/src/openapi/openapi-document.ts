@@ -113,7 +113,7 @@ export const openApiDocument = {
           '200': {
             description: 'output ciphertexts envelope',
             content: binary,
-            headers: { 'Server-Timing': { description: 'worker;dur=<ms>: evaluation-worker busy time for this request', schema: { type: 'string' } } },
+            headers: { 'Server-Timing': { description: 'worker;dur=<ms>, worker-cpu;dur=<ms>: evaluation-worker busy (wall) time and CPU time for this request', schema: { type: 'string' } } },
           },
           '400': errorResponse('envelope format: truncated, bad_magic, unsupported_version, bad_kind, bad_header, too_many_items, bad_preset, preset_mismatch, trailing_bytes'),
           '401': unauthenticated,

@@ -108,7 +108,8 @@ export class EvaluationPool {
    * one group fails, siblings that have not started are skipped (shared
    * cancel flag) and running ones finish; no worker is killed for a bad
    * ciphertext. Then the first failure is thrown. `busyMs` sums the
-   * workers' busy time over the request's tasks (its relay CPU cost).
+   * workers' busy (wall) time over the request's tasks, `cpuMs` their
+   * threads' CPU time: the request's relay CPU cost.
    */
   async evaluateGroups(
     model: string,
@@ -118,7 +119,7 @@ export class EvaluationPool {
     keys: KeyRef,
     signal: AbortSignal,
     tileRuns: readonly (readonly number[])[] = [[]],
-  ): Promise<{ outputs: Uint8Array[][]; busyMs: number }> {
+  ): Promise<{ outputs: Uint8Array[][]; busyMs: number; cpuMs: number }> {
     // One task per (group, run of output tiles); an empty run means every tile.
     const parts = groups.flatMap((group) => tileRuns.map((tiles) => ({ group, tiles })));
     this.admit(parts.length);
@@ -126,6 +127,7 @@ export class EvaluationPool {
     const cancelled = new Int32Array(new SharedArrayBuffer(4));
     let firstError: unknown;
     let busyMs = 0;
+    let cpuMs = 0;
     const settled = await Promise.allSettled(
       parts.map(async ({ group, tiles }) => {
         // Copy each item out of the request body: posting a view would clone the whole body per task.
@@ -135,6 +137,7 @@ export class EvaluationPool {
           const result = await this.#run(task, signal, items.map((i) => i.buffer as ArrayBuffer));
           this.#metrics.stepEvaluation.observe({ model, step: String(step) }, result.evalMs / 1000);
           busyMs += result.busyMs;
+          cpuMs += result.cpuMs;
           return result.outputs;
         } catch (error) {
           if (Atomics.compareExchange(cancelled, 0, 0, 1) === 0) firstError = error;
@@ -144,7 +147,7 @@ export class EvaluationPool {
     );
     if (settled.some((s) => s.status === 'rejected')) throw firstError;
     const outputs = settled.map((s) => (s as PromiseFulfilledResult<Uint8Array[]>).value);
-    return { outputs: groups.map((_, g) => outputs.slice(g * tileRuns.length, (g + 1) * tileRuns.length).flat()), busyMs };
+    return { outputs: groups.map((_, g) => outputs.slice(g * tileRuns.length, (g + 1) * tileRuns.length).flat()), busyMs, cpuMs };
   }
 
   /** Load keys with SEAL (cached in that worker) and check they cover the model's Galois steps. */

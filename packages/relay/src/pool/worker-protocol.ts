@@ -56,7 +56,7 @@ export interface SerializedError {
 }
 
 export type WorkerResult =
-  | { ok: true; outputs: Uint8Array[]; evalMs: number; busyMs: number }
+  | { ok: true; outputs: Uint8Array[]; evalMs: number; busyMs: number; /** this thread's CPU time for the task */ cpuMs: number }
   | { ok: false; error: SerializedError; busyMs: number }
   | { ok: false; cancelled: true; busyMs: 0 };
 

@@ -72,7 +72,7 @@ export class RelayApi {
     await this.#call(`/v1/sessions/${encodeURIComponent(grant.id)}`, { method: 'delete', headers: { authorization: `Bearer ${grant.token}` }, signal }, async () => undefined);
   }
 
-  /** The answer's bytes and the relay's evaluation-worker busy time (`Server-Timing: worker;dur=`), 0 when absent. */
+  /** The answer's bytes and the relay's evaluation-worker CPU time (its Server-Timing), 0 when absent. */
   async evaluateStep(model: string, step: number, token: string, body: Uint8Array, signal?: AbortSignal): Promise<{ bytes: Uint8Array; relayMs: number }> {
     return this.#call(
       `/v1/models/${encodeURIComponent(model)}/steps/${step}`,
@@ -116,9 +116,16 @@ export class RelayApi {
   }
 }
 
-/** `dur` of the `worker` metric in a Server-Timing header; 0 when missing or malformed (the figure is informational). */
+/**
+ * The relay's evaluation-worker CPU ms from a Server-Timing header
+ * (`worker-cpu`, else the busy time `worker`); 0 when missing or malformed
+ * (the figure is informational).
+ */
 export function workerMs(header: string | null): number {
-  const match = /(?:^|,)\s*worker\s*;(?:[^,]*;)?\s*dur=([0-9.]+)/.exec(header ?? '');
-  const ms = match ? Number(match[1]) : 0;
-  return Number.isFinite(ms) ? ms : 0;
+  for (const metric of ['worker-cpu', 'worker']) {
+    const match = new RegExp(`(?:^|,)\\s*${metric}\\s*;(?:[^,]*;)?\\s*dur=([0-9.]+)`).exec(header ?? '');
+    const ms = match ? Number(match[1]) : NaN;
+    if (Number.isFinite(ms)) return ms;
+  }
+  return 0;
 }
