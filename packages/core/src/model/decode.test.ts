@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decode, perSequenceForwarder, splitBatchForwarder, type DecodeEvent, type DecodeOptions, type BatchForwarder } from './decode.ts';
+import { decode, perSequenceForwarder, splitBatchForwarder, type BatchForwarder, type DecodeEvent, type DecodeOptions, type PassReport } from './decode.ts';
 import { Float32Transformer } from './forward.ts';
 import { sequentialForwarder } from './generate.ts';
 import { describeModel } from './model-descriptor.ts';
@@ -102,7 +102,11 @@ describe('decode: speculative multi-token passes', () => {
     });
     const plain = await run(splitBatchForwarder(new SplitInferenceClient(descriptor, new PlaintextStepRunner(schedule)), 2), options());
     const client = new SplitInferenceClient(descriptor, new PlaintextStepRunner(schedule));
-    const spec = await run(splitBatchForwarder(client, 2), options(new FixedDrafts(3)));
+    const passes: PassReport[] = [];
+    const spec = await run(splitBatchForwarder(client, 2), { ...options(new FixedDrafts(3)), onPass: (p) => passes.push(p) });
+    // The relay sees k + 1 vectors per sequence whether or not prompt lookup found drafts (padding).
+    expect(passes[0]).toMatchObject({ sequences: 2, vectors: 2 * prompt.length, drafts: 0 });
+    for (const p of passes.slice(1, 6)) expect(p).toMatchObject({ sequences: 2, vectors: 8, drafts: 6 });
     expect(spec.tokens(0)).toEqual(plain.tokens(0));
     expect(spec.tokens(1)).toEqual(plain.tokens(1));
     expect(spec.tokens(0)).not.toEqual(spec.tokens(1));

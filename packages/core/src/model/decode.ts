@@ -61,6 +61,18 @@ export function perSequenceForwarder(models: readonly TokenForwarder[]): BatchFo
   };
 }
 
+/**
+ * Prompt lookup finds fewer than `k` drafts, or none, depending on the text.
+ * A pass still sends exactly k, padded with repeats of the last token, so
+ * the number of vectors the relay sees depends on k alone, never on whether
+ * the text repeats itself. A padding draft is verified like any other (and
+ * is right now and then).
+ */
+function padDrafts(drafts: number[], k: number, context: readonly number[]): number[] {
+  while (drafts.length < k) drafts.push(drafts.at(-1) ?? context.at(-1)!);
+  return drafts;
+}
+
 export type DecodeFinish = 'length' | 'stop';
 
 /** One generated token of one sequence, or (token undefined, finish 'stop') BOS ending it. */
@@ -179,10 +191,9 @@ export async function* decode(forwarder: BatchForwarder, o: DecodeOptions): Asyn
       // Position of the last (not yet run) token; a pass may fill positions up to pos + drafts.
       const pos = prompt.length - 1 + s.produced;
       const room = budget - s.produced - 1;
-      // The proposal is looked up even at k = 0: comparing it with the token the model then
+      // The proposal is made even at k = 0: comparing it with the token the model then
       // picks measures the acceptance rate for free, so k can rise again.
-      const proposal = spec && room > 0 ? draftFromContext(s.context, Math.max(k, 1)) : [];
-      if (spec && room > 0) spec.recordAvailability(proposal.length > 0);
+      const proposal = spec && room > 0 ? padDrafts(draftFromContext(s.context, Math.max(k, 1)), Math.max(k, 1), s.context) : [];
       const drafts = proposal.slice(0, Math.min(k, room));
       return { s, pos, proposal, drafts };
     });

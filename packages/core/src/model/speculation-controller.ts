@@ -1,7 +1,7 @@
 /**
  * Chooses how many draft tokens a speculative pass sends, from what it
- * measures: how often drafts are accepted, how often prompt lookup has a
- * draft at all, and how long a pass takes for each number of vectors. It
+ * measures: how often drafts are accepted, and how long a pass takes for
+ * each number of vectors. It
  * picks the k that maximises expected tokens per millisecond, so k falls to 0
  * when an extra vector costs more than it earns (today's presets) and rises
  * when the marginal cost of a vector falls (cheaper presets, batched plans,
@@ -14,7 +14,7 @@ export interface SpeculationOptions {
   maxDraft?: number;
   /** While k sits at 0, try k = 1 again after this many passes, to notice costs that changed (default 32). */
   probeEvery?: number;
-  /** Weight of the newest observation in the running acceptance and availability rates (default 0.1). */
+  /** Weight of the newest observation in the running acceptance rate (default 0.1). */
   smoothing?: number;
   /**
    * Guess for an unmeasured vector count: each extra vector costs this
@@ -34,8 +34,6 @@ export class SpeculationController {
   readonly #prior: number;
   /** Probability that a draft is accepted given the drafts before it were. */
   #acceptance = 0.5;
-  /** Fraction of sequence-passes for which prompt lookup had a draft. */
-  #availability = 0.5;
   readonly #costs = new Map<number, number[]>();
   #passesAtZero = 0;
 
@@ -52,17 +50,14 @@ export class SpeculationController {
     return this.#acceptance;
   }
 
-  get draftAvailability(): number {
-    return this.#availability;
-  }
-
   /** Drafts per sequence for the next pass of `sequences` sequences. */
   draftsFor(sequences: number): number {
     if (this.maxDraft === 0 || sequences <= 0) return 0;
     let best = 0;
     let bestRate = -Infinity;
     for (let k = 0; k <= this.maxDraft; k++) {
-      const rate = this.expectedTokens(k) / this.estimateCost(Math.round(sequences * (1 + this.#availability * k)));
+      // Every sequence sends exactly k drafts (padded when prompt lookup has fewer).
+      const rate = this.expectedTokens(k) / this.estimateCost(sequences * (1 + k));
       if (rate > bestRate * (1 + 1e-9)) {
         best = k;
         bestRate = rate;
@@ -78,7 +73,7 @@ export class SpeculationController {
     let chain = 1;
     for (let i = 1; i <= k; i++) {
       chain *= this.#acceptance;
-      expected += this.#availability * chain;
+      expected += chain;
     }
     return expected;
   }
@@ -108,14 +103,9 @@ export class SpeculationController {
     this.#passesAtZero = vectors > sequences ? 0 : this.#passesAtZero + 1;
   }
 
-  /** One verified draft position: accepted, or the first rejection of its pass. */
+  /** One verified draft position (padding included): accepted, or the first rejection of its pass. */
   recordDraft(accepted: boolean): void {
     this.#acceptance += this.#smoothing * ((accepted ? 1 : 0) - this.#acceptance);
-  }
-
-  /** Whether prompt lookup had a draft for a sequence this pass. */
-  recordAvailability(hadDraft: boolean): void {
-    this.#availability += this.#smoothing * ((hadDraft ? 1 : 0) - this.#availability);
   }
 }
 

@@ -22,7 +22,6 @@ describe('SpeculationController', () => {
   const feed = (c: SpeculationController, costs: Record<number, number>, acceptance: number) => {
     for (let i = 0; i < 40; i++) {
       c.recordDraft(i % 10 < acceptance * 10);
-      c.recordAvailability(true);
     }
     for (const [vectors, ms] of Object.entries(costs)) for (let i = 0; i < 3; i++) c.recordPass(1, Number(vectors), ms);
   };
