@@ -29,6 +29,18 @@ function checkParams(p: CompletionParams): Required<Pick<CompletionParams, 'max_
 }
 
 /**
+ * CPU milliseconds of this whole process (all threads, the crypto worker
+ * included) where the runtime reports them (Node); undefined in browsers.
+ */
+const processCpuMs: (() => number) | undefined =
+  typeof process !== 'undefined' && typeof process.cpuUsage === 'function'
+    ? () => {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1000;
+      }
+    : undefined;
+
+/**
  * Generate `n` sequences with core's `decode`, all of them travelling through
  * each relay step together: the prompt is prefilled as one batch, then every
  * pass carries each unfinished sequence's current token and, when
@@ -37,6 +49,7 @@ function checkParams(p: CompletionParams): Required<Pick<CompletionParams, 'max_
 export async function* streamCompletion(session: ModelSession, params: CompletionParams): AsyncGenerator<CompletionChunk, Completion> {
   const { max_tokens, temperature, top_p, seed, n, speculative } = checkParams(params);
   const started = performance.now();
+  const cpuStarted = processCpuMs?.();
   const before = { ...session.counters };
   const id = `cmpl-${crypto.randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
@@ -103,8 +116,11 @@ export async function* streamCompletion(session: ModelSession, params: Completio
   activeMs += performance.now() - resumed;
   const c = session.counters;
   const cryptoMs = c.cryptoMs - before.cryptoMs;
-  // Waiting in runStep is crypto (counted above), network and relay; the rest of the active time is client arithmetic.
+  // Node: the process's own CPU clock. Browsers have none: the crypto worker's time plus this
+  // thread's time outside the round trips (model arithmetic, sampling), which leaves out the
+  // thread's share of HTTP and messaging.
   const computeMs = Math.max(0, activeMs - (c.stepMs - before.stepMs));
+  const clientCpuMs = cpuStarted !== undefined ? processCpuMs!() - cpuStarted : cryptoMs + computeMs;
   const completionTokens = sequences.reduce((sum, s) => sum + s.tokenIds.length, 0);
   return {
     id,
@@ -128,7 +144,7 @@ export async function* streamCompletion(session: ModelSession, params: Completio
       bytes_down: c.bytesDown - before.bytesDown,
       ms: performance.now() - started,
       relay_cpu_ms: Math.round(c.relayMs - before.relayMs),
-      client_cpu_ms: Math.round(cryptoMs + computeMs),
+      client_cpu_ms: Math.round(clientCpuMs),
       client_crypto_ms: Math.round(cryptoMs),
     },
   };

@@ -117,7 +117,12 @@ export interface Completion {
     ms: number;
     /** The relay's evaluation-worker busy time (CPU) over all round trips. */
     relay_cpu_ms: number;
-    /** The client's CPU time: crypto worker plus model arithmetic and sampling on the calling thread. */
+    /**
+     * The client's CPU time. Node: the process's CPU clock over the
+     * completion (all threads). Browsers, which have no such clock: the
+     * crypto worker's time plus the calling thread's work outside the round
+     * trips (model arithmetic, sampling), a lower bound.
+     */
     client_cpu_ms: number;
     /** The crypto worker's share of client_cpu_ms. */
     client_crypto_ms: number;
