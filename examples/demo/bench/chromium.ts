@@ -93,10 +93,18 @@ async function story(page: Page, tokens: number, speculative: boolean): Promise<
   const stats = await page.getByTestId('stats').evaluate((dl) =>
     Object.fromEntries([...dl.querySelectorAll<HTMLElement>('[data-stat]')].map((dd) => [dd.dataset.stat!, dd.textContent ?? ''])),
   );
-  const cores = Object.fromEntries(
-    Object.keys(cpuAfter).map((g) => [g, Number(((cpuAfter[g] - (cpuBefore[g] ?? 0)) / seconds).toFixed(2))]),
-  );
-  return { speculative, tokens: Number(stats.tokens), wall_s: Number(seconds.toFixed(1)), page: stats, cores_busy: cores };
+  const n = Number(stats.tokens);
+  const used = (g: string) => cpuAfter[g] - (cpuBefore[g] ?? 0);
+  const groups = Object.keys(cpuAfter).filter((g) => used(g) > 0);
+  return {
+    speculative,
+    tokens: n,
+    wall_s: Number(seconds.toFixed(1)),
+    page: stats,
+    // CPU the OS charged to each process group while the story was written, per token and as a share of one core.
+    cpu_ms_per_token: Object.fromEntries(groups.map((g) => [g, Math.round((1000 * used(g)) / n)])),
+    cores_busy: Object.fromEntries(groups.map((g) => [g, Number((used(g) / seconds).toFixed(2))])),
+  };
 }
 
 try {

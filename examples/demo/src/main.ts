@@ -73,7 +73,8 @@ interface Run {
 
 type Busy = 'starting' | 'idle' | 'generating' | 'keys';
 
-const MAX_RELAY_ROWS = 400;
+// The log keeps the latest round trips only: every frame that adds rows lays the table out again.
+const MAX_RELAY_ROWS = 120;
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 let busy: Busy = 'starting';
@@ -302,13 +303,14 @@ function renderStats(): void {
   }
   ui.stats.dataset.tokens = String(samples.length);
   // The chart is rebuilt only when it has something new to show (a token, a new run, a resize).
-  const size = `${ui.chart.clientWidth}x${ui.chart.clientHeight}`;
+  const size = `${chartSize.width}x${chartSize.height}`;
   if (samples !== chartDrawn.samples || samples.length !== chartDrawn.count || size !== chartDrawn.size) {
-    drawLatencyChart(ui.chart, samples, ui.chartSummary);
+    drawLatencyChart(ui.chart, samples, ui.chartSummary, chartSize);
     chartDrawn = { samples, count: samples.length, size };
   }
 }
 
+let chartSize = { width: 0, height: 0 };
 let chartDrawn: { samples: readonly TokenSample[] | undefined; count: number; size: string } = { samples: undefined, count: -1, size: '' };
 
 // ---------------------------------------------------------------- models & keys
@@ -583,7 +585,11 @@ ui.prompt.addEventListener('keydown', (event) => {
 document.addEventListener('keydown', (event) => {
   if (event.key === 'Escape' && busy === 'generating') stop();
 });
-new ResizeObserver(() => scheduleStats()).observe(ui.chart);
+// The chart's size comes from the observer: reading clientWidth after the DOM changed would force a layout per frame.
+new ResizeObserver(([entry]) => {
+  chartSize = { width: Math.round(entry.contentRect.width), height: Math.round(entry.contentRect.height) };
+  scheduleStats();
+}).observe(ui.chart);
 window.addEventListener('pagehide', () => void client.close());
 
 void boot();
