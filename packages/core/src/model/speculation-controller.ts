@@ -10,7 +10,7 @@
  * then on its measured cost decides.
  */
 export interface SpeculationOptions {
-  /** Most drafts per sequence in one pass (default 3; the simulated gain flattens beyond). 0 turns speculation off. */
+  /** Most drafts per sequence in one pass (default 3; the simulated gain flattens beyond). 0 turns speculation off. k is 0, 1, 3, 7… up to this. */
   maxDraft?: number;
   /** While k sits at 0, try k = 1 again after this many passes, to notice costs that changed (default 32). */
   probeEvery?: number;
@@ -55,7 +55,9 @@ export class SpeculationController {
     if (this.maxDraft === 0 || sequences <= 0) return 0;
     let best = 0;
     let bestRate = -Infinity;
-    for (let k = 0; k <= this.maxDraft; k++) {
+    // Only k with 1 + k a power of two: the planner batches vectors in powers of two, so a
+    // pass of 3 vectors costs about what one of 4 does (and the relay warms those plans).
+    for (let k = 0; k <= this.maxDraft; k = 2 * k + 1) {
       // Every sequence sends exactly k drafts (padded when prompt lookup has fewer).
       const rate = this.expectedTokens(k) / this.estimateCost(sequences * (1 + k));
       if (rate > bestRate * (1 + 1e-9)) {

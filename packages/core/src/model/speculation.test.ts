@@ -27,7 +27,8 @@ describe('SpeculationController', () => {
   };
 
   it('starts optimistic, so drafts get tried and measured', () => {
-    expect(new SpeculationController().draftsFor(1)).toBeGreaterThan(0);
+    // k + 1 is a power of two (the planner's batch sizes): 1 or 3, never 2.
+    expect([1, 3]).toContain(new SpeculationController().draftsFor(1));
     expect(new SpeculationController({ maxDraft: 0 }).draftsFor(1)).toBe(0);
   });
 
