@@ -49,6 +49,13 @@ test('greedy "Once upon a time" streams the reference continuation', async ({ pa
   await expect(demo.byTestId('keygen-count')).toHaveText('1');
   await expect(demo.byTestId('key-status')).toHaveAttribute('data-stored', 'true');
   await expect(demo.byTestId('stats')).toHaveAttribute('data-tokens', '32');
+  // Speculative passes are on by default; the stats say what they earned and what the tokens cost.
+  await expect(demo.byTestId('speculative')).toBeChecked();
+  const stat = (key: string) => demo.byTestId('stats').locator(`[data-stat="${key}"]`);
+  await expect(stat('per-pass')).toHaveText(/^\d+\.\d\d$/);
+  expect(Number(await stat('per-pass').textContent())).toBeGreaterThanOrEqual(1);
+  await expect(stat('relay-cpu')).toHaveText(/^[\d.]+ m?s$/);
+  await expect(stat('client-cpu')).toHaveText(/^[\d.]+ m?s$/);
   await expect(demo.byTestId('relay-log').locator('tbody tr').first()).toBeVisible();
   await expect(demo.byTestId('relay-log')).not.toContainText(reference.prompt);
 });
@@ -104,7 +111,8 @@ test('Stop ends generation within one step', async ({ demo }) => {
   await expect(demo.status).toContainText(/stopped/i, { timeout: 2_500 });
   const stoppedText = await demo.outputText();
   const stoppedTokens = await demo.tokens();
-  expect(stoppedTokens).toBeLessThanOrEqual(before + 1);
+  // At most one more pass: its token plus, with speculative passes, up to 3 accepted drafts.
+  expect(stoppedTokens).toBeLessThanOrEqual(before + 4);
 
   await demo.page.waitForTimeout(2_000);
   expect(await demo.outputText()).toBe(stoppedText);

@@ -28,13 +28,13 @@ function niceCeil(value: number): number {
 }
 
 /**
- * Draws per-token latency as bars into `svg`, sized to its current box so
- * text is never stretched. The first token (which also processes the prompt)
+ * Draws per-token latency as bars into `svg`, sized to its box (as last
+ * observed, so drawing never forces a layout) so text is never stretched. The first token (which also processes the prompt)
  * is drawn in a lighter tone; a dashed line marks the median of the rest.
  */
-export function drawLatencyChart(svg: SVGSVGElement, samples: readonly TokenSample[], summary: SVGDescElement): void {
-  const width = Math.max(200, Math.round(svg.clientWidth || 320));
-  const height = Math.max(120, Math.round(svg.clientHeight || 150));
+export function drawLatencyChart(svg: SVGSVGElement, samples: readonly TokenSample[], summary: SVGDescElement, box: { width: number; height: number }): void {
+  const width = Math.max(200, Math.round(box.width || 320));
+  const height = Math.max(120, Math.round(box.height || 150));
   svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
   svg.setAttribute('preserveAspectRatio', 'xMinYMin meet');
   svg.replaceChildren(summary);

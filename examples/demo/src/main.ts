@@ -24,6 +24,7 @@ const ui = {
   temperatureValue: byId<HTMLOutputElement>('temperature-value'),
   maxTokens: byId<HTMLInputElement>('max-tokens'),
   seed: byId<HTMLInputElement>('seed'),
+  speculative: byId<HTMLInputElement>('speculative'),
   generate: byId<HTMLButtonElement>('generate'),
   stop: byId<HTMLButtonElement>('stop'),
   status: byId('status'),
@@ -63,17 +64,24 @@ interface Run {
   stopping: boolean;
   samples: TokenSample[];
   pending: { up: number; down: number; trips: number };
-  totals: { up: number; down: number; trips: number };
+  totals: { up: number; down: number; trips: number; relayMs: number; cryptoMs: number };
+  /** Round trips of one forward pass (one per model step). */
+  stepsPerPass: number;
+  /** From the finished completion: the exact figures (client CPU includes the page's own arithmetic). */
+  final?: { passes: number; tokensPerPass: number; relayCpuMs: number; clientCpuMs: number };
 }
 
 type Busy = 'starting' | 'idle' | 'generating' | 'keys';
 
-const MAX_RELAY_ROWS = 400;
+// The log keeps the latest round trips only: every frame that adds rows lays the table out again.
+const MAX_RELAY_ROWS = 120;
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 let busy: Busy = 'starting';
 let models: ModelInfo[] = [];
 let run: Run | undefined;
+/** The last finished run, whose figures stay on screen. */
+let lastRun: Run | undefined;
 let shownSamples: readonly TokenSample[] = [];
 let keygenCount = 0;
 let lastPhase: ProgressEvent['phase'] | undefined;
@@ -171,6 +179,8 @@ function onRoundTrip(event: RoundTripEvent): void {
     run.totals.up += event.bytesUp;
     run.totals.down += event.bytesDown;
     run.totals.trips++;
+    run.totals.relayMs += event.relayMs;
+    run.totals.cryptoMs += event.cryptoMs;
   }
 
   const row = document.createElement('tr');
@@ -196,7 +206,19 @@ function onRoundTrip(event: RoundTripEvent): void {
   cell(formatBytes(event.bytesDown), 'num');
   hash(event.downHash);
   cell(formatMs(event.ms), 'num');
-  ui.relayRows.prepend(row);
+  pendingRows.unshift(row);
+  scheduleStats();
+}
+
+/** Rows wait for the next frame: one layout per frame, not one per round trip. */
+let pendingRows: HTMLTableRowElement[] = [];
+
+function flushRelayLog(): void {
+  if (pendingRows.length === 0) return;
+  for (const old of ui.relayRows.querySelectorAll('tr.fresh')) old.classList.remove('fresh');
+  for (const row of pendingRows) row.classList.add('fresh');
+  ui.relayRows.prepend(...pendingRows.slice(0, MAX_RELAY_ROWS));
+  pendingRows = [];
   while (ui.relayRows.rows.length > MAX_RELAY_ROWS) ui.relayRows.lastElementChild?.remove();
   ui.relaySummary.textContent = `${plural(relayTrips, 'round trip')} · ${formatBytes(relayUp)} sent · ${formatBytes(relayDown)} received`;
 }
@@ -205,6 +227,7 @@ function clearRelayLog(): void {
   relayTrips = 0;
   relayUp = 0;
   relayDown = 0;
+  pendingRows = [];
   ui.relayRows.replaceChildren();
   ui.relaySummary.textContent = 'Nothing yet.';
 }
@@ -240,6 +263,7 @@ function scheduleStats(): void {
   if (statsFrame) return;
   statsFrame = requestAnimationFrame(() => {
     statsFrame = 0;
+    flushRelayLog();
     renderStats();
   });
 }
@@ -255,8 +279,18 @@ function renderStats(): void {
   const mean = (pick: (s: TokenSample) => number) => steady.reduce((n, s) => n + pick(s), 0) / steady.length;
   const total = (pick: (s: TokenSample) => number) => samples.reduce((n, s) => n + pick(s), 0);
   if (samples.length === 0) {
-    for (const key of ['tokens', 'speed', 'latency', 'trips', 'up', 'down', 'up-total', 'down-total']) set(key, '–');
+    for (const key of ['tokens', 'speed', 'latency', 'trips', 'up', 'down', 'up-total', 'down-total', 'per-pass', 'passes', 'relay-cpu', 'client-cpu']) set(key, '–');
   } else {
+    // Costs per token over the whole story; live until it ends, then the completion's exact figures.
+    const shown = run ?? lastRun;
+    if (shown) {
+      const n = samples.length;
+      const passes = shown.final?.passes ?? shown.totals.trips / shown.stepsPerPass;
+      set('passes', String(Math.round(passes)));
+      set('per-pass', (shown.final?.tokensPerPass ?? n / Math.max(1, passes)).toFixed(2));
+      set('relay-cpu', formatMs((shown.final?.relayCpuMs ?? shown.totals.relayMs) / n));
+      set('client-cpu', shown.final ? formatMs(shown.final.clientCpuMs / n) : `≥ ${formatMs(shown.totals.cryptoMs / n)}`);
+    }
     const steadyMs = steady.reduce((n, s) => n + s.ms, 0);
     set('tokens', String(samples.length));
     set('speed', steadyMs > 0 ? `${((steady.length * 1000) / steadyMs).toFixed(2)} tok/s` : '–');
@@ -268,8 +302,16 @@ function renderStats(): void {
     set('down-total', formatBytes(total((s) => s.bytesDown)));
   }
   ui.stats.dataset.tokens = String(samples.length);
-  drawLatencyChart(ui.chart, samples, ui.chartSummary);
+  // The chart is rebuilt only when it has something new to show (a token, a new run, a resize).
+  const size = `${chartSize.width}x${chartSize.height}`;
+  if (samples !== chartDrawn.samples || samples.length !== chartDrawn.count || size !== chartDrawn.size) {
+    drawLatencyChart(ui.chart, samples, ui.chartSummary, chartSize);
+    chartDrawn = { samples, count: samples.length, size };
+  }
 }
+
+let chartSize = { width: 0, height: 0 };
+let chartDrawn: { samples: readonly TokenSample[] | undefined; count: number; size: string } = { samples: undefined, count: -1, size: '' };
 
 // ---------------------------------------------------------------- models & keys
 
@@ -383,7 +425,8 @@ async function generate(): Promise<void> {
     stopping: false,
     samples: [],
     pending: { up: 0, down: 0, trips: 0 },
-    totals: { up: 0, down: 0, trips: 0 },
+    totals: { up: 0, down: 0, trips: 0, relayMs: 0, cryptoMs: 0 },
+    stepsPerPass: model.roundTripsPerToken,
   };
   run = current;
   shownSamples = current.samples;
@@ -401,6 +444,7 @@ async function generate(): Promise<void> {
       max_tokens: maxTokens,
       temperature,
       seed,
+      speculative: ui.speculative.checked,
       stream: true,
       signal: current.controller.signal,
     });
@@ -427,6 +471,14 @@ async function generate(): Promise<void> {
     } else {
       setStatus(`Done: ${plural(n, 'token')} in ${seconds}.`, 'ok');
     }
+    if (whole) {
+      current.final = {
+        passes: whole.usage.passes,
+        tokensPerPass: whole.usage.tokens_per_pass,
+        relayCpuMs: whole.fhe.relay_cpu_ms,
+        clientCpuMs: whole.fhe.client_cpu_ms,
+      };
+    }
     const promptTokens = whole ? ` after ${plural(whole.usage.prompt_tokens, 'prompt token')}` : '';
     ui.storyMeta.textContent = `${plural(n, 'token')}${promptTokens} · ${temperature === 0 ? 'greedy' : `temperature ${temperature}, seed ${seed}`}`;
   } catch (error) {
@@ -437,6 +489,7 @@ async function generate(): Promise<void> {
       setStatus(`Failed: ${title.charAt(0).toLowerCase()}${title.slice(1)}.`, 'error');
     }
   } finally {
+    lastRun = current;
     run = undefined;
     ui.keygen.hidden = true;
     scheduleStats();
@@ -532,7 +585,11 @@ ui.prompt.addEventListener('keydown', (event) => {
 document.addEventListener('keydown', (event) => {
   if (event.key === 'Escape' && busy === 'generating') stop();
 });
-new ResizeObserver(() => scheduleStats()).observe(ui.chart);
+// The chart's size comes from the observer: reading clientWidth after the DOM changed would force a layout per frame.
+new ResizeObserver(([entry]) => {
+  chartSize = { width: Math.round(entry.contentRect.width), height: Math.round(entry.contentRect.height) };
+  scheduleStats();
+}).observe(ui.chart);
 window.addEventListener('pagehide', () => void client.close());
 
 void boot();

@@ -5,7 +5,10 @@
 // One JSON line per level: decode step requests per second, their HTTP
 // latency percentiles, the relay's peak resident memory during the level,
 // the Galois key bytes each session uploads, the prompt prefill's step
-// latency, and tokens differing from llama2.c's reference (should be 0).
+// latency, tokens differing from llama2.c's reference (should be 0), and
+// CPU per token: the relay's evaluation-worker time (its Server-Timing
+// answers) and the client's (this process: encryption and the model's
+// client side for every session), kept apart although they share the cores.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -80,7 +83,9 @@ for (const sessions of LEVELS) {
   for (const { runner } of clients) {
     runner.latencies.length = 0;
     runner.counters.roundTrips = 0;
+    runner.workerMs = 0;
   }
+  const cpuBefore = process.cpuUsage();
   // Measured: steady-state decoding, one token (one vector) per step request, every session at once.
   let peakRss = relayRss();
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, relayRss())), 100);
@@ -107,6 +112,10 @@ for (const sessions of LEVELS) {
   peakRss = Math.max(peakRss, relayRss());
   const latencies = clients.flatMap((c) => c.runner.latencies).sort((a, b) => a - b);
   const steps = clients.reduce((n, c) => n + c.runner.counters.roundTrips, 0);
+  const cpu = process.cpuUsage(cpuBefore);
+  // One token per forward pass, one request per step per pass.
+  const tokens = steps / clients[0].descriptor.steps.length;
+  const workerMs = clients.reduce((n, c) => n + c.runner.workerMs, 0);
   console.log(JSON.stringify({
     kind: 'relay',
     sessions,
@@ -119,6 +128,8 @@ for (const sessions of LEVELS) {
     key_bytes_per_session: clients[0].keyBytes,
     prefill_p50_ms: Number(percentile(prefill, 50).toFixed(1)),
     token_mismatches: mismatches,
+    relay_cpu_ms_per_token: Number((workerMs / tokens).toFixed(1)),
+    client_cpu_ms_per_token: Number(((cpu.user + cpu.system) / 1000 / tokens).toFixed(1)),
   }));
   for (const c of clients) await c.close();
 }

@@ -6,6 +6,8 @@ export class HttpStepRunner implements StepRunner {
   readonly counters: TrafficCounters = { roundTrips: 0, bytesUp: 0, bytesDown: 0 };
   /** Milliseconds of each HTTP exchange (encryption and decryption excluded). */
   readonly latencies: number[] = [];
+  /** Sum of the relay's `Server-Timing: worker-cpu;dur=` (evaluation-worker CPU ms) over the answers. */
+  workerMs = 0;
   readonly baseUrl: string;
   readonly client: CkksClient;
   readonly descriptor: EncryptedModelDescriptor;
@@ -29,6 +31,7 @@ export class HttpStepRunner implements StepRunner {
       });
       if (res.status !== 200) throw new Error(`step ${stepIndex}: HTTP ${res.status} ${await res.text()}`);
       const bytes = new Uint8Array(await res.arrayBuffer());
+      this.workerMs += Number(/worker-cpu;dur=([0-9.]+)/.exec(res.headers.get('server-timing') ?? '')?.[1] ?? 0);
       this.latencies.push(performance.now() - started);
       return bytes;
     }, this.counters);

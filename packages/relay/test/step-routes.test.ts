@@ -58,6 +58,10 @@ describe('POST /v1/models/{id}/steps/{step}', () => {
     const res = await postStep(relay, step, stepBody(step, xs));
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/octet-stream');
+    // The workers' busy time and CPU time for this request.
+    const timing = /^worker;dur=(\d+\.\d), worker-cpu;dur=(\d+\.\d)$/.exec(res.headers.get('server-timing') ?? '');
+    expect(Number(timing?.[1])).toBeGreaterThan(0);
+    expect(Number(timing?.[2])).toBeGreaterThan(0);
     const ys = decryptStepResponse(client.client, plan, count, new Uint8Array(await res.arrayBuffer()));
     const want = await plaintext.runStep(step, xs);
     const tolerance = 1e-2 * Math.max(1, model.descriptor.steps[step].bounds.output);

@@ -1,25 +1,22 @@
-import { BOS_ID, Sampler, SplitInferenceClient, TokenTextDecoder, type SplitKvCache } from '@fhe-llm/core';
+import { Sampler, SplitInferenceClient, TokenTextDecoder, decode, splitBatchForwarder, type DecodeStats } from '@fhe-llm/core';
 import type { ModelSession } from './model-session.ts';
 import type { Completion, CompletionChunk, CompletionParams, CompletionStream, FinishReason } from './types.ts';
 
 interface Sequence {
   index: number;
-  cache: SplitKvCache;
-  sampler: Sampler;
   decoder: TokenTextDecoder;
   tokenIds: number[];
   text: string;
-  last: number;
-  logits?: Float32Array;
   finish: FinishReason | null;
 }
 
-function checkParams(p: CompletionParams): Required<Pick<CompletionParams, 'max_tokens' | 'temperature' | 'top_p' | 'seed' | 'n'>> {
+function checkParams(p: CompletionParams): Required<Pick<CompletionParams, 'max_tokens' | 'temperature' | 'top_p' | 'seed' | 'n' | 'speculative'>> {
   const max_tokens = p.max_tokens ?? 64;
   const temperature = p.temperature ?? 0;
   const top_p = p.top_p ?? 0.9;
   const seed = p.seed ?? 42;
   const n = p.n ?? 1;
+  const speculative = p.speculative ?? true;
   const bad = (name: string, value: unknown) => new RangeError(`completions.create: ${name} must be ${value}`);
   if (typeof p.prompt !== 'string') throw bad('prompt', 'a string');
   if (!Number.isInteger(max_tokens) || max_tokens < 0) throw bad('max_tokens', 'an integer >= 0');
@@ -27,17 +24,32 @@ function checkParams(p: CompletionParams): Required<Pick<CompletionParams, 'max_
   if (!(top_p > 0 && top_p <= 1)) throw bad('top_p', 'in (0, 1]');
   if (!Number.isInteger(seed) || seed === 0) throw bad('seed', 'a non-zero integer');
   if (!Number.isInteger(n) || n < 1 || n > 16) throw bad('n', 'an integer in 1..16');
-  return { max_tokens, temperature, top_p, seed, n };
+  if (typeof speculative !== 'boolean') throw bad('speculative', 'a boolean');
+  return { max_tokens, temperature, top_p, seed, n, speculative };
 }
 
 /**
- * Generate `n` sequences token by token, all of them travelling through each
- * relay step together: the prompt is prefilled as one batch, then every step
- * carries one vector per unfinished sequence. Yields one chunk per new token.
+ * CPU milliseconds of this whole process (all threads, the crypto worker
+ * included) where the runtime reports them (Node); undefined in browsers.
+ */
+const processCpuMs: (() => number) | undefined =
+  typeof process !== 'undefined' && typeof process.cpuUsage === 'function'
+    ? () => {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1000;
+      }
+    : undefined;
+
+/**
+ * Generate `n` sequences with core's `decode`, all of them travelling through
+ * each relay step together: the prompt is prefilled as one batch, then every
+ * pass carries each unfinished sequence's current token and, when
+ * speculative, its drafts. Yields one chunk per new token.
  */
 export async function* streamCompletion(session: ModelSession, params: CompletionParams): AsyncGenerator<CompletionChunk, Completion> {
-  const { max_tokens, temperature, top_p, seed, n } = checkParams(params);
+  const { max_tokens, temperature, top_p, seed, n, speculative } = checkParams(params);
   const started = performance.now();
+  const cpuStarted = processCpuMs?.();
   const before = { ...session.counters };
   const id = `cmpl-${crypto.randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
@@ -46,16 +58,12 @@ export async function* streamCompletion(session: ModelSession, params: Completio
   const promptIds = session.tokenizer.encode(params.prompt, { bos: true, eos: false });
   const seqLen = session.descriptor.config.seqLen;
   if (promptIds.length > seqLen) throw new RangeError(`the prompt is ${promptIds.length} tokens; the model holds ${seqLen}`);
-  const budget = Math.min(max_tokens, seqLen - promptIds.length + 1);
   const sequences: Sequence[] = Array.from({ length: n }, (_, index) => ({
     index,
-    cache: split.createCache(),
-    sampler: new Sampler({ temperature, topp: top_p, seed: seed + index }),
     decoder: new TokenTextDecoder(session.tokenizer, promptIds[promptIds.length - 1]),
     tokenIds: [],
     text: '',
-    last: promptIds[promptIds.length - 1],
-    finish: budget === 0 ? 'length' : null,
+    finish: null,
   }));
   const chunk = (s: Sequence, text: string, tokenId?: number): CompletionChunk => ({
     id,
@@ -65,37 +73,54 @@ export async function* streamCompletion(session: ModelSession, params: Completio
     choices: [{ index: s.index, text, finish_reason: s.finish, ...(tokenId === undefined ? {} : { token_id: tokenId }) }],
   });
 
-  if (budget > 0) {
-    const prefill = await split.forwardBatch(sequences.map((s) => ({ cache: s.cache, tokens: promptIds, startPos: 0 })), params.signal);
-    sequences.forEach((s, i) => (s.logits = prefill[i][prefill[i].length - 1]));
-  }
-  for (let produced = 0; sequences.some((s) => s.finish === null); produced++) {
-    const active = sequences.filter((s) => s.finish === null);
-    for (const s of active) {
-      const token = s.sampler.sample(s.logits!);
-      if (token === BOS_ID) {
-        s.finish = 'stop';
-        const tail = s.decoder.flush();
-        s.text += tail;
-        yield chunk(s, tail);
-        continue;
-      }
-      s.tokenIds.push(token);
-      s.last = token;
-      let piece = s.decoder.push(token);
-      if (s.tokenIds.length >= budget) {
+  const decoding = decode(splitBatchForwarder(split, n), {
+    promptTokens: promptIds,
+    maxTokens: max_tokens,
+    seqLen,
+    samplers: sequences.map((s) => new Sampler({ temperature, topp: top_p, seed: seed + s.index })),
+    speculation: speculative ? session.speculation : undefined,
+    signal: params.signal,
+  });
+  // Time this generator runs (not while the caller handles a chunk): the client's share of the wall clock.
+  let activeMs = 0;
+  let resumed = performance.now();
+  let stats: DecodeStats;
+  for (;;) {
+    const step = await decoding.next();
+    if (step.done) {
+      stats = step.value;
+      break;
+    }
+    const event = step.value;
+    const s = sequences[event.sequence];
+    let out: CompletionChunk;
+    if (event.token === undefined) {
+      s.finish = 'stop';
+      const tail = s.decoder.flush();
+      s.text += tail;
+      out = chunk(s, tail);
+    } else {
+      s.tokenIds.push(event.token);
+      let piece = s.decoder.push(event.token);
+      if (event.finish === 'length') {
         s.finish = 'length';
         piece += s.decoder.flush();
       }
       s.text += piece;
-      yield chunk(s, piece, token);
+      out = chunk(s, piece, event.token);
     }
-    const next = sequences.filter((s) => s.finish === null);
-    if (next.length === 0) break;
-    const pos = promptIds.length - 1 + next[0].tokenIds.length;
-    const logits = await split.forwardBatch(next.map((s) => ({ cache: s.cache, tokens: [s.last], startPos: pos })), params.signal);
-    next.forEach((s, i) => (s.logits = logits[i][0]));
+    activeMs += performance.now() - resumed;
+    yield out;
+    resumed = performance.now();
   }
+  activeMs += performance.now() - resumed;
+  const c = session.counters;
+  const cryptoMs = c.cryptoMs - before.cryptoMs;
+  // Node: the process's own CPU clock. Browsers have none: the crypto worker's time plus this
+  // thread's time outside the round trips (model arithmetic, sampling), which leaves out the
+  // thread's share of HTTP and messaging.
+  const computeMs = Math.max(0, activeMs - (c.stepMs - before.stepMs));
+  const clientCpuMs = cpuStarted !== undefined ? processCpuMs!() - cpuStarted : cryptoMs + computeMs;
   const completionTokens = sequences.reduce((sum, s) => sum + s.tokenIds.length, 0);
   return {
     id,
@@ -103,13 +128,24 @@ export async function* streamCompletion(session: ModelSession, params: Completio
     created,
     model,
     choices: sequences.map((s) => ({ index: s.index, text: s.text, finish_reason: s.finish ?? 'length', token_ids: s.tokenIds })),
-    usage: { prompt_tokens: promptIds.length, completion_tokens: completionTokens, total_tokens: promptIds.length + completionTokens },
+    usage: {
+      prompt_tokens: promptIds.length,
+      completion_tokens: completionTokens,
+      total_tokens: promptIds.length + completionTokens,
+      passes: stats.passes,
+      tokens_per_pass: stats.sequencePasses ? Number((stats.tokens / stats.sequencePasses).toFixed(3)) : 0,
+      draft_tokens: stats.draftTokens,
+      accepted_draft_tokens: stats.acceptedDraftTokens,
+    },
     fhe: {
       prompt_token_ids: promptIds,
-      round_trips: session.counters.roundTrips - before.roundTrips,
-      bytes_up: session.counters.bytesUp - before.bytesUp,
-      bytes_down: session.counters.bytesDown - before.bytesDown,
+      round_trips: c.roundTrips - before.roundTrips,
+      bytes_up: c.bytesUp - before.bytesUp,
+      bytes_down: c.bytesDown - before.bytesDown,
       ms: performance.now() - started,
+      relay_cpu_ms: Math.round(c.relayMs - before.relayMs),
+      client_cpu_ms: Math.round(clientCpuMs),
+      client_crypto_ms: Math.round(cryptoMs),
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Remote } from 'comlink';
-import { parseLlama2cTokenizer, planModelStep, type EncryptedModelDescriptor, type StepRunner, type Tokenizer, type TrafficCounters } from '@fhe-llm/core';
+import { parseLlama2cTokenizer, planModelStep, SpeculationController, type EncryptedModelDescriptor, type LinearPlan, type StepRunner, type Tokenizer, type TrafficCounters } from '@fhe-llm/core';
 import { ProtocolError } from './errors/protocol-error.ts';
 import type { RelayApi } from './relay/relay-api.ts';
 import type { StoredSession } from './storage/key-vault.ts';
@@ -9,6 +9,16 @@ import { proxy } from 'comlink';
 
 /** Relay error codes after which re-uploading the stored keys is the fix. */
 const SESSION_LOST = new Set(['session_not_found', 'session_expired']);
+
+/** Traffic, and where the time of the round trips went. */
+export interface SessionCounters extends TrafficCounters {
+  /** The relay's evaluation-worker busy time, from its Server-Timing answers. */
+  relayMs: number;
+  /** Time the crypto worker spent encrypting and decrypting. */
+  cryptoMs: number;
+  /** Wall time inside runStep (crypto, network and relay): the main thread was waiting. */
+  stepMs: number;
+}
 
 export interface ModelSessionDeps {
   relay: RelayApi;
@@ -29,10 +39,18 @@ export class ModelSession implements StepRunner {
   readonly descriptor: EncryptedModelDescriptor;
   readonly tokenizer: Tokenizer;
   readonly ring: string;
-  readonly counters: TrafficCounters = { roundTrips: 0, bytesUp: 0, bytesDown: 0 };
+  readonly counters: SessionCounters = { roundTrips: 0, bytesUp: 0, bytesDown: 0, relayMs: 0, cryptoMs: 0, stepMs: 0 };
+  /** Learns, across this model's completions, how many drafts a pass should carry. */
+  readonly speculation = new SpeculationController();
   /** How many times keys were made (0 when they came from storage). */
   keysCreated = 0;
   readonly #deps: ModelSessionDeps;
+  /**
+   * Plans by (step, vectors). The planner is deterministic but costs
+   * milliseconds per call (tens per token, on the page's main thread in a
+   * browser); a session asks for the same few plans over and over.
+   */
+  readonly #plans = new Map<string, LinearPlan>();
   #evaluationKeys: Uint8Array | undefined;
   #session: StoredSession | undefined;
 
@@ -78,30 +96,48 @@ export class ModelSession implements StepRunner {
   }
 
   async runStep(stepIndex: number, inputs: Float64Array[], signal?: AbortSignal): Promise<Float64Array[]> {
-    const outputs: Float64Array[] = [];
-    const max = this.descriptor.maxVectors;
-    for (let start = 0; start < inputs.length; start += max) {
-      outputs.push(...(await this.#roundTrip(stepIndex, inputs.slice(start, start + max), signal)));
+    const started = performance.now();
+    try {
+      const outputs: Float64Array[] = [];
+      const max = this.descriptor.maxVectors;
+      for (let start = 0; start < inputs.length; start += max) {
+        outputs.push(...(await this.#roundTrip(stepIndex, inputs.slice(start, start + max), signal)));
+      }
+      return outputs;
+    } finally {
+      this.counters.stepMs += performance.now() - started;
     }
-    return outputs;
   }
 
   async #roundTrip(stepIndex: number, inputs: Float64Array[], signal?: AbortSignal): Promise<Float64Array[]> {
     signal?.throwIfAborted();
     const started = performance.now();
-    const plan = planModelStep(this.descriptor, stepIndex, inputs.length);
-    const body = await this.#deps.worker.encryptStep(this.ring, plan, inputs);
-    let response: Uint8Array;
+    const planKey = `${stepIndex}:${inputs.length}`;
+    let plan = this.#plans.get(planKey);
+    if (!plan) {
+      plan = planModelStep(this.descriptor, stepIndex, inputs.length);
+      this.#plans.set(planKey, plan);
+    }
+    const encrypted = await this.#deps.worker.encryptStep(this.ring, plan, inputs);
+    const body = encrypted.body;
+    this.counters.cryptoMs += encrypted.ms;
+    let answer: { bytes: Uint8Array; relayMs: number };
     try {
-      response = await this.#evaluate(stepIndex, body, signal);
+      answer = await this.#evaluate(stepIndex, body, signal);
     } catch (error) {
       if (!SESSION_LOST.has((error as { code?: string }).code ?? '')) throw error;
       await this.#upload(signal);
-      response = await this.#evaluate(stepIndex, body, signal);
+      answer = await this.#evaluate(stepIndex, body, signal);
     }
+    const response = answer.bytes;
+    this.counters.relayMs += answer.relayMs;
     let outputs: Float64Array[];
+    let decryptMs = 0;
     try {
-      outputs = await this.#deps.worker.decryptStep(this.ring, plan, inputs.length, response);
+      const decrypted = await this.#deps.worker.decryptStep(this.ring, plan, inputs.length, response);
+      this.counters.cryptoMs += decrypted.ms;
+      decryptMs = decrypted.ms;
+      outputs = decrypted.outputs;
     } catch (error) {
       const e = error as Error & { code?: string };
       throw new ProtocolError(e.code ?? 'bad_response', `the relay's answer to step ${stepIndex} does not decrypt: ${e.message}`, { cause: error });
@@ -121,12 +157,14 @@ export class ModelSession implements StepRunner {
         upHash,
         downHash,
         ms: performance.now() - started,
+        relayMs: answer.relayMs,
+        cryptoMs: encrypted.ms + decryptMs,
       });
     }
     return outputs;
   }
 
-  #evaluate(stepIndex: number, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
+  #evaluate(stepIndex: number, body: Uint8Array, signal?: AbortSignal): Promise<{ bytes: Uint8Array; relayMs: number }> {
     if (!this.#session) throw new Error('no relay session');
     return this.#deps.relay.evaluateStep(this.descriptor.id, stepIndex, this.#session.token, body, signal);
   }

@@ -46,7 +46,12 @@ export interface RoundTripEvent {
   /** First 16 hex digits of SHA-256 of the request and response bodies. */
   upHash: string;
   downHash: string;
+  /** Wall time of the round trip, encryption and decryption included. */
   ms: number;
+  /** The relay's evaluation-worker busy time for it (its Server-Timing), 0 if it did not say. */
+  relayMs: number;
+  /** Time the crypto worker spent encrypting the request and decrypting the answer. */
+  cryptoMs: number;
 }
 
 export interface ModelInfo {
@@ -83,6 +88,14 @@ export interface CompletionParams {
   n?: number;
   stream?: boolean;
   signal?: AbortSignal;
+  /**
+   * Speculative multi-token passes (default true): each pass also carries up
+   * to a few draft tokens guessed from the prompt and the text so far, and
+   * keeps those the model agrees with. Same tokens as without (greedy, or
+   * the same seed); how many drafts a pass carries adapts to what they earn,
+   * down to none. false: exactly one token per pass.
+   */
+  speculative?: boolean;
 }
 
 export type FinishReason = 'length' | 'stop';
@@ -93,9 +106,40 @@ export interface Completion {
   created: number;
   model: string;
   choices: { index: number; text: string; finish_reason: FinishReason; token_ids: number[] }[];
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  usage: CompletionUsage;
   /** fhe-llm extras: what the privacy cost. */
-  fhe: { prompt_token_ids: number[]; round_trips: number; bytes_up: number; bytes_down: number; ms: number };
+  fhe: {
+    prompt_token_ids: number[];
+    round_trips: number;
+    bytes_up: number;
+    bytes_down: number;
+    /** Wall-clock milliseconds of the whole completion. */
+    ms: number;
+    /** The relay's evaluation-worker busy time (CPU) over all round trips. */
+    relay_cpu_ms: number;
+    /**
+     * The client's CPU time. Node: the process's CPU clock over the
+     * completion (all threads). Browsers, which have no such clock: the
+     * crypto worker's time plus the calling thread's work outside the round
+     * trips (model arithmetic, sampling), a lower bound.
+     */
+    client_cpu_ms: number;
+    /** The crypto worker's share of client_cpu_ms. */
+    client_crypto_ms: number;
+  };
+}
+
+export interface CompletionUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  /** Forward passes through the model, the prompt's included (each costs one round trip per step). */
+  passes: number;
+  /** Completion tokens per sequence per pass: 1 without speculation, more when drafts were accepted. */
+  tokens_per_pass: number;
+  /** Draft tokens sent, and how many the model accepted. */
+  draft_tokens: number;
+  accepted_draft_tokens: number;
 }
 
 export interface CompletionChunk {

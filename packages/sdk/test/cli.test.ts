@@ -37,6 +37,15 @@ describe('fhe-llm generate', () => {
     expect(report.bytes_down).toBeGreaterThan(0);
   });
 
+  it('--no-speculative gives the same tokens in one pass per token', async () => {
+    const ref = reference[0];
+    const args = ['generate', '--plaintext', '--json', '--prompt', ref.prompt, '--max-tokens', '40'];
+    const [on, off] = await Promise.all([cli(args), cli([...args, '--no-speculative'])]).then((r) => r.map((x) => JSON.parse(x.stdout)));
+    expect(off.token_ids).toEqual(on.token_ids);
+    expect(off).toMatchObject({ passes: 40, tokens_per_pass: 1, draft_tokens: 0 });
+    expect(on.passes + on.accepted_draft_tokens).toBe(40);
+  });
+
   it('--stream prints the text as it comes, then a newline', async () => {
     const { stdout } = await cli(['generate', '--plaintext', '--stream', '--prompt', 'Once upon a time', '--max-tokens', '8']);
     expect(stdout).toBe(`${reference[0].text.slice(0, stdout.length - 1)}\n`);

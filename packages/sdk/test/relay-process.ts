@@ -27,6 +27,11 @@ export class RelayProcess {
     this.args = args;
   }
 
+  /** The running relay's process id (for benchmarks that read its CPU time). */
+  get pid(): number | undefined {
+    return this.#child?.exitCode === null ? this.#child.pid : undefined;
+  }
+
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }

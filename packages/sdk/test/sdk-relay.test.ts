@@ -46,9 +46,26 @@ describe('SDK against a real relay', () => {
     expect(completion.choices[0].token_ids).toEqual(generatedOf(ref));
     expect(ref.prompt + completion.choices[0].text).toBe(ref.text);
     expect(completion.choices[0].finish_reason).toBe('length');
-    expect(completion.usage).toEqual({ prompt_tokens: 5, completion_tokens: 124, total_tokens: 129 });
-    // The prompt is prefilled in one pass: 11 round trips per generated token, not per prompt token.
-    expect(completion.fhe.round_trips).toBe(11 * 124);
+    expect(completion.usage).toMatchObject({ prompt_tokens: 5, completion_tokens: 124, total_tokens: 129 });
+    // The prompt is prefilled in one pass, then each pass yields its token plus accepted drafts: 11 round trips per pass.
+    const { passes, accepted_draft_tokens: accepted, draft_tokens: drafts } = completion.usage;
+    expect(passes + accepted).toBe(124);
+    expect(accepted).toBeLessThanOrEqual(drafts);
+    expect(completion.usage.tokens_per_pass).toBeCloseTo(124 / passes, 2);
+    expect(completion.fhe.round_trips).toBe(11 * passes);
+    // Cost accounting: the relay's worker time (Server-Timing) and the client's CPU, both measured.
+    expect(completion.fhe.relay_cpu_ms).toBeGreaterThan(0);
+    expect(completion.fhe.client_crypto_ms).toBeGreaterThan(0);
+    expect(completion.fhe.client_cpu_ms).toBeGreaterThanOrEqual(completion.fhe.client_crypto_ms);
+    expect(completion.fhe.relay_cpu_ms + completion.fhe.client_cpu_ms).toBeLessThan(2 * completion.fhe.ms);
+  });
+
+  it('speculative: false runs one pass per token, with the same tokens', async () => {
+    const ref = reference.find((c) => c.prompt === 'Once upon a time')!;
+    const completion = await client.completions.create({ model: 'stories260K', prompt: ref.prompt, max_tokens: 12, speculative: false });
+    expect(completion.choices[0].token_ids).toEqual(generatedOf(ref).slice(0, 12));
+    expect(completion.usage).toMatchObject({ passes: 12, tokens_per_pass: 1, draft_tokens: 0, accepted_draft_tokens: 0 });
+    expect(completion.fhe.round_trips).toBe(11 * 12);
   });
 
   it('streaming yields the reference text token by token for the empty prompt', async () => {
@@ -73,7 +90,7 @@ describe('SDK against a real relay', () => {
     const params = { model: 'stories260K', prompt: 'Once upon a time', max_tokens: 6, temperature: 1, seed: 11 };
     const both = await client.completions.create({ ...params, n: 2 });
     expect(both.choices).toHaveLength(2);
-    expect(both.fhe.round_trips).toBe(11 * 6);
+    expect(both.fhe.round_trips).toBe(11 * both.usage.passes);
     const second = await client.completions.create({ ...params, seed: 12 });
     expect(both.choices[1].token_ids).toEqual(second.choices[0].token_ids);
   });
@@ -86,7 +103,9 @@ describe('SDK against a real relay', () => {
       promisify(execFile)(process.execPath, [bin, 'generate', '--relay', relay.url, '--prompt', ref.prompt, '--max-tokens', '4', '--json', '--key-dir', keyDir]);
     const first = JSON.parse((await run()).stdout);
     expect(first.token_ids).toEqual(ref.next_token_ids.slice(0, ref.prompt_token_ids.length - 1 + 4));
-    expect(first.round_trips_per_token).toBe(11);
+    expect(first.round_trips_per_token * 4).toBe(11 * first.passes);
+    expect(first.relay_cpu_ms_per_token).toBeGreaterThan(0);
+    expect(first.client_cpu_ms_per_token).toBeGreaterThan(0);
     expect(first.bytes_up).toBeGreaterThan(0);
     const ringFile = () => readdirSync(keyDir).find((f) => f.startsWith('ring'))!;
     const createdAt = () => (deserialize(readFileSync(join(keyDir, ringFile()))) as { createdAt: string }).createdAt;

@@ -74,6 +74,8 @@ export function createClient(options: CreateClientOptions): FheLlmClient {
           upHash: hex(),
           downHash: hex(),
           ms,
+          relayMs: ms * 0.6,
+          cryptoMs: ms * 0.2,
         });
       }
       yield {

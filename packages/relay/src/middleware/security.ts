@@ -33,7 +33,7 @@ export function securityMiddleware(corsOrigins: readonly string[]): MiddlewareHa
       origin: (origin) => allowed(origin),
       allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
       allowHeaders: ['Authorization', 'Content-Type', API_KEY_HEADER, CLIENT_TOKEN_HEADER],
-      exposeHeaders: ['Retry-After', 'Content-Length'],
+      exposeHeaders: ['Retry-After', 'Content-Length', 'Server-Timing'],
       maxAge: 600,
     }),
   ];

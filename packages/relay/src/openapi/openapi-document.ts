@@ -110,7 +110,11 @@ export const openApiDocument = {
         parameters: [modelId, { name: 'step', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } }],
         requestBody: { required: true, content: binary },
         responses: {
-          '200': { description: 'output ciphertexts envelope', content: binary },
+          '200': {
+            description: 'output ciphertexts envelope',
+            content: binary,
+            headers: { 'Server-Timing': { description: 'worker;dur=<ms>, worker-cpu;dur=<ms>: evaluation-worker busy (wall) time and CPU time for this request', schema: { type: 'string' } } },
+          },
           '400': errorResponse('envelope format: truncated, bad_magic, unsupported_version, bad_kind, bad_header, too_many_items, bad_preset, preset_mismatch, trailing_bytes'),
           '401': unauthenticated,
           '404': errorResponse('model_not_found, step_not_found, session_not_found'),

@@ -130,7 +130,9 @@ export class EvaluationPool {
    * Evaluate a request's groups in parallel, outputs in request order. When
    * one group fails, siblings that have not started are skipped (shared
    * cancel flag) and running ones finish; no worker is killed for a bad
-   * ciphertext. Then the first failure is thrown.
+   * ciphertext. Then the first failure is thrown. `busyMs` sums the
+   * workers' busy (wall) time over the request's tasks, `cpuMs` their
+   * threads' CPU time: the request's relay CPU cost.
    */
   async evaluateGroups(
     model: string,
@@ -140,13 +142,15 @@ export class EvaluationPool {
     keys: KeyRef,
     signal: AbortSignal,
     tileRuns: readonly (readonly number[])[] = [[]],
-  ): Promise<Uint8Array[][]> {
+  ): Promise<{ outputs: Uint8Array[][]; busyMs: number; cpuMs: number }> {
     // One task per (group, run of output tiles); an empty run means every tile.
     const parts = groups.flatMap((group) => tileRuns.map((tiles) => ({ group, tiles })));
     this.admit(parts.length);
     const shared = { hash: keys.hash, bytes: toSharedBytes(keys.bytes) };
     const cancelled = new Int32Array(new SharedArrayBuffer(4));
     let firstError: unknown;
+    let busyMs = 0;
+    let cpuMs = 0;
     const settled = await Promise.allSettled(
       parts.map(async ({ group, tiles }) => {
         // Copy each item out of the request body: posting a view would clone the whole body per task.
@@ -155,6 +159,8 @@ export class EvaluationPool {
         try {
           const result = await this.#run(task, signal, items.map((i) => i.buffer as ArrayBuffer));
           this.#metrics.stepEvaluation.observe({ model, step: String(step) }, result.evalMs / 1000);
+          busyMs += result.busyMs;
+          cpuMs += result.cpuMs;
           return result.outputs;
         } catch (error) {
           if (Atomics.compareExchange(cancelled, 0, 0, 1) === 0) firstError = error;
@@ -164,7 +170,7 @@ export class EvaluationPool {
     );
     if (settled.some((s) => s.status === 'rejected')) throw firstError;
     const outputs = settled.map((s) => (s as PromiseFulfilledResult<Uint8Array[]>).value);
-    return groups.map((_, g) => outputs.slice(g * tileRuns.length, (g + 1) * tileRuns.length).flat());
+    return { outputs: groups.map((_, g) => outputs.slice(g * tileRuns.length, (g + 1) * tileRuns.length).flat()), busyMs, cpuMs };
   }
 
   /** Load keys with SEAL (cached in that worker) and check they cover the model's Galois steps. */

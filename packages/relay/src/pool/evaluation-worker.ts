@@ -127,11 +127,14 @@ export default function run(task: WorkerTask): WorkerResult {
   if (task.kind === 'evaluate' && Atomics.load(task.cancelled, 0) !== 0) return { ok: false, cancelled: true, busyMs: 0 };
   const started = performance.now();
   keyCacheHit = undefined;
+  const cpuStarted = process.threadCpuUsage();
   try {
     let result = { outputs: [] as Uint8Array[], evalMs: 0 };
     if (task.kind === 'evaluate') result = evaluate(task);
     else checkKeys(task);
-    return { ok: true, ...result, busyMs: performance.now() - started, stats: stats() };
+    // CPU time of this thread (not wall time, which grows when other processes take the cores).
+    const cpu = process.threadCpuUsage(cpuStarted);
+    return { ok: true, ...result, busyMs: performance.now() - started, cpuMs: (cpu.user + cpu.system) / 1000, stats: stats() };
   } catch (error) {
     // Typed errors are the client's mistakes (bad ciphertext, wrong level, ...): report them as data.
     // Anything else is a bug and reaches the relay as an internal error.

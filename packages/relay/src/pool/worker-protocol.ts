@@ -70,7 +70,7 @@ export interface WorkerStats {
 }
 
 export type WorkerResult =
-  | { ok: true; outputs: Uint8Array[]; evalMs: number; busyMs: number; stats: WorkerStats }
+  | { ok: true; outputs: Uint8Array[]; evalMs: number; busyMs: number; /** this thread's CPU time for the task */ cpuMs: number; stats: WorkerStats }
   | { ok: false; error: SerializedError; busyMs: number; stats: WorkerStats }
   | { ok: false; cancelled: true; busyMs: 0 };
 

@@ -9,6 +9,14 @@ import { RelayError, notReady } from '../relay-error.ts';
 import type { RelayEnv } from '../relay-env.ts';
 import type { RelayServices } from '../relay-services.ts';
 
+/**
+ * `Server-Timing: worker;dur=<ms>, worker-cpu;dur=<ms>` on every step answer:
+ * the evaluation workers' busy (wall) time and CPU time, summed over its tasks.
+ */
+function serverTiming(busyMs: number, cpuMs: number): string {
+  return `worker;dur=${busyMs.toFixed(1)}, worker-cpu;dur=${cpuMs.toFixed(1)}`;
+}
+
 const sessionNotFound = () => new RelayError(404, 'session_not_found', 'unknown or expired session; create a new one');
 
 /** The step index from the path; 404 step_not_found unless it is one of the model's steps. */
@@ -58,12 +66,13 @@ export function stepRoutes(services: RelayServices): Hono<RelayEnv> {
       if (!keys) throw sessionNotFound();
       // A lone group's output tiles go to several workers when the model was planned for it.
       const tileRuns = groups.length === 1 && model.descriptor.parallelism > 1 ? splitOutputTiles(plan, model.descriptor.parallelism) : [[]];
-      const outputs = await pool.evaluateGroups(model.id, step, envelope.vectors, groups, { hash: session.keysHash, bytes: keys }, c.var.signal, tileRuns);
+      const { outputs, busyMs, cpuMs } = await pool.evaluateGroups(model.id, step, envelope.vectors, groups, { hash: session.keysHash, bytes: keys }, c.var.signal, tileRuns);
       await store.touch(session.id, Date.now() + config.sessionTtl * 1000);
       const response = encodeStepResponse(plan, envelope.vectors, outputs) as Uint8Array<ArrayBuffer>;
       services.metrics.stepsServed.inc({ model: model.id });
       services.metrics.stepDuration.observe({ model: model.id }, (performance.now() - started) / 1000);
-      return c.body(response, 200, { 'Content-Type': OCTET_STREAM, 'Cache-Control': 'no-store' });
+      // The evaluation workers' busy time for this request, so clients can report relay CPU per token.
+      return c.body(response, 200, { 'Content-Type': OCTET_STREAM, 'Cache-Control': 'no-store', 'Server-Timing': serverTiming(busyMs, cpuMs) });
     },
   );
   return app;

@@ -18,6 +18,7 @@ export interface GenerateArgs {
   preset: string;
   json: boolean;
   stream: boolean;
+  speculative: boolean;
 }
 
 export const GENERATE_USAGE = `Usage: fhe-llm generate [options]
@@ -41,6 +42,9 @@ Options:
   --preset ID            CKKS preset for --local-fhe (default: ${DEFAULT_PRESET})
   --key-dir PATH         where --relay keeps keys between runs
                          (default: $FHE_LLM_KEY_DIR or ~/.local/share/fhe-llm/keys)
+  --no-speculative       one token per forward pass (default: each pass also
+                         carries draft tokens from prompt lookup when they pay;
+                         same tokens either way)
   --json                 print one JSON object at the end
   --stream               print text as it is generated
   -h, --help             show this help
@@ -80,6 +84,7 @@ export function parseGenerateArgs(argv: string[], defaults: { modelFile: string;
         preset: { type: 'string' },
         json: { type: 'boolean' },
         stream: { type: 'boolean' },
+        'no-speculative': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -105,5 +110,6 @@ export function parseGenerateArgs(argv: string[], defaults: { modelFile: string;
     preset: v.preset ?? DEFAULT_PRESET,
     json: v.json ?? false,
     stream: v.stream ?? false,
+    speculative: !(v['no-speculative'] ?? false),
   };
 }

@@ -10,8 +10,10 @@ import {
   isFheLlmError,
   parseLlama2cCheckpoint,
   parseLlama2cTokenizer,
+  perSequenceForwarder,
   prepareModel,
   sequentialForwarder,
+  splitBatchForwarder,
 } from '@fhe-llm/core';
 import { GENERATE_USAGE, parseGenerateArgs, UsageError, type GenerateArgs } from './generate-args.ts';
 import { runGeneration, type RunGenerationOptions } from './run-generation.ts';
@@ -70,7 +72,7 @@ async function generateCommand(args: GenerateArgs) {
     else if (!args.json) process.stdout.write(`${report.text}\n`);
     return report;
   };
-  const base = { prompt: args.prompt, maxTokens: args.maxTokens, temperature: args.temperature, topP: args.topP, seed: args.seed, onText };
+  const base = { prompt: args.prompt, maxTokens: args.maxTokens, temperature: args.temperature, topP: args.topP, seed: args.seed, speculative: args.speculative, onText };
 
   if (args.mode === 'relay') {
     const { generateThroughRelay } = await import('./relay-mode.ts');
@@ -80,7 +82,7 @@ async function generateCommand(args: GenerateArgs) {
   if (args.mode === 'plaintext') {
     const weights = parseLlama2cCheckpoint(checkpoint);
     const tokenizer = parseLlama2cTokenizer(tokenizerBytes, weights.config.vocabSize);
-    const forwarder = sequentialForwarder(new Float32Transformer(weights));
+    const forwarder = perSequenceForwarder([sequentialForwarder(new Float32Transformer(weights))]);
     return finish(await runGeneration({ ...base, forwarder, tokenizer, seqLen: weights.config.seqLen }));
   }
   const model = await prepareModel({ id: 'local', checkpoint, tokenizer: tokenizerBytes, preset: args.preset });
@@ -91,7 +93,7 @@ async function generateCommand(args: GenerateArgs) {
   try {
     const options: RunGenerationOptions = {
       ...base,
-      forwarder: new SplitInferenceClient(model.descriptor, runner),
+      forwarder: splitBatchForwarder(new SplitInferenceClient(model.descriptor, runner), 1),
       tokenizer: model.tokenizer,
       seqLen: model.weights.config.seqLen,
       counters: runner.counters,

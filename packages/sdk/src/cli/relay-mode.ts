@@ -24,12 +24,12 @@ function progressBar(): ((e: ProgressEvent) => void) | undefined {
 /** `fhe-llm generate --relay URL`: the SDK in Node, keys in a directory, same report as the other modes. */
 export async function generateThroughRelay(
   args: GenerateArgs,
-  o: { prompt: string; maxTokens: number; temperature: number; topP: number; seed: number; onText?: (t: string) => void },
+  o: { prompt: string; maxTokens: number; temperature: number; topP: number; seed: number; speculative: boolean; onText?: (t: string) => void },
 ): Promise<GenerationReport> {
   const client = createClient({ relayUrl: args.relayUrl!, storage: { directory: args.keyDir ?? defaultKeyDirectory() }, onProgress: progressBar() });
   try {
     await client.ready;
-    const stream = await client.completions.create({ model: args.modelId, prompt: o.prompt, max_tokens: o.maxTokens, temperature: o.temperature, top_p: o.topP, seed: o.seed, stream: true });
+    const stream = await client.completions.create({ model: args.modelId, prompt: o.prompt, max_tokens: o.maxTokens, temperature: o.temperature, top_p: o.topP, seed: o.seed, speculative: o.speculative, stream: true });
     o.onText?.(o.prompt);
     const started = performance.now();
     let firstTokenAt: number | undefined;
@@ -42,6 +42,7 @@ export async function generateThroughRelay(
     const choice = c.choices[0];
     // Throughput after the first token, which also pays for the prompt's prefill.
     const seconds = (performance.now() - (firstTokenAt ?? started)) / 1000;
+    const perToken = (ms: number) => (choice.token_ids.length ? Number((ms / choice.token_ids.length).toFixed(1)) : 0);
     return {
       prompt_token_ids: c.fhe.prompt_token_ids,
       token_ids: [...c.fhe.prompt_token_ids.slice(1), ...choice.token_ids],
@@ -50,6 +51,12 @@ export async function generateThroughRelay(
       round_trips_per_token: choice.token_ids.length ? c.fhe.round_trips / choice.token_ids.length : 0,
       bytes_up: c.fhe.bytes_up,
       bytes_down: c.fhe.bytes_down,
+      passes: c.usage.passes,
+      tokens_per_pass: c.usage.tokens_per_pass,
+      draft_tokens: c.usage.draft_tokens,
+      accepted_draft_tokens: c.usage.accepted_draft_tokens,
+      relay_cpu_ms_per_token: perToken(c.fhe.relay_cpu_ms),
+      client_cpu_ms_per_token: perToken(c.fhe.client_cpu_ms),
     };
   } finally {
     await client.close();

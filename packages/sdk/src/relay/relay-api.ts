@@ -72,13 +72,13 @@ export class RelayApi {
     await this.#call(`/v1/sessions/${encodeURIComponent(grant.id)}`, { method: 'delete', headers: { authorization: `Bearer ${grant.token}` }, signal }, async () => undefined);
   }
 
-  async evaluateStep(model: string, step: number, token: string, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
-    const buffer = await this.#call(
+  /** The answer's bytes and the relay's evaluation-worker CPU time (its Server-Timing), 0 when absent. */
+  async evaluateStep(model: string, step: number, token: string, body: Uint8Array, signal?: AbortSignal): Promise<{ bytes: Uint8Array; relayMs: number }> {
+    return this.#call(
       `/v1/models/${encodeURIComponent(model)}/steps/${step}`,
       { method: 'post', body: body as BodyInit, headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${token}` }, signal },
-      (r) => r.arrayBuffer(),
+      async (r) => ({ bytes: new Uint8Array(await r.arrayBuffer()), relayMs: workerMs(r.headers.get('server-timing')) }),
     );
-    return new Uint8Array(buffer);
   }
 
   async #call<T>(path: string, init: Parameters<KyInstance>[1], read: (r: Response & { json<J>(): Promise<J> }) => Promise<T>): Promise<T> {
@@ -114,4 +114,18 @@ export class RelayApi {
     if (error instanceof TypeError) return new RelayUnavailableError(url, error);
     return error;
   }
+}
+
+/**
+ * The relay's evaluation-worker CPU ms from a Server-Timing header
+ * (`worker-cpu`, else the busy time `worker`); 0 when missing or malformed
+ * (the figure is informational).
+ */
+export function workerMs(header: string | null): number {
+  for (const metric of ['worker-cpu', 'worker']) {
+    const match = new RegExp(`(?:^|,)\\s*${metric}\\s*;(?:[^,]*;)?\\s*dur=([0-9.]+)`).exec(header ?? '');
+    const ms = match ? Number(match[1]) : NaN;
+    if (Number.isFinite(ms)) return ms;
+  }
+  return 0;
 }

@@ -12,6 +12,19 @@ import type { StoredSession } from '../storage/key-vault.ts';
 
 const service = new CryptoService();
 
+/**
+ * Milliseconds on this thread's clock: CPU time where the runtime tells it
+ * (Node's worker threads), else wall time (browsers), which is the same on
+ * an idle machine and more under contention.
+ */
+const threadClock: () => number =
+  typeof process !== 'undefined' && typeof process.threadCpuUsage === 'function'
+    ? () => {
+        const u = process.threadCpuUsage();
+        return (u.user + u.system) / 1000;
+      }
+    : () => performance.now();
+
 /** What the main thread may call. Errors cross as plain objects with `name`, `code` and `message`. */
 const api = {
   init: (options: { wasmUrl?: string; storage?: StorageOption }) => service.init(options),
@@ -20,11 +33,18 @@ const api = {
   saveSession: (ring: string, session: StoredSession | undefined) => service.saveSession(ring, session),
   status: (ring: string) => service.status(ring),
   forget: (ring: string) => service.forget(ring),
+  // `ms`: time this worker spent on the call (the client's crypto CPU cost, messaging excluded).
   encryptStep: (ring: string, plan: LinearPlan, vectors: Float64Array[]) => {
+    const started = threadClock();
     const body = service.encryptStep(ring, plan, vectors);
-    return transfer(body, [body.buffer as ArrayBuffer]);
+    const result = { body, ms: threadClock() - started };
+    return transfer(result, [body.buffer as ArrayBuffer]);
   },
-  decryptStep: (ring: string, plan: LinearPlan, vectors: number, body: Uint8Array) => service.decryptStep(ring, plan, vectors, body),
+  decryptStep: (ring: string, plan: LinearPlan, vectors: number, body: Uint8Array) => {
+    const started = threadClock();
+    const outputs = service.decryptStep(ring, plan, vectors, body);
+    return { outputs, ms: threadClock() - started };
+  },
   close: () => service.close(),
 };
 

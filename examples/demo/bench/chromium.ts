@@ -1,0 +1,136 @@
+// npm run bench:demo [-- --tokens 48 --runs off,on --no-build]
+// The demo in Debian's Chromium (headless, the e2e launch flags) against
+// `npm start`'s relay on this machine: one greedy story per run, speculation
+// off or on, after an unmeasured warm-up story that makes the keys. Prints
+// one JSON line per run: the page's own stats (tokens/s, tokens per pass,
+// relay and client CPU per token) and the CPU each process group used while
+// the story was written (Linux /proc), to see who competes for the cores.
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { chromium, type Page } from '@playwright/test';
+import { chromiumArgs, chromiumPath, nodeBin, repoRoot, startScript } from '../../../e2e/support/env.ts';
+
+const { values } = parseArgs({
+  options: {
+    tokens: { type: 'string', default: '48' },
+    runs: { type: 'string', default: 'off,on' },
+    prompt: { type: 'string', default: 'Once upon a time' },
+    'no-build': { type: 'boolean', default: false },
+  },
+});
+
+const port = await new Promise<number>((resolve) => {
+  const server = createServer().listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as AddressInfo;
+    server.close(() => resolve(port));
+  });
+});
+const url = `http://127.0.0.1:${port}/`;
+const server = spawn(nodeBin, [startScript, '--port', String(port), ...(values['no-build'] ? ['--no-build'] : [])], {
+  cwd: repoRoot,
+  detached: true,
+  stdio: ['ignore', 'ignore', 'inherit'],
+  env: { ...process.env, FHE_LLM_LOG_LEVEL: 'warn' },
+});
+const stopServer = () => {
+  try {
+    process.kill(-server.pid!, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+};
+
+/** CPU seconds used so far by each group of this process's descendants. */
+function cpuByGroup(): Record<string, number> {
+  const parent = new Map<number, number>();
+  const ticks = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(name), Number(fields[1]));
+      ticks.set(Number(name), Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const groups: Record<string, number> = {};
+  for (const [pid, t] of ticks) {
+    let p = pid;
+    while (p > 1 && p !== process.pid) p = parent.get(p) ?? 0;
+    if (p !== process.pid) continue;
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    const group = cmd.includes('fhe-llm-relay')
+      ? 'relay'
+      : /chrom/i.test(cmd)
+        ? (/--type=([a-z-]+)/.exec(cmd)?.[1] ?? 'browser').replace('gpu-process', 'gpu')
+        : cmd.includes('start.ts')
+          ? 'launcher'
+          : 'other';
+    groups[group] = (groups[group] ?? 0) + t / 100;
+  }
+  return groups;
+}
+
+async function story(page: Page, tokens: number, speculative: boolean): Promise<Record<string, unknown>> {
+  await page.getByTestId('prompt').fill(values.prompt);
+  await page.getByTestId('max-tokens').fill(String(tokens));
+  await page.getByTestId('speculative').setChecked(speculative);
+  const cpuBefore = cpuByGroup();
+  const started = performance.now();
+  await page.getByTestId('generate').click();
+  await page.getByTestId('status').getByText(/^Done/).waitFor({ timeout: 15 * 60_000 });
+  const seconds = (performance.now() - started) / 1000;
+  const cpuAfter = cpuByGroup();
+  const stats = await page.getByTestId('stats').evaluate((dl) =>
+    Object.fromEntries([...dl.querySelectorAll<HTMLElement>('[data-stat]')].map((dd) => [dd.dataset.stat!, dd.textContent ?? ''])),
+  );
+  const n = Number(stats.tokens);
+  const used = (g: string) => cpuAfter[g] - (cpuBefore[g] ?? 0);
+  const groups = Object.keys(cpuAfter).filter((g) => used(g) > 0);
+  return {
+    speculative,
+    tokens: n,
+    wall_s: Number(seconds.toFixed(1)),
+    page: stats,
+    // CPU the OS charged to each process group while the story was written, per token and as a share of one core.
+    cpu_ms_per_token: Object.fromEntries(groups.map((g) => [g, Math.round((1000 * used(g)) / n)])),
+    cores_busy: Object.fromEntries(groups.map((g) => [g, Number((used(g) / seconds).toFixed(2))])),
+  };
+}
+
+try {
+  const deadline = Date.now() + 240_000;
+  for (;;) {
+    if (server.exitCode !== null) throw new Error('the demo server exited');
+    if (Date.now() > deadline) throw new Error('the demo server was not ready in 4 minutes');
+    try {
+      if ((await fetch(new URL('/readyz', url))).ok) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(url);
+    await page.getByTestId('status').getByText(/^Ready/).waitFor({ timeout: 120_000 });
+    await story(page, 4, false); // keys, session and the first plans: not measured
+    for (const run of values.runs.split(',')) {
+      console.log(JSON.stringify({ kind: 'demo-chromium', ...(await story(page, Number(values.tokens), run === 'on')) }));
+    }
+  } finally {
+    await browser.close();
+  }
+} finally {
+  stopServer();
+}
