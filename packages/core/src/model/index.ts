@@ -28,3 +28,8 @@ export { SplitKvCache } from './split-kv-cache.ts';
 export { PlaintextStepRunner } from './plaintext-runner.ts';
 export { calibrateBounds } from './calibrate.ts';
 export type { CalibrationOptions, CalibrationResult } from './calibrate.ts';
+
+export * from './formats/index.ts';
+export { syntheticLlama, SYNTHETIC_SHAPES } from './synthetic-model.ts';
+export type { SyntheticOptions, SyntheticShape } from './synthetic-model.ts';
+export { LLAMA2C_NORM_EPS, LLAMA2C_ROPE_THETA } from './checkpoint.ts';

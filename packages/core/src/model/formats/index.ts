@@ -1,0 +1,18 @@
+// Model files users bring: llama2.c (legacy and versioned), GGUF and Hugging
+// Face folders, detected and dequantized to float32 LLaMA weights; writers for
+// the synthetic models. The Node file loader lives in node-model-files.ts.
+export { ModelFileError } from './model-file-error.ts';
+export type { ModelFileErrorCode } from './model-file-error.ts';
+export { memorySource, type ByteSource } from './byte-source.ts';
+export { llamaParameterCount, type LoadedModel, type ModelFileFormat, type TokenizerFile } from './loaded-model.ts';
+export { loadModelBytes, loadModelFolder, loadModelSource, memoryFolder } from './load-model.ts';
+export type { ModelFolder } from './hf-folder.ts';
+export { loadLlama2c } from './llama2c-file.ts';
+export { loadGguf } from './gguf-model.ts';
+export { parseGguf, readGgufTensor, ggmlTypeName, type GgufFile, type GgufTensorInfo, type GgufValue } from './gguf-file.ts';
+export { parseSafetensors, readSafetensor } from './safetensors-file.ts';
+export { llama2cLegacyChunks, llama2cV1Chunks, llama2cV2Chunks } from './llama2c-writer.ts';
+export { ggufChunks, type GgufVocab, type GgufWriteOptions } from './gguf-writer.ts';
+export { hfLlamaFiles, hfLlamaFolderBytes, safetensorsChunks } from './hf-writer.ts';
+export { writeLlama2cTokenizer } from './llama2c-tokenizer-writer.ts';
+export { concatChunks, type TensorDtype } from './tensor-encoding.ts';
