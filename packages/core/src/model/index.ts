@@ -11,6 +11,9 @@ export type { LlamaConfig, LlamaLayerWeights, LlamaWeights } from './checkpoint.
 export { Tokenizer, parseLlama2cTokenizer, BOS_ID, EOS_ID } from './tokenizer.ts';
 export type { EncodeOptions } from './tokenizer.ts';
 export { TokenTextDecoder } from './token-text-decoder.ts';
+export { HfTokenizer, parseHfTokenizer } from './hf-tokenizer.ts';
+export { parseTokenizerFile, tokenizerKind } from './tokenizer-file.ts';
+export type { TextTokenizer } from './tokenizer-file.ts';
 
 export { Float32Transformer } from './forward.ts';
 export { Sampler, XorShiftRng, sampleArgmax, sampleMult, sampleTopP, softmaxF32 } from './sampler.ts';
