@@ -7,6 +7,7 @@ import { ggufVocabulary } from './formats/gguf-vocab.ts';
 import { ggufChunks } from './formats/gguf-writer.ts';
 import { concatChunks } from './formats/tensor-encoding.ts';
 import { parseHfTokenizer } from './hf-tokenizer.ts';
+import { sentencePieceTokenizerJson } from './formats/sentencepiece-tokenizer-json.ts';
 import { syntheticLlama } from './synthetic-model.ts';
 import { TokenTextDecoder } from './token-text-decoder.ts';
 import { parseTokenizerFile, tokenizerKind, type TextTokenizer } from './tokenizer-file.ts';
@@ -48,6 +49,17 @@ describe('Hugging Face tokenizer.json, SentencePiece-style BPE', () => {
       const ids = hf.encode(text);
       expect(hf.decodeAll(ids)).toBe(text);
       expect(streamed(hf, ids)).toBe(text);
+    }
+  });
+});
+
+describe('llama2.c tokenizer.bin converted to tokenizer.json (SentencePieceExtractor merges)', () => {
+  it('the library encodes exactly as llama2.c does on the real 32,000-token vocabulary', () => {
+    const original = parseLlama2cTokenizer(llama2cBin, 32000);
+    const hf = parseHfTokenizer(new TextEncoder().encode(JSON.stringify(sentencePieceTokenizerJson(original))), 32000);
+    for (const text of [...TEXTS, '', 'Tom and Lily went to the park. They saw a big dog.', '"Quoted", (parens) and 3.14159!']) {
+      expect(hf.encode(text)).toEqual(original.encode(text));
+      expect(hf.decodeAll(hf.encode(text))).toBe(text);
     }
   });
 });

@@ -33,6 +33,7 @@ export { calibrateBounds } from './calibrate.ts';
 export type { CalibrationOptions, CalibrationResult } from './calibrate.ts';
 
 export * from './formats/index.ts';
-export { syntheticLlama, SYNTHETIC_SHAPES } from './synthetic-model.ts';
-export type { SyntheticOptions, SyntheticShape } from './synthetic-model.ts';
+export { syntheticLlama, greedyMargins, SYNTHETIC_SHAPES } from './synthetic-model.ts';
+export type { GreedyMargins, SyntheticOptions, SyntheticShape } from './synthetic-model.ts';
+export { syntheticByteLevelVocab, type ByteLevelVocab } from './synthetic-vocab.ts';
 export { LLAMA2C_NORM_EPS, LLAMA2C_ROPE_THETA } from './checkpoint.ts';

@@ -1,3 +1,4 @@
+import { Float32Transformer } from './forward.ts';
 import { configFromHeader, LLAMA2C_NORM_EPS, LLAMA2C_ROPE_THETA } from './checkpoint.ts';
 import type { LlamaConfig, LlamaLayerWeights, LlamaWeights } from './checkpoint.ts';
 
@@ -19,6 +20,8 @@ export interface SyntheticOptions {
   normEps?: number;
   /** Standard deviation of the logits for a unit-RMS final state. Default 4 (clear top-2 gaps, within CKKS headroom). */
   logitScale?: number;
+  /** Scale of the attention-output and FFN-down matrices (how much each layer adds to the residual stream). Default 1.5. */
+  residualGain?: number;
   /** Override any dimension (tests). */
   overrides?: Partial<Record<keyof (typeof SYNTHETIC_SHAPES)[SyntheticShape], number>>;
 }
@@ -63,15 +66,18 @@ export function syntheticLlama(shape: SyntheticShape, options: SyntheticOptions 
     return out;
   };
   const { dim, hiddenDim, kvDim, vocabSize } = config;
+  // Layers must outweigh the token's own embedding in the residual stream, or
+  // a shared classifier makes every token predict itself.
+  const residual = options.residualGain ?? 1.5;
   const layers: LlamaLayerWeights[] = Array.from({ length: config.nLayers }, () => ({
     rmsAtt: norm(dim),
     wq: matrix(dim, dim, 1),
     wk: matrix(kvDim, dim, 1),
     wv: matrix(kvDim, dim, 1),
-    wo: matrix(dim, dim, 0.5),
+    wo: matrix(dim, dim, residual),
     rmsFfn: norm(dim),
     w1: matrix(hiddenDim, dim, 1),
-    w2: matrix(dim, hiddenDim, 0.5),
+    w2: matrix(dim, hiddenDim, residual),
     w3: matrix(hiddenDim, dim, 1),
   }));
   const logitScale = options.logitScale ?? 4;
@@ -83,4 +89,41 @@ export function syntheticLlama(shape: SyntheticShape, options: SyntheticOptions 
     rmsFinal: norm(dim),
     wcls: options.separateClassifier ? matrix(vocabSize, dim, logitScale) : tokenEmbedding,
   };
+}
+
+export interface GreedyMargins {
+  tokens: number[];
+  /** Smallest gap between the two largest logits over the run: greedy decoding is unambiguous above float error. */
+  minTop2Gap: number;
+  meanTop2Gap: number;
+  maxAbsLogit: number;
+}
+
+/** Greedy-decodes `steps` tokens from `start` in float32 and reports the top-2 logit gaps. */
+export function greedyMargins(weights: LlamaWeights, steps: number, start = 1): GreedyMargins {
+  const t = new Float32Transformer(weights);
+  const tokens: number[] = [];
+  let token = start;
+  let minTop2Gap = Infinity;
+  let sum = 0;
+  let maxAbsLogit = 0;
+  for (let pos = 0; pos < Math.min(steps, weights.config.seqLen); pos++) {
+    const logits = t.forward(token, pos);
+    let best = 0;
+    let second = -Infinity;
+    for (let i = 1; i < logits.length; i++) {
+      if (logits[i] > logits[best]) {
+        second = logits[best];
+        best = i;
+      } else if (logits[i] > second) second = logits[i];
+    }
+    if (logits.length > 1 && second === -Infinity) second = logits[1];
+    for (const v of logits) maxAbsLogit = Math.max(maxAbsLogit, Math.abs(v));
+    const gap = logits[best] - second;
+    minTop2Gap = Math.min(minTop2Gap, gap);
+    sum += gap;
+    tokens.push(best);
+    token = best;
+  }
+  return { tokens, minTop2Gap, meanTop2Gap: sum / Math.max(1, tokens.length), maxAbsLogit };
 }

@@ -26,6 +26,7 @@ const USAGE = `Usage: fhe-llm <command> [options]
 
 Commands:
   generate     generate text (fhe-llm generate --help)
+  synth-model  write a synthetic model of a real shape (fhe-llm synth-model --help)
 `;
 
 /** CLI entry: returns the process exit code (0 ok, 1 failure, 2 usage). */
@@ -34,6 +35,16 @@ export async function main(argv: string[]): Promise<number> {
   if (command === undefined || command === '-h' || command === '--help') {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;
+  }
+  if (command === 'synth-model') {
+    const { synthModelCommand, SYNTH_USAGE } = await import('./synth-model.ts');
+    try {
+      return synthModelCommand(rest);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      process.stderr.write(`fhe-llm synth-model: ${error.message}\n\n${SYNTH_USAGE}`);
+      return 2;
+    }
   }
   if (command !== 'generate') {
     process.stderr.write(`fhe-llm: unknown command "${command}"\n${USAGE}`);

@@ -41,19 +41,23 @@ export function ggufVocabulary(gguf: GgufFile, file: string, vocabSize: number):
     const mergesValue = gguf.metadata.get('tokenizer.ggml.merges');
     const merges = Array.isArray(mergesValue) ? (mergesValue.filter((m) => typeof m === 'string') as string[]) : [];
     const types = numberArray(gguf, 'tokenizer.ggml.token_type', vocabSize);
-    const vocab: Record<string, number> = {};
-    tokens.forEach((t, id) => { vocab[t] = id; });
-    const added = types ? tokens.flatMap((content, id) => (types[id] === CONTROL ? [{ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }] : [])) : [];
-    const json = {
-      version: '1.0',
-      added_tokens: added,
-      normalizer: null,
-      pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-      post_processor: null,
-      decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-      model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab, merges },
-    };
-    return { kind: 'hf-json', bytes: encoder.encode(JSON.stringify(json)) };
+    return { kind: 'hf-json', bytes: encoder.encode(JSON.stringify(byteLevelTokenizerJson(tokens, merges, types))) };
   }
   throw new ModelFileError('bad_metadata', file, `tokenizer.ggml.model ${JSON.stringify(model)} is not supported (expected "llama" or "gpt2")`, { expected: ['llama', 'gpt2'], got: model });
+}
+
+/** A GPT-2-style byte-level BPE tokenizer.json; tokens of type 3 (control) become special added tokens. */
+export function byteLevelTokenizerJson(tokens: readonly string[], merges: readonly string[], types?: readonly number[]): Record<string, unknown> {
+  const vocab: Record<string, number> = {};
+  tokens.forEach((t, id) => { vocab[t] = id; });
+  const added = types ? tokens.flatMap((content, id) => (types[id] === CONTROL ? [{ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }] : [])) : [];
+  return {
+    version: '1.0',
+    added_tokens: added,
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    post_processor: null,
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab, merges: [...merges] },
+  };
 }

@@ -16,3 +16,5 @@ export { ggufChunks, type GgufVocab, type GgufWriteOptions } from './gguf-writer
 export { hfLlamaFiles, hfLlamaFolderBytes, safetensorsChunks } from './hf-writer.ts';
 export { writeLlama2cTokenizer } from './llama2c-tokenizer-writer.ts';
 export { concatChunks, type TensorDtype } from './tensor-encoding.ts';
+export { byteLevelTokenizerJson } from './gguf-vocab.ts';
+export { sentencePieceTokenizerJson } from './sentencepiece-tokenizer-json.ts';
