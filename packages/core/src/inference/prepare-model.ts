@@ -1,5 +1,6 @@
-import { parseLlama2cCheckpoint, type LlamaWeights } from '../model/checkpoint.ts';
-import { parseLlama2cTokenizer, type Tokenizer } from '../model/tokenizer.ts';
+import type { LlamaWeights } from '../model/checkpoint.ts';
+import { loadModelBytes } from '../model/formats/load-model.ts';
+import { parseTokenizerFile, type TextTokenizer } from '../model/tokenizer-file.ts';
 import { buildSchedule, type Schedule } from '../model/schedule.ts';
 import { calibrateBounds } from '../model/calibrate.ts';
 import { describeModel } from '../model/model-descriptor.ts';
@@ -10,7 +11,10 @@ export const CALIBRATION_PROMPTS = ['Once upon a time', '', 'The little dog was 
 
 export interface PrepareModelOptions {
   id: string;
-  checkpoint: Uint8Array;
+  /** A llama2.c or GGUF file in memory; or give `weights` already loaded (any format). */
+  checkpoint?: Uint8Array;
+  weights?: LlamaWeights;
+  /** llama2.c tokenizer.bin or Hugging Face tokenizer.json bytes. */
   tokenizer: Uint8Array;
   /** CKKS preset. Default `ckks-n4096-q109`. */
   preset?: string;
@@ -24,7 +28,7 @@ export interface PrepareModelOptions {
 
 export interface PreparedModel {
   weights: LlamaWeights;
-  tokenizer: Tokenizer;
+  tokenizer: TextTokenizer;
   schedule: Schedule;
   descriptor: EncryptedModelDescriptor;
 }
@@ -35,8 +39,9 @@ export interface PreparedModel {
  * CKKS preset. The relay publishes `descriptor`; the weights stay here.
  */
 export async function prepareModel(options: PrepareModelOptions): Promise<PreparedModel> {
-  const weights = parseLlama2cCheckpoint(options.checkpoint);
-  const tokenizer = parseLlama2cTokenizer(options.tokenizer, weights.config.vocabSize);
+  const weights = options.weights ?? (options.checkpoint ? loadModelBytes(options.checkpoint).weights : undefined);
+  if (!weights) throw new TypeError('prepareModel needs checkpoint bytes or weights');
+  const tokenizer = parseTokenizerFile(options.tokenizer, weights.config.vocabSize);
   const schedule = buildSchedule(weights);
   const samples = CALIBRATION_PROMPTS.map((p) => tokenizer.encode(p, { bos: true, eos: false }));
   const { bounds } = await calibrateBounds(schedule, samples, { steps: options.calibrationSteps ?? 256 });

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import {
   CkksClient,
@@ -8,11 +7,11 @@ import {
   SplitInferenceClient,
   StepOperators,
   isFheLlmError,
-  parseLlama2cCheckpoint,
-  parseLlama2cTokenizer,
+  parseTokenizerFile,
   prepareModel,
   sequentialForwarder,
 } from '@fhe-llm/core';
+import { loadModelPath, tokenizerForModel } from '@fhe-llm/core/node';
 import { GENERATE_USAGE, parseGenerateArgs, UsageError, type GenerateArgs } from './generate-args.ts';
 import { runGeneration, type RunGenerationOptions } from './run-generation.ts';
 
@@ -87,14 +86,15 @@ async function generateCommand(args: GenerateArgs) {
     const { generateThroughRelay } = await import('./relay-mode.ts');
     return finish(await generateThroughRelay(args, base));
   }
-  const [checkpoint, tokenizerBytes] = await Promise.all([readFile(args.modelFile), readFile(args.tokenizerFile)]);
+  const loaded = loadModelPath(args.modelFile);
+  const tokenizerBytes = tokenizerForModel(loaded, args.tokenizerFile).bytes;
   if (args.mode === 'plaintext') {
-    const weights = parseLlama2cCheckpoint(checkpoint);
-    const tokenizer = parseLlama2cTokenizer(tokenizerBytes, weights.config.vocabSize);
+    const weights = loaded.weights;
+    const tokenizer = parseTokenizerFile(tokenizerBytes, weights.config.vocabSize);
     const forwarder = sequentialForwarder(new Float32Transformer(weights));
     return finish(await runGeneration({ ...base, forwarder, tokenizer, seqLen: weights.config.seqLen }));
   }
-  const model = await prepareModel({ id: 'local', checkpoint, tokenizer: tokenizerBytes, preset: args.preset });
+  const model = await prepareModel({ id: 'local', weights: loaded.weights, tokenizer: tokenizerBytes, preset: args.preset });
   const ctx = await CkksContext.create(model.descriptor.preset);
   const client = CkksClient.generate(ctx);
   const operators = new StepOperators(ctx, model.descriptor, model.schedule);

@@ -1,4 +1,4 @@
-import { generate, Sampler, TokenTextDecoder, type TokenForwarder, type Tokenizer, type TrafficCounters } from '@fhe-llm/core';
+import { generate, Sampler, TokenTextDecoder, type TextTokenizer, type TokenForwarder, type TrafficCounters } from '@fhe-llm/core';
 
 /** The CLI's `--json` object; `token_ids` has the meaning of reference.json's `next_token_ids`. */
 export interface GenerationReport {
@@ -13,7 +13,7 @@ export interface GenerationReport {
 
 export interface RunGenerationOptions {
   forwarder: TokenForwarder;
-  tokenizer: Tokenizer;
+  tokenizer: TextTokenizer;
   seqLen: number;
   prompt: string;
   maxTokens: number;

@@ -9,7 +9,8 @@ export type ModelFileErrorCode =
   | 'missing_tensor'
   | 'bad_shape'
   | 'unsupported_dtype'
-  | 'unsupported_architecture';
+  | 'unsupported_architecture'
+  | 'missing_tokenizer';
 
 /**
  * A model file (llama2.c, GGUF, safetensors, Hugging Face folder) that cannot be

@@ -6,7 +6,8 @@ import type { ByteSource } from './byte-source.ts';
 import { GGUF_MAGIC } from './gguf-file.ts';
 import { isHfFolder, loadHfFolder, type ModelFolder } from './hf-folder.ts';
 import { loadModelSource } from './load-model.ts';
-import type { LoadedModel, ModelFileFormat } from './loaded-model.ts';
+import type { LoadedModel, ModelFileFormat, TokenizerFile } from './loaded-model.ts';
+import { tokenizerKind } from '../tokenizer-file.ts';
 import { ModelFileError } from './model-file-error.ts';
 
 /** Reads ranges with positioned reads: only the tensor being converted is in memory. */
@@ -103,4 +104,23 @@ export function loadModelPath(path: string): LoadedModel {
   } finally {
     source.close();
   }
+}
+
+/**
+ * The tokenizer for a loaded model: an explicit file wins, then the model's
+ * own vocabulary (GGUF, Hugging Face folders), then tokenizer.bin or
+ * tokenizer.json beside a llama2.c checkpoint.
+ */
+export function tokenizerForModel(model: LoadedModel, explicitPath?: string): TokenizerFile & { path?: string } {
+  const read = (path: string) => {
+    const bytes = new Uint8Array(readFileSync(path));
+    return { kind: tokenizerKind(bytes), bytes, path };
+  };
+  if (explicitPath !== undefined) return read(explicitPath);
+  if (model.tokenizer) return model.tokenizer;
+  const dir = statSync(model.source).isDirectory() ? model.source : dirname(model.source);
+  for (const name of ['tokenizer.json', 'tokenizer.bin']) {
+    if (existsSync(join(dir, name))) return read(join(dir, name));
+  }
+  throw new ModelFileError('missing_tokenizer', model.source, 'carries no vocabulary and has no tokenizer.bin or tokenizer.json beside it; give a tokenizer file', { expected: 'a tokenizer file' });
 }
