@@ -16,6 +16,8 @@ export { parseTokenizerFile, tokenizerKind } from './tokenizer-file.ts';
 export type { TextTokenizer } from './tokenizer-file.ts';
 
 export { Float32Transformer } from './forward.ts';
+export { Gpt2Transformer, geluTanh, gpt2ParameterCount } from './gpt2.ts';
+export type { Gpt2Config, Gpt2LayerWeights, Gpt2Weights } from './gpt2.ts';
 export { Sampler, XorShiftRng, sampleArgmax, sampleMult, sampleTopP, softmaxF32 } from './sampler.ts';
 export type { SamplerOptions } from './sampler.ts';
 export { generate, sequentialForwarder } from './generate.ts';

@@ -17,7 +17,7 @@ const INDEX = 'model.safetensors.index.json';
 const SINGLE = 'model.safetensors';
 const SAFE_NAME = /^[\w.-]+$/;
 
-function json(folder: ModelFolder, file: string): Record<string, unknown> {
+export function json(folder: ModelFolder, file: string): Record<string, unknown> {
   const where = `${folder.name}/${file}`;
   let value: unknown;
   try {
@@ -106,7 +106,8 @@ export function loadHfFolder(folder: ModelFolder): LoadedModel {
   const archs = cfg.architectures;
   const arch = Array.isArray(archs) ? archs[0] : cfg.model_type;
   if (arch !== 'LlamaForCausalLM' && !(arch === undefined && cfg.model_type === 'llama')) {
-    throw new ModelFileError('unsupported_architecture', configFile, `architecture ${JSON.stringify(arch ?? cfg.model_type)} is not supported (expected LlamaForCausalLM)`, { expected: ['LlamaForCausalLM'], got: arch ?? cfg.model_type });
+    const gpt2 = arch === 'GPT2LMHeadModel' ? ' (GPT-2 loads for plaintext use with loadGpt2Folder; encrypted split inference supports LLaMA only)' : '';
+    throw new ModelFileError('unsupported_architecture', configFile, `architecture ${JSON.stringify(arch ?? cfg.model_type)} is not supported (expected LlamaForCausalLM)${gpt2}`, { expected: ['LlamaForCausalLM'], got: arch ?? cfg.model_type });
   }
   const c = llamaConfig(cfg, configFile);
   const { dim, kvDim, hiddenDim, vocabSize, nHeads, nKvHeads } = c;

@@ -1,7 +1,8 @@
 import { memorySource, type ByteSource } from './byte-source.ts';
 import { GGUF_MAGIC } from './gguf-file.ts';
 import { loadGguf } from './gguf-model.ts';
-import { isHfFolder, loadHfFolder, type ModelFolder } from './hf-folder.ts';
+import { isHfFolder, json, loadHfFolder, type ModelFolder } from './hf-folder.ts';
+import { loadHfGpt2, type LoadedGpt2Model } from './hf-gpt2.ts';
 import { loadLlama2c } from './llama2c-file.ts';
 import type { LoadedModel } from './loaded-model.ts';
 import { ModelFileError } from './model-file-error.ts';
@@ -39,4 +40,14 @@ export function memoryFolder(name: string, files: ReadonlyMap<string, Uint8Array
     readBytes: get,
     open: (file) => memorySource(get(file), `${name}/${file}`),
   };
+}
+
+/** Loads a Hugging Face GPT2LMHeadModel folder (plaintext reference; not servable by the relay yet). */
+export function loadGpt2Folder(folder: ModelFolder): LoadedGpt2Model {
+  const cfg = json(folder, 'config.json');
+  const arch = Array.isArray(cfg.architectures) ? cfg.architectures[0] : cfg.model_type;
+  if (arch !== 'GPT2LMHeadModel' && arch !== 'gpt2') {
+    throw new ModelFileError('unsupported_architecture', `${folder.name}/config.json`, `architecture ${JSON.stringify(arch)} is not GPT2LMHeadModel`, { expected: ['GPT2LMHeadModel'], got: arch });
+  }
+  return loadHfGpt2(folder, cfg);
 }
