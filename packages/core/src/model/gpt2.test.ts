@@ -3,6 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { loadGpt2Folder, loadModelFolder, memoryFolder } from './formats/load-model.ts';
 import { hfLlamaFolderBytes } from './formats/hf-writer.ts';
 import { Gpt2Transformer } from './gpt2.ts';
+import { ggufGpt2Chunks, loadGgufGpt2 } from './formats/gguf-gpt2.ts';
+import { memorySource } from './formats/byte-source.ts';
+import { concatChunks } from './formats/tensor-encoding.ts';
+import { loadModelBytes } from './formats/load-model.ts';
 import { syntheticLlama } from './synthetic-model.ts';
 
 // A tiny random GPT-2 in transformers' layout, with logits from an
@@ -47,5 +51,32 @@ describe('GPT-2 from a Hugging Face folder', () => {
     expect(() => loadModelFolder(memoryFolder('gpt2-tiny', files))).toThrow(expect.objectContaining({ name: 'ModelFileError', code: 'unsupported_architecture', got: 'GPT2LMHeadModel' }));
     const llama = hfLlamaFolderBytes(syntheticLlama('tiny', { overrides: { nLayers: 1 } }));
     expect(() => loadGpt2Folder(memoryFolder('llama', llama))).toThrow(expect.objectContaining({ code: 'unsupported_architecture', got: 'LlamaForCausalLM' }));
+  });
+});
+
+describe('GPT-2 in GGUF', () => {
+  const hf = loadGpt2Folder(memoryFolder('gpt2-tiny', files));
+  const logitsOf = (weights: typeof hf.weights) => {
+    const t = new Gpt2Transformer(weights);
+    return reference.tokens.map((token, pos) => t.forward(token, pos));
+  };
+  const expected = logitsOf(hf.weights);
+  const maxErr = (got: Float32Array[]) => Math.max(...got.map((row, p) => Math.max(...row.map((v, i) => Math.abs(v - expected[p][i])))));
+
+  it('F32 gives the same logits as the Hugging Face folder, Q8_0 to its precision', () => {
+    const f32 = loadGgufGpt2(memorySource(concatChunks(ggufGpt2Chunks(hf.weights)), 'gpt2.gguf'));
+    expect(f32.format).toBe('gguf');
+    expect(f32.parameterCount).toBe(hf.parameterCount);
+    expect(maxErr(logitsOf(f32.weights))).toBe(0);
+    const q8 = loadGgufGpt2(memorySource(concatChunks(ggufGpt2Chunks(hf.weights, 'Q8_0'))));
+    // Relative to the largest logit, as for the LLaMA formats (int8 with one scale per 32 values).
+    const largest = Math.max(...expected.map((row) => Math.max(...row.map(Math.abs))));
+    const err = maxErr(logitsOf(q8.weights)) / largest;
+    expect(err).toBeGreaterThan(0);
+    expect(err).toBeLessThan(0.05);
+  });
+
+  it('the LLaMA loader refuses a gpt2 GGUF by name', () => {
+    expect(() => loadModelBytes(concatChunks(ggufGpt2Chunks(hf.weights)), 'gpt2.gguf')).toThrow(expect.objectContaining({ name: 'ModelFileError', code: 'unsupported_architecture', got: 'gpt2' }));
   });
 });

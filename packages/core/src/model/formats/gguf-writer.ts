@@ -97,7 +97,7 @@ export function* ggufChunks(w: LlamaWeights, options: GgufWriteOptions = {}): Ge
     if (v.eosId !== undefined) meta.push(['tokenizer.ggml.eos_token_id', GGUF_VALUE.u32, v.eosId]);
   }
 
-  const tensors: Array<{ name: string; dims: number[]; data: Float32Array; dtype: TensorDtype }> = [];
+  const tensors: GgufTensorSpec[] = [];
   const add = (name: string, dims: number[], data: Float32Array, matrix: boolean) =>
     tensors.push({ name, dims, data, dtype: matrix ? dtype : 'F32' });
   add('token_embd.weight', [c.dim, c.vocabSize], w.tokenEmbedding, true);
@@ -115,6 +115,19 @@ export function* ggufChunks(w: LlamaWeights, options: GgufWriteOptions = {}): Ge
   add('output_norm.weight', [c.dim], w.rmsFinal, false);
   if (!c.sharedClassifier) add('output.weight', [c.dim, c.vocabSize], w.wcls, true);
 
+  yield* ggufFileChunks(meta, tensors);
+}
+
+/** A GGUF tensor to write: ggml dims (innermost first) and float32 data encoded as `dtype`. */
+export interface GgufTensorSpec {
+  name: string;
+  dims: number[];
+  data: Float32Array;
+  dtype: TensorDtype;
+}
+
+/** GGUF v3 chunks from metadata [key, value type, value] and tensors (arrays as {itemType, items}). */
+export function* ggufFileChunks(meta: ReadonlyArray<[string, number, unknown]>, tensors: readonly GgufTensorSpec[]): Generator<Uint8Array> {
   const head = new Bytes();
   head.num('u32', GGUF_MAGIC);
   head.num('u32', 3);

@@ -7,7 +7,7 @@ import { parseSafetensors, readSafetensor } from './safetensors-file.ts';
 
 /** A GPT-2 loaded from a Hugging Face folder (plaintext only: the split schedule is LLaMA's). */
 export interface LoadedGpt2Model {
-  format: 'safetensors';
+  format: 'safetensors' | 'gguf';
   source: string;
   architecture: 'gpt2';
   weights: Gpt2Weights;

@@ -19,3 +19,5 @@ export { writeLlama2cTokenizer } from './llama2c-tokenizer-writer.ts';
 export { concatChunks, type TensorDtype } from './tensor-encoding.ts';
 export { byteLevelTokenizerJson } from './gguf-vocab.ts';
 export { sentencePieceTokenizerJson } from './sentencepiece-tokenizer-json.ts';
+export { loadGgufGpt2, ggufGpt2Chunks } from './gguf-gpt2.ts';
+export { ggufFileChunks, type GgufTensorSpec } from './gguf-writer.ts';
