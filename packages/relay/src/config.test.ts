@@ -37,6 +37,12 @@ describe('relay configuration', () => {
     expect(c.models[1]).toEqual({ id: 'b', checkpoint: resolve('p/q.bin'), tokenizer: resolve('r.bin') });
   });
 
+  it('takes a model path alone when the model carries its tokenizer', () => {
+    expect(config(['--model', 'g=models/x.gguf']).models[0]).toEqual({ id: 'g', checkpoint: resolve('models/x.gguf') });
+    expect(() => config(['--model', 'g='])).toThrow(/id=PATH/);
+    expect(() => config(['--model', 'g=x.gguf:'])).toThrow(/id=PATH/);
+  });
+
   it('splits comma-separated model lists from the environment', () => {
     expect(config([], { FHE_LLM_MODELS: 'a=1.bin:2.bin, b=3.bin:4.bin' }).models.map((m) => m.id)).toEqual(['a', 'b']);
   });
@@ -75,7 +81,8 @@ describe('relay configuration', () => {
 
   it('parses model specs strictly', () => {
     expect(parseModelSpec('m=a.bin:b.bin').id).toBe('m');
-    for (const bad of ['a.bin:b.bin', '=a:b', 'm=a.bin', 'm=a.bin:', 'bad id=a:b']) expect(() => parseModelSpec(bad)).toThrow();
+    expect(parseModelSpec('m=a.bin').tokenizer).toBeUndefined();
+    for (const bad of ['a.bin:b.bin', '=a:b', 'm=', 'm=:b.bin', 'm=a.bin:', 'bad id=a:b']) expect(() => parseModelSpec(bad)).toThrow();
   });
 
   it('--help lists every flag, variable and default', () => {

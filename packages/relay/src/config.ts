@@ -5,11 +5,14 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DEFAULT_PRESET, presetIds } from '@fhe-llm/core';
 
-/** A model to host: its public id and the llama2.c checkpoint and tokenizer files. */
+/**
+ * A model to host: its public id, the model file or folder (llama2.c, GGUF or
+ * a Hugging Face folder), and a tokenizer file when the model carries none.
+ */
 export interface ModelSpec {
   id: string;
   checkpoint: string;
-  tokenizer: string;
+  tokenizer?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -25,13 +28,16 @@ export const BUNDLED_MODEL: ModelSpec = {
 export const DEFAULT_CORS_ORIGINS = ['http://localhost:*', 'http://127.0.0.1:*'];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** `id=checkpoint.bin:tokenizer.bin`; paths relative to the working directory. */
+/** `id=PATH` or `id=PATH:TOKENIZER` (PATH a model file or folder); paths relative to the working directory. */
 export function parseModelSpec(text: string): ModelSpec {
   const eq = text.indexOf('=');
-  const colon = text.lastIndexOf(':');
-  if (eq < 1 || colon < eq + 2 || colon === text.length - 1) throw new Error(`expected id=checkpoint.bin:tokenizer.bin, got "${text}"`);
+  const colon = text.indexOf(':', eq + 1);
+  if (eq < 1 || eq === text.length - 1 || colon === eq + 1 || colon === text.length - 1) {
+    throw new Error(`expected id=PATH or id=PATH:TOKENIZER, got "${text}"`);
+  }
   const id = text.slice(0, eq);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(id)) throw new Error(`model id "${id}" must be 1-64 letters, digits, '.', '_' or '-'`);
+  if (colon < 0) return { id, checkpoint: resolve(text.slice(eq + 1)) };
   return { id, checkpoint: resolve(text.slice(eq + 1, colon)), tokenizer: resolve(text.slice(colon + 1)) };
 }
 
@@ -107,7 +113,7 @@ interface OptionSpec {
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'host', flag: 'host', env: 'FHE_LLM_HOST', value: 'address', help: 'interface to listen on' },
   { key: 'port', flag: 'port', env: 'FHE_LLM_PORT', value: 'n', help: 'TCP port (0 = any free port, printed in the "listening" log line)' },
-  { key: 'models', flag: 'model', env: 'FHE_LLM_MODELS', value: 'id=ckpt.bin:tok.bin', repeatable: true, help: 'model to host (repeatable; the variable is comma-separated); default: the bundled stories260K' },
+  { key: 'models', flag: 'model', env: 'FHE_LLM_MODELS', value: 'id=PATH[:TOKENIZER]', repeatable: true, help: 'model to host: a llama2.c .bin, a GGUF file or a Hugging Face folder, with a tokenizer file when the model carries none (repeatable; the variable is comma-separated); default: the bundled stories260K' },
   { key: 'preset', flag: 'preset', env: 'FHE_LLM_PRESET', value: 'id', help: `CKKS preset (${presetIds.join(', ')})` },
   { key: 'workers', flag: 'workers', env: 'FHE_LLM_WORKERS', value: 'n', help: 'evaluation worker threads' },
   { key: 'maxQueue', flag: 'max-queue', env: 'FHE_LLM_MAX_QUEUE', value: 'n', help: 'queued evaluation tasks before answering 503 overloaded' },
@@ -140,7 +146,7 @@ function describeDefault(key: keyof RelayConfig): string {
 }
 
 export function helpText(): string {
-  const lines = ['Usage: fhe-llm-relay [options]', '', 'Serves encrypted linear-layer evaluation for llama2.c models over HTTP.', '', 'Options (flag / environment variable, default):'];
+  const lines = ['Usage: fhe-llm-relay [options]', '', 'Serves encrypted linear-layer evaluation for LLaMA-family models (llama2.c, GGUF, Hugging Face) over HTTP.', '', 'Options (flag / environment variable, default):'];
   for (const o of OPTIONS) {
     lines.push(`  --${o.flag} <${o.value}>${o.repeatable ? ' ...' : ''}`);
     lines.push(`      ${o.env}   ${o.help}`);

@@ -1,5 +1,5 @@
 import type { Remote } from 'comlink';
-import { parseLlama2cTokenizer, planModelStep, SpeculationController, type EncryptedModelDescriptor, type LinearPlan, type StepRunner, type Tokenizer, type TrafficCounters } from '@fhe-llm/core';
+import { parseTokenizerFile, planModelStep, SpeculationController, type EncryptedModelDescriptor, type LinearPlan, type StepRunner, type TextTokenizer, type TrafficCounters } from '@fhe-llm/core';
 import { ProtocolError } from './errors/protocol-error.ts';
 import type { RelayApi } from './relay/relay-api.ts';
 import type { StoredSession } from './storage/key-vault.ts';
@@ -37,7 +37,7 @@ export interface ModelSessionDeps {
  */
 export class ModelSession implements StepRunner {
   readonly descriptor: EncryptedModelDescriptor;
-  readonly tokenizer: Tokenizer;
+  readonly tokenizer: TextTokenizer;
   readonly ring: string;
   readonly counters: SessionCounters = { roundTrips: 0, bytesUp: 0, bytesDown: 0, relayMs: 0, cryptoMs: 0, stepMs: 0 };
   /** Learns, across this model's completions, how many drafts a pass should carry. */
@@ -54,7 +54,7 @@ export class ModelSession implements StepRunner {
   #evaluationKeys: Uint8Array | undefined;
   #session: StoredSession | undefined;
 
-  private constructor(descriptor: EncryptedModelDescriptor, tokenizer: Tokenizer, deps: ModelSessionDeps) {
+  private constructor(descriptor: EncryptedModelDescriptor, tokenizer: TextTokenizer, deps: ModelSessionDeps) {
     this.descriptor = descriptor;
     this.tokenizer = tokenizer;
     this.#deps = deps;
@@ -66,7 +66,7 @@ export class ModelSession implements StepRunner {
     if (!descriptor || !Array.isArray(descriptor.steps) || !Array.isArray(descriptor.galoisSteps) || typeof descriptor.preset !== 'string') {
       throw new ProtocolError('bad_descriptor', `the relay's descriptor for ${modelId} is incomplete`);
     }
-    const tokenizer = parseLlama2cTokenizer(tokenizerBytes, descriptor.config.vocabSize);
+    const tokenizer = parseTokenizerFile(tokenizerBytes, descriptor.config.vocabSize);
     const session = new ModelSession(descriptor, tokenizer, deps);
     await session.#openKeys(signal);
     return session;

@@ -1,5 +1,6 @@
-import { parseLlama2cCheckpoint, type LlamaWeights } from '../model/checkpoint.ts';
-import { parseLlama2cTokenizer, type Tokenizer } from '../model/tokenizer.ts';
+import type { LlamaWeights } from '../model/checkpoint.ts';
+import { loadModelBytes } from '../model/formats/load-model.ts';
+import { parseTokenizerFile, type TextTokenizer } from '../model/tokenizer-file.ts';
 import { buildSchedule, type Schedule } from '../model/schedule.ts';
 import { calibrateBounds } from '../model/calibrate.ts';
 import { describeModel, type StepBounds } from '../model/model-descriptor.ts';
@@ -12,7 +13,10 @@ export const CALIBRATION_PROMPTS = ['Once upon a time', '', 'The little dog was 
 
 export interface PrepareModelOptions {
   id: string;
-  checkpoint: Uint8Array;
+  /** A llama2.c or GGUF file in memory; or give `weights` already loaded (any format). */
+  checkpoint?: Uint8Array;
+  weights?: LlamaWeights;
+  /** llama2.c tokenizer.bin or Hugging Face tokenizer.json bytes. */
   tokenizer: Uint8Array;
   /** CKKS preset. Default DEFAULT_PRESET. */
   preset?: string;
@@ -28,11 +32,18 @@ export interface PrepareModelOptions {
 
 export interface PreparedModel {
   weights: LlamaWeights;
-  tokenizer: Tokenizer;
+  tokenizer: TextTokenizer;
   schedule: Schedule;
   descriptor: EncryptedModelDescriptor;
   /** True when the bounds came from `calibrationCache` instead of a calibration run. */
   calibrationCached: boolean;
+}
+
+/** Every tensor of a model, in a fixed order, as bytes (views, no copies). */
+function weightTensors(w: LlamaWeights): Uint8Array[] {
+  const tensors: Float32Array[] = [w.tokenEmbedding, w.rmsFinal, w.wcls];
+  for (const l of w.layers) tensors.push(l.rmsAtt, l.wq, l.wk, l.wv, l.wo, l.rmsFfn, l.w1, l.w2, l.w3);
+  return tensors.map((t) => new Uint8Array(t.buffer, t.byteOffset, t.byteLength));
 }
 
 /**
@@ -41,12 +52,14 @@ export interface PreparedModel {
  * CKKS preset. The relay publishes `descriptor`; the weights stay here.
  */
 export async function prepareModel(options: PrepareModelOptions): Promise<PreparedModel> {
-  const weights = parseLlama2cCheckpoint(options.checkpoint);
-  const tokenizer = parseLlama2cTokenizer(options.tokenizer, weights.config.vocabSize);
+  const weights = options.weights ?? (options.checkpoint ? loadModelBytes(options.checkpoint).weights : undefined);
+  if (!weights) throw new TypeError('prepareModel needs checkpoint bytes or weights');
+  const tokenizer = parseTokenizerFile(options.tokenizer, weights.config.vocabSize);
   const schedule = buildSchedule(weights);
   const steps = options.calibrationSteps ?? 256;
   const cache = options.calibrationCache;
-  const key = cache ? await calibrationKey([options.checkpoint, options.tokenizer], { prompts: CALIBRATION_PROMPTS, steps }) : '';
+  // Keyed by the weights as loaded (any format, after dequantization), not the file's bytes.
+  const key = cache ? await calibrationKey([...weightTensors(weights), options.tokenizer], { prompts: CALIBRATION_PROMPTS, steps, config: weights.config }) : '';
   const cached = cache ? await cache.read(key) : undefined;
   let bounds: StepBounds[];
   const calibrationCached = cached !== undefined && validCachedBounds(cached, schedule.steps.length);

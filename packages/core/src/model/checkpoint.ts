@@ -15,7 +15,14 @@ export interface LlamaConfig {
   kvDim: number;
   /** true when the classifier reuses the token-embedding table (positive vocab_size in the header) */
   sharedClassifier: boolean;
+  /** RoPE base; llama2.c's 10000 when absent. Other formats carry their own. */
+  ropeTheta?: number;
+  /** RMSNorm epsilon; llama2.c's 1e-5 when absent. */
+  normEps?: number;
 }
+
+export const LLAMA2C_ROPE_THETA = 10000;
+export const LLAMA2C_NORM_EPS = 1e-5;
 
 /** One transformer block; matrices are row-major [out][in] as llama2.c's matmul reads them. */
 export interface LlamaLayerWeights {
@@ -89,7 +96,7 @@ export function configFromHeader(header: readonly number[]): LlamaConfig {
 }
 
 /** Number of float32 values after the header, in file order (RoPE tables included, unused). */
-function tensorLengths(c: LlamaConfig): Array<[string, number]> {
+export function tensorLengths(c: LlamaConfig): Array<[string, number]> {
   const L = c.nLayers;
   const lengths: Array<[string, number]> = [
     ['token_embedding', c.vocabSize * c.dim],

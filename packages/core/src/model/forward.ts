@@ -1,3 +1,4 @@
+import { LLAMA2C_NORM_EPS, LLAMA2C_ROPE_THETA } from './checkpoint.ts';
 import type { LlamaConfig, LlamaWeights } from './checkpoint.ts';
 
 const f = Math.fround;
@@ -16,11 +17,11 @@ function matmul(xout: Float32Array, x: Float32Array, w: Float32Array, n: number,
   }
 }
 
-function rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array): void {
+function rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, eps: number): void {
   let ss = 0;
   for (let j = 0; j < x.length; j++) ss = f(ss + f(x[j] * x[j]));
   ss = f(ss / x.length);
-  ss = f(ss + f(1e-5));
+  ss = f(ss + f(eps));
   ss = f(1 / f(Math.sqrt(ss)));
   for (let j = 0; j < x.length; j++) out[j] = f(weight[j] * f(ss * x[j]));
 }
@@ -88,11 +89,13 @@ export class Float32Transformer {
     const x = this.#x, xb = this.#xb, xb2 = this.#xb2, hb = this.#hb, hb2 = this.#hb2, q = this.#q, att = this.#att;
     const kvMul = nHeads / nKvHeads;
     const sqrtHeadSize = f(Math.sqrt(headSize));
+    const eps = this.config.normEps ?? LLAMA2C_NORM_EPS;
+    const theta = this.config.ropeTheta ?? LLAMA2C_ROPE_THETA;
 
     x.set(w.tokenEmbedding.subarray(token * dim, (token + 1) * dim));
     for (let l = 0; l < this.config.nLayers; l++) {
       const lw = w.layers[l];
-      rmsnorm(xb, x, lw.rmsAtt);
+      rmsnorm(xb, x, lw.rmsAtt, eps);
 
       const loff = l * seqLen * kvDim;
       const k = this.#keyCache.subarray(loff + pos * kvDim, loff + (pos + 1) * kvDim);
@@ -104,7 +107,7 @@ export class Float32Transformer {
       // RoPE: rotate pairs (i, i+1) of q (and of k while i < kvDim).
       for (let i = 0; i < dim; i += 2) {
         const headDim = i % headSize;
-        const freq = f(1 / f(Math.pow(10000, f(headDim / headSize))));
+        const freq = f(1 / f(Math.pow(theta, f(headDim / headSize))));
         const val = f(pos * freq);
         const fcr = f(Math.cos(val));
         const fci = f(Math.sin(val));
@@ -140,7 +143,7 @@ export class Float32Transformer {
       matmul(xb2, xb, lw.wo, dim, dim);
       for (let i = 0; i < dim; i++) x[i] = f(x[i] + xb2[i]);
 
-      rmsnorm(xb, x, lw.rmsFfn);
+      rmsnorm(xb, x, lw.rmsFfn, eps);
       matmul(hb, xb, lw.w1, dim, hiddenDim);
       matmul(hb2, xb, lw.w3, dim, hiddenDim);
       for (let i = 0; i < hiddenDim; i++) {
@@ -152,7 +155,7 @@ export class Float32Transformer {
       for (let i = 0; i < dim; i++) x[i] = f(x[i] + xb[i]);
     }
 
-    rmsnorm(x, x, w.rmsFinal);
+    rmsnorm(x, x, w.rmsFinal, eps);
     matmul(this.#logits, x, w.wcls, dim, vocabSize);
     return this.#logits.slice();
   }

@@ -11,8 +11,13 @@ export type { LlamaConfig, LlamaLayerWeights, LlamaWeights } from './checkpoint.
 export { Tokenizer, parseLlama2cTokenizer, BOS_ID, EOS_ID } from './tokenizer.ts';
 export type { EncodeOptions } from './tokenizer.ts';
 export { TokenTextDecoder } from './token-text-decoder.ts';
+export { HfTokenizer, parseHfTokenizer } from './hf-tokenizer.ts';
+export { parseTokenizerFile, tokenizerKind } from './tokenizer-file.ts';
+export type { TextTokenizer } from './tokenizer-file.ts';
 
 export { Float32Transformer } from './forward.ts';
+export { Gpt2Transformer, geluTanh, gpt2ParameterCount } from './gpt2.ts';
+export type { Gpt2Config, Gpt2LayerWeights, Gpt2Weights } from './gpt2.ts';
 export { Sampler, XorShiftRng, sampleArgmax, sampleMult, sampleTopP, softmaxF32 } from './sampler.ts';
 export type { SamplerOptions } from './sampler.ts';
 export { generate, sequentialForwarder } from './generate.ts';
@@ -34,3 +39,9 @@ export { draftFromContext } from './prompt-lookup.ts';
 export type { PromptLookupOptions } from './prompt-lookup.ts';
 export { SpeculationController } from './speculation-controller.ts';
 export type { SpeculationOptions } from './speculation-controller.ts';
+
+export * from './formats/index.ts';
+export { syntheticLlama, greedyMargins, SYNTHETIC_SHAPES } from './synthetic-model.ts';
+export type { GreedyMargins, SyntheticOptions, SyntheticShape } from './synthetic-model.ts';
+export { syntheticByteLevelVocab, type ByteLevelVocab } from './synthetic-vocab.ts';
+export { LLAMA2C_NORM_EPS, LLAMA2C_ROPE_THETA } from './checkpoint.ts';

@@ -1,4 +1,4 @@
-import { configFromHeader } from './checkpoint.ts';
+import { configFromHeader, LLAMA2C_NORM_EPS, LLAMA2C_ROPE_THETA } from './checkpoint.ts';
 import type { LlamaConfig } from './checkpoint.ts';
 import { ModelFormatError } from './model-format-error.ts';
 import { scheduleLayout } from './schedule.ts';
@@ -57,8 +57,8 @@ export function describeModel(id: string, schedule: Schedule, bounds?: readonly 
     format: MODEL_DESCRIPTOR_FORMAT,
     id,
     config: { ...schedule.config },
-    normEps: 1e-5,
-    ropeTheta: 10000,
+    normEps: schedule.config.normEps ?? LLAMA2C_NORM_EPS,
+    ropeTheta: schedule.config.ropeTheta ?? LLAMA2C_ROPE_THETA,
     steps: schedule.steps.map(({ id: stepId, kind, layer, dIn, dOut, weight }, i) => ({
       id: stepId,
       kind,

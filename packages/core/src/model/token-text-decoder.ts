@@ -1,5 +1,4 @@
-import { BOS_ID, EOS_ID } from './tokenizer.ts';
-import type { Tokenizer } from './tokenizer.ts';
+import type { TextTokenizer } from './tokenizer-file.ts';
 
 /**
  * Incremental text for a stream of generated tokens: feed tokens one at a time
@@ -7,12 +6,12 @@ import type { Tokenizer } from './tokenizer.ts';
  * <0xXX> byte tokens come out whole once their last byte arrives.
  */
 export class TokenTextDecoder {
-  readonly #tokenizer: Tokenizer;
+  readonly #tokenizer: TextTokenizer;
   readonly #utf8 = new TextDecoder();
   #prev: number;
 
   /** `prevToken`: the token before the first one pushed (BOS strips a leading space). */
-  constructor(tokenizer: Tokenizer, prevToken = -1) {
+  constructor(tokenizer: TextTokenizer, prevToken = -1) {
     this.#tokenizer = tokenizer;
     this.#prev = prevToken;
   }
@@ -20,7 +19,7 @@ export class TokenTextDecoder {
   push(token: number): string {
     const prev = this.#prev;
     this.#prev = token;
-    if (token === BOS_ID || token === EOS_ID) return '';
+    if (token === this.#tokenizer.bosId || token === this.#tokenizer.eosId) return '';
     return this.#utf8.decode(this.#tokenizer.decodeBytes(prev, token), { stream: true });
   }
 

@@ -33,6 +33,8 @@ const utf8Encoder = new TextEncoder();
 /** llama2.c's SentencePiece-style BPE tokenizer (tokenizer.bin format). */
 export class Tokenizer {
   readonly vocabSize: number;
+  readonly bosId = BOS_ID;
+  readonly eosId = EOS_ID;
   readonly maxTokenLength: number;
   /** Raw piece bytes of each token (as stored in the file). */
   readonly pieces: readonly Uint8Array[];

@@ -9,8 +9,10 @@ export interface HostedModel {
   readonly id: string;
   readonly spec: ModelSpec;
   readonly descriptor: EncryptedModelDescriptor;
-  /** The tokenizer file, served as is (public). */
+  /** The tokenizer file (tokenizer.bin or tokenizer.json), served as is (public). */
   readonly tokenizer: Uint8Array;
+  /** What /v1/models reports about the model besides its descriptor. */
+  readonly info: HostedModelInfo;
   /** Memoized plans, shared by every request for this model. */
   readonly plans: PlanTable;
   /** Largest accepted step request body, bytes. */
@@ -26,11 +28,21 @@ export interface PrepareRequest {
   parallelism: number;
 }
 
+export interface HostedModelInfo {
+  architecture: string;
+  parameters: number;
+  vocabulary: { size: number; tokenizer: 'llama2c-bin' | 'hf-json' };
+  format: string;
+  /** File or folder name the model was loaded from. */
+  source: string;
+}
+
 export interface PrepareResponse {
   descriptor: EncryptedModelDescriptor;
   tokenizer: Uint8Array;
   /** Bounds came from the calibration file beside the model (see calibration-file-cache.ts). */
   calibrationCached: boolean;
+  info: HostedModelInfo;
 }
 
 /** Parse and calibrate a model in a worker thread (see prepare-model-worker.ts). */
@@ -41,12 +53,12 @@ export function loadHostedModel(spec: ModelSpec, preset: string, parallelism = 1
     worker.once('message', (response: PrepareResponse) => {
       settled = true;
       const plans = new PlanTable(response.descriptor);
-      resolve({ id: spec.id, spec, descriptor: response.descriptor, tokenizer: response.tokenizer, plans, stepBodyLimit: maxStepBodyBytes(response.descriptor, plans), calibrationCached: response.calibrationCached });
+      resolve({ id: spec.id, spec, descriptor: response.descriptor, tokenizer: response.tokenizer, info: response.info, plans, stepBodyLimit: maxStepBodyBytes(response.descriptor, plans), calibrationCached: response.calibrationCached });
       void worker.terminate();
     });
     worker.once('error', (error: Error) => {
       settled = true;
-      reject(new Error(`cannot load model ${spec.id} (${spec.checkpoint}, ${spec.tokenizer}): ${error.message}`, { cause: error }));
+      reject(new Error(`cannot load model ${spec.id} (${spec.checkpoint}${spec.tokenizer ? `, ${spec.tokenizer}` : ''}): ${error.message}`, { cause: error }));
     });
     worker.once('exit', (code) => {
       if (!settled) reject(new Error(`model ${spec.id}: preparation worker exited with code ${code}`));

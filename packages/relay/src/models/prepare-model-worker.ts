@@ -2,20 +2,30 @@
 // would stall the event loop (and /healthz) if done on the main thread. The
 // weights also never enter the main thread this way: only the descriptor
 // and the tokenizer bytes come back.
-import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { prepareModel } from '@fhe-llm/core';
 import { calibrationFileCache } from './calibration-file-cache.ts';
+import { loadModelPath, tokenizerForModel } from '@fhe-llm/core/node';
 import type { PrepareRequest, PrepareResponse } from './hosted-model.ts';
 
 const request = workerData as PrepareRequest;
-const tokenizer = new Uint8Array(readFileSync(request.spec.tokenizer));
+const loaded = loadModelPath(request.spec.checkpoint);
+const tokenizer = tokenizerForModel(loaded, request.spec.tokenizer);
 const prepared = await prepareModel({
   id: request.spec.id,
-  checkpoint: new Uint8Array(readFileSync(request.spec.checkpoint)),
-  tokenizer,
+  weights: loaded.weights,
+  tokenizer: tokenizer.bytes,
   preset: request.preset,
   parallelism: request.parallelism,
   calibrationCache: calibrationFileCache(request.spec.checkpoint),
 });
-parentPort?.postMessage({ descriptor: prepared.descriptor, tokenizer, calibrationCached: prepared.calibrationCached } satisfies PrepareResponse);
+const info = {
+  architecture: loaded.architecture,
+  parameters: loaded.parameterCount,
+  vocabulary: { size: loaded.weights.config.vocabSize, tokenizer: tokenizer.kind },
+  format: loaded.format,
+  // The file or folder name only: the relay's directory layout stays private.
+  source: basename(loaded.source),
+};
+parentPort?.postMessage({ descriptor: prepared.descriptor, tokenizer: tokenizer.bytes, info, calibrationCached: prepared.calibrationCached } satisfies PrepareResponse);

@@ -80,7 +80,10 @@ export const openApiDocument = {
         summary: 'Hosted models',
         security: client,
         responses: {
-          '200': { description: 'descriptors', content: { 'application/json': { schema: { type: 'object', properties: { models: { type: 'array', items: { $ref: '#/components/schemas/ModelDescriptor' } } } } } } },
+          '200': {
+            description: 'descriptors, each with architecture, parameters, vocabulary {size, tokenizer}, format (llama2c, llama2c-v1, llama2c-v2, gguf, safetensors) and source (file or folder name)',
+            content: { 'application/json': { schema: { type: 'object', properties: { models: { type: 'array', items: { $ref: '#/components/schemas/ModelDescriptor' } } } } } },
+          },
           '401': unauthenticated,
           '503': retryable('not_ready, auth_unavailable'),
         },
@@ -96,7 +99,7 @@ export const openApiDocument = {
     },
     '/v1/models/{id}/tokenizer': {
       get: {
-        summary: 'The tokenizer file (llama2.c format; public)',
+        summary: 'The tokenizer file: llama2.c tokenizer.bin (application/octet-stream) or Hugging Face tokenizer.json (application/json); public',
         security: client,
         parameters: [modelId],
         responses: { '200': { description: 'tokenizer bytes', content: binary }, '401': unauthenticated, '404': errorResponse('model_not_found'), '503': retryable('not_ready, auth_unavailable') },

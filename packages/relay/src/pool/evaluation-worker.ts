@@ -1,11 +1,11 @@
 // Piscina worker: loads SEAL and every hosted model once (weights encoded
 // into plaintexts at load), then evaluates ciphertext groups. Runs one task
 // at a time, so cached keys are never evicted while in use.
-import { readFileSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { GaloisKeys } from 'node-seal';
-import { CkksContext, PlanError, type LinearOperator, StepOperators, buildSchedule, evaluateGroup, isFheLlmError, parseLlama2cCheckpoint } from '@fhe-llm/core';
+import { CkksContext, PlanError, type LinearOperator, StepOperators, buildSchedule, evaluateGroup, isFheLlmError } from '@fhe-llm/core';
+import { loadModelPath } from '@fhe-llm/core/node';
 import { KeyCache } from './key-cache.ts';
 import { serializeError, type CheckKeysTask, type EvaluateTask, type KeyRef, type WorkerInit, type WorkerReadyMessage, type WorkerResult, type WorkerStats, type WorkerTask } from './worker-protocol.ts';
 
@@ -22,7 +22,7 @@ for (const model of init.models) {
     ctx = await CkksContext.create(presetId);
     contexts.set(presetId, ctx);
   }
-  const schedule = buildSchedule(parseLlama2cCheckpoint(new Uint8Array(readFileSync(model.checkpointPath))));
+  const schedule = buildSchedule(loadModelPath(model.checkpointPath).weights);
   const operators = new StepOperators(ctx, model.descriptor, schedule, init.weightBudgetBytes === undefined ? {} : { memoryBudgetBytes: init.weightBudgetBytes });
   operators.warm();
   models.set(model.id, operators);

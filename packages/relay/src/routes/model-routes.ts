@@ -9,10 +9,14 @@ import type { RelayServices } from '../relay-services.ts';
  */
 export function modelRoutes(services: RelayServices): Hono<RelayEnv> {
   const app = new Hono<RelayEnv>();
-  app.get('/v1/models', (c) => c.json({ models: [...services.models.values()].map((m) => m.descriptor) }));
+  // Each entry: the descriptor, plus architecture, parameter count, vocabulary, format and source.
+  app.get('/v1/models', (c) => c.json({ models: [...services.models.values()].map((m) => ({ ...m.descriptor, ...m.info })) }));
   app.get('/v1/models/:id', modelLookup(services), (c) => c.json(c.var.model.descriptor));
   app.get('/v1/models/:id/tokenizer', modelLookup(services), (c) =>
-    c.body(c.var.model.tokenizer.slice(), 200, { 'Content-Type': 'application/octet-stream', 'Cache-Control': 'public, max-age=3600' }),
+    c.body(c.var.model.tokenizer.slice(), 200, {
+      'Content-Type': c.var.model.info.vocabulary.tokenizer === 'hf-json' ? 'application/json' : 'application/octet-stream',
+      'Cache-Control': 'public, max-age=3600',
+    }),
   );
   return app;
 }

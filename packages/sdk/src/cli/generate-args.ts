@@ -6,7 +6,8 @@ export type GenerateMode = 'plaintext' | 'local-fhe' | 'relay';
 export interface GenerateArgs {
   mode: GenerateMode;
   modelFile: string;
-  tokenizerFile: string;
+  /** Undefined: the model's own vocabulary, a tokenizer beside it, or the bundled one for the bundled model. */
+  tokenizerFile?: string;
   relayUrl?: string;
   keyDir?: string;
   modelId: string;
@@ -23,7 +24,7 @@ export interface GenerateArgs {
 
 export const GENERATE_USAGE = `Usage: fhe-llm generate [options]
 
-Generate text with a llama2.c model, privately.
+Generate text with a LLaMA-family model (llama2.c, GGUF or Hugging Face folder), privately.
 
 Modes (default --local-fhe, or --relay when a URL is given):
   --plaintext            reference float32 forward pass, no encryption
@@ -31,8 +32,10 @@ Modes (default --local-fhe, or --relay when a URL is given):
   --relay URL            real CKKS encryption through a relay over HTTP
 
 Options:
-  --model-file PATH      llama2.c checkpoint (default: bundled stories260K)
-  --tokenizer PATH       llama2.c tokenizer (default: bundled tok512.bin)
+  --model-file PATH      model file or folder: llama2.c .bin (legacy or export v1/v2),
+                         GGUF, or a Hugging Face folder (default: bundled stories260K)
+  --tokenizer PATH       tokenizer.bin or tokenizer.json (default: the model's own
+                         vocabulary, else tokenizer.bin/.json beside the model)
   --model ID             model id on the relay (default: stories260K)
   --prompt TEXT          prompt (default: "")
   --max-tokens N         tokens to generate after the prompt (default: 64)
@@ -98,7 +101,7 @@ export function parseGenerateArgs(argv: string[], defaults: { modelFile: string;
   return {
     mode: modes[0] ?? 'local-fhe',
     modelFile: v['model-file'] ?? defaults.modelFile,
-    tokenizerFile: v.tokenizer ?? defaults.tokenizerFile,
+    tokenizerFile: v.tokenizer ?? (v['model-file'] === undefined ? defaults.tokenizerFile : undefined),
     relayUrl: v.relay,
     keyDir: v['key-dir'],
     modelId: v.model ?? 'stories260K',

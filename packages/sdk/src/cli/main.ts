@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import {
   CkksClient,
@@ -8,13 +7,13 @@ import {
   SplitInferenceClient,
   StepOperators,
   isFheLlmError,
-  parseLlama2cCheckpoint,
-  parseLlama2cTokenizer,
+  parseTokenizerFile,
   perSequenceForwarder,
   prepareModel,
   sequentialForwarder,
   splitBatchForwarder,
 } from '@fhe-llm/core';
+import { loadModelPath, tokenizerForModel } from '@fhe-llm/core/node';
 import { GENERATE_USAGE, parseGenerateArgs, UsageError, type GenerateArgs } from './generate-args.ts';
 import { runGeneration, type RunGenerationOptions } from './run-generation.ts';
 
@@ -28,6 +27,7 @@ const USAGE = `Usage: fhe-llm <command> [options]
 
 Commands:
   generate     generate text (fhe-llm generate --help)
+  synth-model  write a synthetic model of a real shape (fhe-llm synth-model --help)
 `;
 
 /** CLI entry: returns the process exit code (0 ok, 1 failure, 2 usage). */
@@ -36,6 +36,16 @@ export async function main(argv: string[]): Promise<number> {
   if (command === undefined || command === '-h' || command === '--help') {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;
+  }
+  if (command === 'synth-model') {
+    const { synthModelCommand, SYNTH_USAGE } = await import('./synth-model.ts');
+    try {
+      return synthModelCommand(rest);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      process.stderr.write(`fhe-llm synth-model: ${error.message}\n\n${SYNTH_USAGE}`);
+      return 2;
+    }
   }
   if (command !== 'generate') {
     process.stderr.write(`fhe-llm: unknown command "${command}"\n${USAGE}`);
@@ -78,14 +88,15 @@ async function generateCommand(args: GenerateArgs) {
     const { generateThroughRelay } = await import('./relay-mode.ts');
     return finish(await generateThroughRelay(args, base));
   }
-  const [checkpoint, tokenizerBytes] = await Promise.all([readFile(args.modelFile), readFile(args.tokenizerFile)]);
+  const loaded = loadModelPath(args.modelFile);
+  const tokenizerBytes = tokenizerForModel(loaded, args.tokenizerFile).bytes;
   if (args.mode === 'plaintext') {
-    const weights = parseLlama2cCheckpoint(checkpoint);
-    const tokenizer = parseLlama2cTokenizer(tokenizerBytes, weights.config.vocabSize);
+    const weights = loaded.weights;
+    const tokenizer = parseTokenizerFile(tokenizerBytes, weights.config.vocabSize);
     const forwarder = perSequenceForwarder([sequentialForwarder(new Float32Transformer(weights))]);
     return finish(await runGeneration({ ...base, forwarder, tokenizer, seqLen: weights.config.seqLen }));
   }
-  const model = await prepareModel({ id: 'local', checkpoint, tokenizer: tokenizerBytes, preset: args.preset });
+  const model = await prepareModel({ id: 'local', weights: loaded.weights, tokenizer: tokenizerBytes, preset: args.preset });
   const ctx = await CkksContext.create(model.descriptor.preset);
   const client = CkksClient.generate(ctx);
   const operators = new StepOperators(ctx, model.descriptor, model.schedule);

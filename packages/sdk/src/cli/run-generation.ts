@@ -1,4 +1,4 @@
-import { decode, Sampler, SpeculationController, TokenTextDecoder, type BatchForwarder, type Tokenizer, type TrafficCounters } from '@fhe-llm/core';
+import { decode, Sampler, SpeculationController, TokenTextDecoder, type BatchForwarder, type TextTokenizer, type TrafficCounters } from '@fhe-llm/core';
 
 /** The CLI's `--json` object; `token_ids` has the meaning of reference.json's `next_token_ids`. */
 export interface GenerationReport {
@@ -22,7 +22,7 @@ export interface GenerationReport {
 export interface RunGenerationOptions {
   /** One sequence (`sequences` = 1). */
   forwarder: BatchForwarder;
-  tokenizer: Tokenizer;
+  tokenizer: TextTokenizer;
   seqLen: number;
   prompt: string;
   maxTokens: number;

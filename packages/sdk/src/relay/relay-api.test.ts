@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { workerMs } from './relay-api.ts';
-
+import { RelayApi, workerMs } from './relay-api.ts';
 describe('workerMs (the relay CPU figure from Server-Timing)', () => {
   it('prefers worker-cpu, falls back to worker, and is 0 when absent or malformed', () => {
     expect(workerMs('worker;dur=12.5, worker-cpu;dur=9.5')).toBe(9.5);
@@ -9,5 +8,32 @@ describe('workerMs (the relay CPU figure from Server-Timing)', () => {
     expect(workerMs('coworker;dur=7')).toBe(0);
     expect(workerMs('worker;dur=abc')).toBe(0);
     expect(workerMs(null)).toBe(0);
+  });
+});
+
+// The client tokenizes, so it needs each model's tokenizer file; the SDK
+// fetches it once per client and keeps it, and does not keep failures.
+
+describe('tokenizer cache', () => {
+  it('fetches a model tokenizer once, and retries after a failure', async () => {
+    const calls: string[] = [];
+    let fail = true;
+    const fetchStub = async (input: RequestInfo | URL): Promise<Response> => {
+      const url = String(input instanceof Request ? input.url : input);
+      calls.push(url);
+      if (url.includes('/broken/') && fail) {
+        fail = false;
+        return new Response(JSON.stringify({ error: { code: 'model_not_found', message: 'no' } }), { status: 404, headers: { 'content-type': 'application/json' } });
+      }
+      return new Response(new Uint8Array([1, 2, 3]), { status: 200 });
+    };
+    const api = new RelayApi({ relayUrl: 'http://relay.test', fetch: fetchStub as typeof fetch, timeoutMs: 5_000, retries: 0 });
+    const [a, b] = await Promise.all([api.getTokenizer('m'), api.getTokenizer('m')]);
+    expect(await api.getTokenizer('m')).toEqual(new Uint8Array([1, 2, 3]));
+    expect(a).toBe(b);
+    expect(calls.filter((u) => u.endsWith('/v1/models/m/tokenizer'))).toHaveLength(1);
+    await expect(api.getTokenizer('broken')).rejects.toThrow();
+    expect(await api.getTokenizer('broken')).toEqual(new Uint8Array([1, 2, 3]));
+    expect(calls.filter((u) => u.includes('/broken/'))).toHaveLength(2);
   });
 });

@@ -24,6 +24,8 @@ export class RelayApi {
   readonly baseUrl: string;
   readonly #http: KyInstance;
   readonly #timeoutMs: number;
+  /** Tokenizer files by model id: fetched once per client (they are public and large, up to megabytes of JSON). */
+  readonly #tokenizers = new Map<string, Promise<Uint8Array>>();
 
   constructor(options: RelayApiOptions) {
     this.baseUrl = options.relayUrl.replace(/\/+$/, '');
@@ -54,8 +56,14 @@ export class RelayApi {
     return this.#call(`/v1/models/${encodeURIComponent(id)}`, { signal }, (r) => r.json<EncryptedModelDescriptor>());
   }
 
-  async getTokenizer(id: string, signal?: AbortSignal): Promise<Uint8Array> {
-    return new Uint8Array(await this.#call(`/v1/models/${encodeURIComponent(id)}/tokenizer`, { signal }, (r) => r.arrayBuffer()));
+  /** The model's tokenizer file (tokenizer.bin or tokenizer.json), cached after the first success. */
+  getTokenizer(id: string, signal?: AbortSignal): Promise<Uint8Array> {
+    const cached = this.#tokenizers.get(id);
+    if (cached) return cached;
+    const fetched = this.#call(`/v1/models/${encodeURIComponent(id)}/tokenizer`, { signal }, (r) => r.arrayBuffer()).then((b) => new Uint8Array(b));
+    this.#tokenizers.set(id, fetched);
+    fetched.catch(() => this.#tokenizers.delete(id)); // a failure is not cached
+    return fetched;
   }
 
   async createSession(model: string, evaluationKeys: Uint8Array, signal?: AbortSignal): Promise<SessionGrant> {
