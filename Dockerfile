@@ -37,6 +37,7 @@ RUN --mount=type=secret,id=npm_cafile \
 # .dockerignore lets through only package sources (no tests), bins and models.
 COPY packages/ packages/
 COPY models/ models/
+COPY scripts/ scripts/
 
 # --- runtime ---------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
@@ -47,10 +48,12 @@ WORKDIR /app
 # Owned by root and read-only to the relay; nothing is written outside /tmp,
 # so the container runs with a read-only root filesystem.
 COPY --from=build /app /app
+# NODE_OPTIONS: run the packages' TypeScript sources (scripts/source-condition.ts).
 ENV NODE_ENV=production \
     HOME=/tmp \
     FHE_LLM_HOST=0.0.0.0 \
-    FHE_LLM_PORT=8080
+    FHE_LLM_PORT=8080 \
+    NODE_OPTIONS=--conditions=fhe-llm-source
 USER 10001:10001
 EXPOSE 8080
 # Ready = models calibrated, pre-encoded and workers up (slim has no curl).

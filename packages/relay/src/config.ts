@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,9 +14,12 @@ export interface ModelSpec {
 }
 
 const MiB = 1024 * 1024;
-const bundledDir = fileURLToPath(new URL('../../../models/stories260K/', import.meta.url));
+// The package's own copy (models/, written by its build for npm), else the repository's.
+const bundledDir = [new URL('../models/stories260K/', import.meta.url), new URL('../../../models/stories260K/', import.meta.url)]
+  .map((url) => fileURLToPath(url))
+  .find((dir) => existsSync(resolve(dir, 'stories260K.bin'))) ?? fileURLToPath(new URL('../models/stories260K/', import.meta.url));
 
-/** The model served when none is configured: stories260K, shipped in the repository. */
+/** The model served when none is configured: stories260K, shipped in the repository and in the npm package. */
 export const BUNDLED_MODEL: ModelSpec = {
   id: 'stories260K',
   checkpoint: resolve(bundledDir, 'stories260K.bin'),
