@@ -1,4 +1,5 @@
 import { wrap, type Remote } from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { CryptoWorkerApi } from './crypto-worker.ts';
 import './error-transfer.ts';
 
@@ -17,10 +18,8 @@ export async function spawnCryptoWorker(): Promise<SpawnedWorker> {
     const worker = new Worker(new URL('./crypto-worker.ts', import.meta.url), { type: 'module', name: 'fhe-llm-crypto' });
     return { api: wrap<CryptoWorkerApi>(worker), terminate: async () => worker.terminate() };
   }
-  const threads = 'node:worker_threads';
-  const adapter = 'comlink/dist/esm/node-adapter.mjs';
-  const { Worker: NodeWorker } = (await import(/* @vite-ignore */ threads)) as typeof import('node:worker_threads');
-  const { default: nodeEndpoint } = await import(/* @vite-ignore */ adapter);
+  // getBuiltinModule, not import(): bundlers see no Node import to resolve or shim.
+  const { Worker: NodeWorker } = globalThis.process.getBuiltinModule('node:worker_threads');
   const worker = new NodeWorker(new URL('./crypto-worker.ts', import.meta.url));
   return {
     api: wrap<CryptoWorkerApi>(nodeEndpoint(worker)),
