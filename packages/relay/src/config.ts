@@ -101,6 +101,8 @@ interface OptionSpec {
   key: keyof RelayConfig;
   flag: string;
   env: string;
+  /** A conventional variable read when `env` is unset, e.g. PORT, which container platforms set. */
+  fallbackEnv?: string;
   value: string;
   repeatable?: boolean;
   help: string;
@@ -109,7 +111,7 @@ interface OptionSpec {
 /** Every setting: one flag and one environment variable each (a flag wins over the variable). */
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'host', flag: 'host', env: 'FHE_LLM_HOST', value: 'address', help: 'interface to listen on' },
-  { key: 'port', flag: 'port', env: 'FHE_LLM_PORT', value: 'n', help: 'TCP port (0 = any free port, printed in the "listening" log line)' },
+  { key: 'port', flag: 'port', env: 'FHE_LLM_PORT', fallbackEnv: 'PORT', value: 'n', help: 'TCP port (0 = any free port, printed in the "listening" log line)' },
   { key: 'models', flag: 'model', env: 'FHE_LLM_MODELS', value: 'id=ckpt.bin:tok.bin', repeatable: true, help: 'model to host (repeatable; the variable is comma-separated); default: the bundled stories260K' },
   { key: 'preset', flag: 'preset', env: 'FHE_LLM_PRESET', value: 'id', help: `CKKS preset (${presetIds.join(', ')})` },
   { key: 'workers', flag: 'workers', env: 'FHE_LLM_WORKERS', value: 'n', help: 'evaluation worker threads' },
@@ -145,7 +147,7 @@ export function helpText(): string {
   const lines = ['Usage: fhe-llm-relay [options]', '', 'Serves encrypted linear-layer evaluation for llama2.c models over HTTP.', '', 'Options (flag / environment variable, default):'];
   for (const o of OPTIONS) {
     lines.push(`  --${o.flag} <${o.value}>${o.repeatable ? ' ...' : ''}`);
-    lines.push(`      ${o.env}   ${o.help}`);
+    lines.push(`      ${o.env}${o.fallbackEnv ? ` (or ${o.fallbackEnv})` : ''}   ${o.help}`);
     lines.push(`      default: ${describeDefault(o.key)}`);
   }
   lines.push('  --help', '      print this text');
@@ -169,7 +171,7 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
   const raw: Record<string, unknown> = {};
   for (const o of OPTIONS) {
     const fromFlag = (values as Record<string, string | string[] | undefined>)[o.flag];
-    const fromEnv = env[o.env];
+    const fromEnv = [o.env, o.fallbackEnv].map((name) => (name ? env[name] : undefined)).find((v) => v !== undefined && v !== '');
     if (fromFlag !== undefined) raw[o.key] = fromFlag;
     else if (fromEnv !== undefined && fromEnv !== '') raw[o.key] = o.repeatable ? fromEnv.split(',').map((s) => s.trim()).filter(Boolean) : fromEnv;
   }
@@ -178,7 +180,7 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     const byKey = new Map(OPTIONS.map((o) => [o.key as string, o]));
     const problems = result.error.issues.map((issue) => {
       const o = byKey.get(String(issue.path[0]));
-      return `${o ? `--${o.flag} / ${o.env}` : issue.path.join('.')}: ${issue.message}`;
+      return `${o ? `--${o.flag} / ${o.env}${o.fallbackEnv ? ` / ${o.fallbackEnv}` : ''}` : issue.path.join('.')}: ${issue.message}`;
     });
     throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
