@@ -66,7 +66,7 @@ export async function* streamCompletion(session: ModelSession, params: Completio
     const prefill = await split.forwardBatch(sequences.map((s) => ({ cache: s.cache, tokens: promptIds, startPos: 0 })), params.signal);
     sequences.forEach((s, i) => (s.logits = prefill[i][prefill[i].length - 1]));
   }
-  for (let produced = 0; sequences.some((s) => s.finish === null); produced++) {
+  while (sequences.some((s) => s.finish === null)) {
     const active = sequences.filter((s) => s.finish === null);
     for (const s of active) {
       const token = s.sampler.sample(s.logits!);
