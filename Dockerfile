@@ -37,6 +37,7 @@ RUN --mount=type=secret,id=npm_cafile \
 # .dockerignore lets through only package sources (no tests), bins and models.
 COPY packages/ packages/
 COPY models/ models/
+COPY scripts/ scripts/
 
 # --- runtime ---------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
@@ -47,15 +48,17 @@ WORKDIR /app
 # Owned by root and read-only to the relay; nothing is written outside /tmp,
 # so the container runs with a read-only root filesystem.
 COPY --from=build /app /app
+# NODE_OPTIONS: run the packages' TypeScript sources (scripts/source-condition.ts).
+# The port: FHE_LLM_PORT, else PORT (set by container platforms), else 8080.
 ENV NODE_ENV=production \
     HOME=/tmp \
     FHE_LLM_HOST=0.0.0.0 \
-    FHE_LLM_PORT=8080
+    NODE_OPTIONS=--conditions=fhe-llm-source
 USER 10001:10001
 EXPOSE 8080
 # Ready = models calibrated, pre-encoded and workers up (slim has no curl).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.FHE_LLM_PORT || 8080) + '/readyz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.FHE_LLM_PORT || process.env.PORT || 8080) + '/readyz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Node is PID 1; the relay drains in-flight requests on SIGTERM.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "packages/relay/bin/fhe-llm-relay.js"]

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig, type Plugin } from 'vite';
+import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
+import { SOURCE_CONDITION } from '../../scripts/source-condition.ts';
 
 /**
  * The demo page. `vite` serves it for development (proxying the relay's API
@@ -47,6 +48,8 @@ export default defineConfig({
   clearScreen: false,
   plugins: [sealWasmBesideChunks()],
   resolve: {
+    // The workspace's @fhe-llm/* packages from their TypeScript sources (no build step).
+    conditions: [SOURCE_CONDITION, ...defaultClientConditions],
     alias: mock ? { '@fhe-llm/sdk': join(demoRoot, 'src/dev/mock-sdk.ts') } : {},
   },
   // The SDK's crypto worker is an ES module worker (it imports node-seal, an ES module).

@@ -59,7 +59,9 @@ for (const presetId of PRESETS) {
     let response: Uint8Array[] = [];
     const stats = { rotations: 0, plainMults: 0 };
     const evalMs = time(() => {
-      const outs = op.evaluate(inputs, 1, keys, (stats.rotations = 0, stats.plainMults = 0, stats));
+      stats.rotations = 0;
+      stats.plainMults = 0;
+      const outs = op.evaluate(inputs, 1, keys, stats);
       response = outs.map((c) => ctx.save(c));
       outs.forEach((c) => c.delete());
     }, repeat);

@@ -43,6 +43,14 @@ describe('relay configuration', () => {
     expect(() => config(['--model', 'g=x.gguf:'])).toThrow(/id=PATH/);
   });
 
+  it('honours PORT, as container platforms set it, below FHE_LLM_PORT and the flag', () => {
+    expect(config([], { PORT: '7100' }).port).toBe(7100);
+    expect(config([], { PORT: '7100', FHE_LLM_PORT: '7200' }).port).toBe(7200);
+    expect(config(['--port', '7300'], { PORT: '7100' }).port).toBe(7300);
+    expect(config([], { PORT: '', FHE_LLM_PORT: '' }).port).toBe(8080);
+    expect(() => config([], { PORT: 'http' })).toThrow(/--port \/ FHE_LLM_PORT \/ PORT/);
+  });
+
   it('splits comma-separated model lists from the environment', () => {
     expect(config([], { FHE_LLM_MODELS: 'a=1.bin:2.bin, b=3.bin:4.bin' }).models.map((m) => m.id)).toEqual(['a', 'b']);
   });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,9 +17,12 @@ export interface ModelSpec {
 }
 
 const MiB = 1024 * 1024;
-const bundledDir = fileURLToPath(new URL('../../../models/stories260K/', import.meta.url));
+// The package's own copy (models/, written by its build for npm), else the repository's.
+const bundledDir = [new URL('../models/stories260K/', import.meta.url), new URL('../../../models/stories260K/', import.meta.url)]
+  .map((url) => fileURLToPath(url))
+  .find((dir) => existsSync(resolve(dir, 'stories260K.bin'))) ?? fileURLToPath(new URL('../models/stories260K/', import.meta.url));
 
-/** The model served when none is configured: stories260K, shipped in the repository. */
+/** The model served when none is configured: stories260K, shipped in the repository and in the npm package. */
 export const BUNDLED_MODEL: ModelSpec = {
   id: 'stories260K',
   checkpoint: resolve(bundledDir, 'stories260K.bin'),
@@ -104,6 +108,8 @@ interface OptionSpec {
   key: keyof RelayConfig;
   flag: string;
   env: string;
+  /** A conventional variable read when `env` is unset, e.g. PORT, which container platforms set. */
+  fallbackEnv?: string;
   value: string;
   repeatable?: boolean;
   help: string;
@@ -112,7 +118,7 @@ interface OptionSpec {
 /** Every setting: one flag and one environment variable each (a flag wins over the variable). */
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'host', flag: 'host', env: 'FHE_LLM_HOST', value: 'address', help: 'interface to listen on' },
-  { key: 'port', flag: 'port', env: 'FHE_LLM_PORT', value: 'n', help: 'TCP port (0 = any free port, printed in the "listening" log line)' },
+  { key: 'port', flag: 'port', env: 'FHE_LLM_PORT', fallbackEnv: 'PORT', value: 'n', help: 'TCP port (0 = any free port, printed in the "listening" log line)' },
   { key: 'models', flag: 'model', env: 'FHE_LLM_MODELS', value: 'id=PATH[:TOKENIZER]', repeatable: true, help: 'model to host: a llama2.c .bin, a GGUF file or a Hugging Face folder, with a tokenizer file when the model carries none (repeatable; the variable is comma-separated); default: the bundled stories260K' },
   { key: 'preset', flag: 'preset', env: 'FHE_LLM_PRESET', value: 'id', help: `CKKS preset (${presetIds.join(', ')})` },
   { key: 'workers', flag: 'workers', env: 'FHE_LLM_WORKERS', value: 'n', help: 'evaluation worker threads' },
@@ -149,7 +155,7 @@ export function helpText(): string {
   const lines = ['Usage: fhe-llm-relay [options]', '', 'Serves encrypted linear-layer evaluation for LLaMA-family models (llama2.c, GGUF, Hugging Face) over HTTP.', '', 'Options (flag / environment variable, default):'];
   for (const o of OPTIONS) {
     lines.push(`  --${o.flag} <${o.value}>${o.repeatable ? ' ...' : ''}`);
-    lines.push(`      ${o.env}   ${o.help}`);
+    lines.push(`      ${o.env}${o.fallbackEnv ? ` (or ${o.fallbackEnv})` : ''}   ${o.help}`);
     lines.push(`      default: ${describeDefault(o.key)}`);
   }
   lines.push('  --help', '      print this text');
@@ -173,7 +179,7 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
   const raw: Record<string, unknown> = {};
   for (const o of OPTIONS) {
     const fromFlag = (values as Record<string, string | string[] | undefined>)[o.flag];
-    const fromEnv = env[o.env];
+    const fromEnv = [o.env, o.fallbackEnv].map((name) => (name ? env[name] : undefined)).find((v) => v !== undefined && v !== '');
     if (fromFlag !== undefined) raw[o.key] = fromFlag;
     else if (fromEnv !== undefined && fromEnv !== '') raw[o.key] = o.repeatable ? fromEnv.split(',').map((s) => s.trim()).filter(Boolean) : fromEnv;
   }
@@ -182,7 +188,7 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     const byKey = new Map(OPTIONS.map((o) => [o.key as string, o]));
     const problems = result.error.issues.map((issue) => {
       const o = byKey.get(String(issue.path[0]));
-      return `${o ? `--${o.flag} / ${o.env}` : issue.path.join('.')}: ${issue.message}`;
+      return `${o ? `--${o.flag} / ${o.env}${o.fallbackEnv ? ` / ${o.fallbackEnv}` : ''}` : issue.path.join('.')}: ${issue.message}`;
     });
     throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }

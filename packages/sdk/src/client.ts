@@ -11,7 +11,7 @@ import { spawnCryptoWorker } from './worker/spawn-worker.ts';
  */
 export function createClient(options: CreateClientOptions): FheLlmClient {
   const relay = new RelayApi({ relayUrl: options.relayUrl, fetch: options.fetch, timeoutMs: options.timeoutMs ?? 60_000, retries: options.retries ?? 4, headers: options.headers });
-  const spawned = spawnCryptoWorker();
+  const spawned = spawnCryptoWorker({ workerUrl: options.workerUrl });
   const ready = (async () => {
     const { api } = await spawned;
     options.onProgress?.({ phase: 'loading-wasm', progress: 0, message: 'Loading SEAL' });

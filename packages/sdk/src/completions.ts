@@ -1,4 +1,5 @@
 import { Sampler, SplitInferenceClient, TokenTextDecoder, decode, splitBatchForwarder, type DecodeStats } from '@fhe-llm/core';
+import { COMPLETION_PARAMETERS, type CompletionParameterName } from './completion-parameters.ts';
 import type { ModelSession } from './model-session.ts';
 import type { Completion, CompletionChunk, CompletionParams, CompletionStream, FinishReason } from './types.ts';
 
@@ -10,22 +11,18 @@ interface Sequence {
   finish: FinishReason | null;
 }
 
-function checkParams(p: CompletionParams): Required<Pick<CompletionParams, 'max_tokens' | 'temperature' | 'top_p' | 'seed' | 'n' | 'speculative'>> {
-  const max_tokens = p.max_tokens ?? 64;
-  const temperature = p.temperature ?? 0;
-  const top_p = p.top_p ?? 0.9;
-  const seed = p.seed ?? 42;
-  const n = p.n ?? 1;
-  const speculative = p.speculative ?? true;
+function checkParams(p: CompletionParams): Required<Pick<CompletionParams, CompletionParameterName | 'speculative'>> {
   const bad = (name: string, value: unknown) => new RangeError(`completions.create: ${name} must be ${value}`);
   if (typeof p.prompt !== 'string') throw bad('prompt', 'a string');
-  if (!Number.isInteger(max_tokens) || max_tokens < 0) throw bad('max_tokens', 'an integer >= 0');
-  if (!(temperature >= 0)) throw bad('temperature', '>= 0');
-  if (!(top_p > 0 && top_p <= 1)) throw bad('top_p', 'in (0, 1]');
-  if (!Number.isInteger(seed) || seed === 0) throw bad('seed', 'a non-zero integer');
-  if (!Number.isInteger(n) || n < 1 || n > 16) throw bad('n', 'an integer in 1..16');
+  const take = (name: CompletionParameterName): number => {
+    const { default: fallback, rule, valid } = COMPLETION_PARAMETERS[name];
+    const value = p[name] ?? fallback;
+    if (typeof value !== 'number' || !valid(value)) throw bad(name, rule);
+    return value;
+  };
+  const speculative = p.speculative ?? true;
   if (typeof speculative !== 'boolean') throw bad('speculative', 'a boolean');
-  return { max_tokens, temperature, top_p, seed, n, speculative };
+  return { max_tokens: take('max_tokens'), temperature: take('temperature'), top_p: take('top_p'), seed: take('seed'), n: take('n'), speculative };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Remote } from 'comlink';
 import { parseTokenizerFile, planModelStep, SpeculationController, type EncryptedModelDescriptor, type LinearPlan, type StepRunner, type TextTokenizer, type TrafficCounters } from '@fhe-llm/core';
 import { ProtocolError } from './errors/protocol-error.ts';
+import { checkEncryptedModelDescriptor } from './relay/check-descriptor.ts';
 import type { RelayApi } from './relay/relay-api.ts';
 import type { StoredSession } from './storage/key-vault.ts';
 import type { ProgressEvent, RoundTripEvent } from './types.ts';
@@ -62,10 +63,9 @@ export class ModelSession implements StepRunner {
   }
 
   static async open(modelId: string, deps: ModelSessionDeps, signal?: AbortSignal): Promise<ModelSession> {
-    const [descriptor, tokenizerBytes] = await Promise.all([deps.relay.getModel(modelId, signal), deps.relay.getTokenizer(modelId, signal)]);
-    if (!descriptor || !Array.isArray(descriptor.steps) || !Array.isArray(descriptor.galoisSteps) || typeof descriptor.preset !== 'string') {
-      throw new ProtocolError('bad_descriptor', `the relay's descriptor for ${modelId} is incomplete`);
-    }
+    const [published, tokenizerBytes] = await Promise.all([deps.relay.getModel(modelId, signal), deps.relay.getTokenizer(modelId, signal)]);
+    // Before any key is made for it: the whole descriptor, the planner version, and plans equal to ours.
+    const descriptor = checkEncryptedModelDescriptor(published, modelId);
     const tokenizer = parseTokenizerFile(tokenizerBytes, descriptor.config.vocabSize);
     const session = new ModelSession(descriptor, tokenizer, deps);
     await session.#openKeys(signal);

@@ -10,8 +10,20 @@ export type StorageOption = 'indexeddb' | 'memory' | { directory: string };
 export interface CreateClientOptions {
   /** Base URL of the relay, e.g. `http://127.0.0.1:8080`. Empty string: same origin. */
   relayUrl: string;
-  /** URL of node-seal's `seal_throws.wasm` when a bundler or CDN serves it elsewhere. Default: beside node-seal's JS. */
+  /**
+   * URL of node-seal's `seal_throws.wasm`. Default: the URL a bundler gave it
+   * (Vite, webpack 5, Rollup), else beside node-seal's JavaScript (Node,
+   * plain ESM). Set it when the file is served from somewhere else.
+   */
   wasmUrl?: string;
+  /**
+   * URL of the SDK's worker module, `@fhe-llm/sdk/dist/worker/crypto-worker.js`,
+   * for setups that copy it somewhere by hand. Default: bundled beside the app
+   * by Vite/webpack; loaded from the SDK's own origin when the SDK itself comes
+   * from a CDN (then through a same-origin `blob:` module worker, so the
+   * page's CSP needs `worker-src blob:`).
+   */
+  workerUrl?: string;
   /** Key storage. Default: `'indexeddb'` in browsers, `'memory'` in Node. */
   storage?: StorageOption;
   /** fetch implementation for every relay request. Default: `globalThis.fetch`. */

@@ -5,9 +5,9 @@ export type Seal = MainModule;
 
 export interface LoadSealOptions {
   /**
-   * Where to fetch `seal_throws.wasm` from. Default: next to node-seal's own
-   * JavaScript (resolved through `import.meta.url`, which Node and Vite both
-   * handle). Set it when a bundler or a CDN serves the file elsewhere.
+   * Where to fetch `seal_throws.wasm` from. Default: the URL the bundler gave
+   * the file (Vite, webpack 5, Rollup), or beside node-seal's JavaScript in
+   * Node and unbundled ESM. Set it when the file is served elsewhere, e.g. a CDN.
    */
   wasmUrl?: string | URL;
 }
@@ -30,8 +30,12 @@ export function loadSeal(options: LoadSealOptions = {}): Promise<Seal> {
     return loading;
   }
   loadedWith = wanted;
+  // Without a wasmUrl, unset node-seal's own locateFile (`new URL(path, import.meta.url)`
+  // of its entry chunk, which misses a bundler's hashed copy): Emscripten then uses its
+  // literal `new URL('seal_throws.wasm', import.meta.url)`, which Vite, webpack 5 and
+  // Rollup rewrite to the emitted asset and which Node resolves beside the glue code.
   const locateFile = wanted === undefined ? undefined : (path: string) => (path.endsWith('.wasm') ? wanted : path);
-  loading = initialize(locateFile ? { locateFile } : {}).catch((error: unknown) => {
+  loading = initialize({ locateFile }).catch((error: unknown) => {
     loading = undefined;
     throw error;
   });

@@ -10,8 +10,8 @@ import { API_KEY_HEADER, CLIENT_TOKEN_HEADER } from './client-auth.ts';
  */
 export function originMatcher(patterns: readonly string[]): (origin: string) => string | null {
   if (patterns.includes('*')) return (origin) => origin || null;
-  const escape = (s: string) => s.replace(/[.+?^${}()|[\]\\/]/g, '\\$&');
-  const regexes = patterns.map((p) => new RegExp(`^${p.split('*').map(escape).join('[A-Za-z0-9-]+')}$`));
+  const escapeRegExp = (s: string) => s.replace(/[.+?^${}()|[\]\\/]/g, '\\$&');
+  const regexes = patterns.map((p) => new RegExp(`^${p.split('*').map(escapeRegExp).join('[A-Za-z0-9-]+')}$`));
   return (origin) => (regexes.some((r) => r.test(origin)) ? origin : null);
 }
 

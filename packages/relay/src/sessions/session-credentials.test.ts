@@ -26,7 +26,7 @@ describe('session credentials', () => {
     const c = newSessionCredentials();
     const { secret } = parseBearer(`Bearer ${c.token}`)!;
     expect(secretMatches(secret, c.secretHash)).toBe(true);
-    expect(secretMatches(secret.slice(1) + 'A', c.secretHash)).toBe(false);
+    expect(secretMatches(`${secret.slice(1)}A`, c.secretHash)).toBe(false);
     expect(secretMatches(secret, 'not-hex')).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_PRESET } from '@fhe-llm/core';
+import { COMPLETION_PARAMETERS, type CompletionParameter } from '../completion-parameters.ts';
 
 export type GenerateMode = 'plaintext' | 'local-fhe' | 'relay';
 
@@ -38,10 +39,10 @@ Options:
                          vocabulary, else tokenizer.bin/.json beside the model)
   --model ID             model id on the relay (default: stories260K)
   --prompt TEXT          prompt (default: "")
-  --max-tokens N         tokens to generate after the prompt (default: 64)
-  --temperature T        0 = greedy (default: 0)
-  --top-p P              nucleus sampling mass (default: 0.9)
-  --seed S               sampling seed, non-zero (default: 42)
+  --max-tokens N         tokens to generate after the prompt (default: ${COMPLETION_PARAMETERS.max_tokens.default})
+  --temperature T        0 = greedy (default: ${COMPLETION_PARAMETERS.temperature.default})
+  --top-p P              nucleus sampling mass (default: ${COMPLETION_PARAMETERS.top_p.default})
+  --seed S               sampling seed, non-zero (default: ${COMPLETION_PARAMETERS.seed.default})
   --preset ID            CKKS preset for --local-fhe (default: ${DEFAULT_PRESET})
   --key-dir PATH         where --relay keeps keys between runs
                          (default: $FHE_LLM_KEY_DIR or ~/.local/share/fhe-llm/keys)
@@ -57,10 +58,11 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-function number(name: string, raw: string | undefined, fallback: number, check: (n: number) => boolean): number {
-  if (raw === undefined) return fallback;
+/** A sampling flag: its default and valid range come from the table completions.create uses. */
+function number(name: string, raw: string | undefined, parameter: CompletionParameter): number {
+  if (raw === undefined) return parameter.default;
   const n = Number(raw);
-  if (!Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} got "${raw}"`);
+  if (!Number.isFinite(n) || !parameter.valid(n)) throw new UsageError(`--${name} got "${raw}", expected ${parameter.rule}`);
   return n;
 }
 
@@ -106,10 +108,10 @@ export function parseGenerateArgs(argv: string[], defaults: { modelFile: string;
     keyDir: v['key-dir'],
     modelId: v.model ?? 'stories260K',
     prompt: v.prompt ?? '',
-    maxTokens: number('max-tokens', v['max-tokens'], 64, (n) => Number.isInteger(n) && n >= 0),
-    temperature: number('temperature', v.temperature, 0, (n) => n >= 0),
-    topP: number('top-p', v['top-p'], 0.9, (n) => n > 0 && n <= 1),
-    seed: number('seed', v.seed, 42, (n) => Number.isInteger(n) && n !== 0),
+    maxTokens: number('max-tokens', v['max-tokens'], COMPLETION_PARAMETERS.max_tokens),
+    temperature: number('temperature', v.temperature, COMPLETION_PARAMETERS.temperature),
+    topP: number('top-p', v['top-p'], COMPLETION_PARAMETERS.top_p),
+    seed: number('seed', v.seed, COMPLETION_PARAMETERS.seed),
     preset: v.preset ?? DEFAULT_PRESET,
     json: v.json ?? false,
     stream: v.stream ?? false,

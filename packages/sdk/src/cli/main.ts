@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import {
   CkksClient,
@@ -17,7 +19,10 @@ import { loadModelPath, tokenizerForModel } from '@fhe-llm/core/node';
 import { GENERATE_USAGE, parseGenerateArgs, UsageError, type GenerateArgs } from './generate-args.ts';
 import { runGeneration, type RunGenerationOptions } from './run-generation.ts';
 
-const BUNDLED = new URL('../../../../models/stories260K/', import.meta.url);
+// The package's own copy (models/, written by its build for npm), else the repository's.
+const BUNDLED = [new URL('../../models/stories260K/', import.meta.url), new URL('../../../../models/stories260K/', import.meta.url)].find((url) =>
+  existsSync(new URL('stories260K.bin', url)),
+) ?? new URL('../../models/stories260K/', import.meta.url);
 const DEFAULTS = {
   modelFile: fileURLToPath(new URL('stories260K.bin', BUNDLED)),
   tokenizerFile: fileURLToPath(new URL('tok512.bin', BUNDLED)),

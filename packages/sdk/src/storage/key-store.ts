@@ -38,12 +38,10 @@ export function memoryKeyStore(): KeyStore {
 
 /** One file per key in `directory` (mode 0600), values serialized with v8's structured clone. */
 export async function directoryKeyStore(directory: string): Promise<KeyStore> {
-  const fsName = 'node:fs/promises';
-  const v8Name = 'node:v8';
-  const pathName = 'node:path';
-  const fs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs/promises');
-  const v8 = (await import(/* @vite-ignore */ v8Name)) as typeof import('node:v8');
-  const path = (await import(/* @vite-ignore */ pathName)) as typeof import('node:path');
+  // getBuiltinModule, not import(): bundlers see no Node import to resolve or shim.
+  const fs = globalThis.process.getBuiltinModule('node:fs/promises');
+  const v8 = globalThis.process.getBuiltinModule('node:v8');
+  const path = globalThis.process.getBuiltinModule('node:path');
   await fs.mkdir(directory, { recursive: true, mode: 0o700 });
   const file = (key: string) => path.join(directory, `${encodeURIComponent(key)}.bin`);
   return {

@@ -4,6 +4,7 @@
  * never leaves this realm except wrapped into storage.
  */
 import { expose, transfer } from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { LinearPlan } from '@fhe-llm/core';
 import type { ProgressEvent, StorageOption } from '../types.ts';
 import { CryptoService } from './crypto-service.ts';
@@ -54,9 +55,8 @@ const isBrowserWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).W
 if (isBrowserWorker) {
   expose(api);
 } else {
-  const threads = 'node:worker_threads';
-  const adapter = 'comlink/dist/esm/node-adapter.mjs';
-  const { parentPort } = (await import(/* @vite-ignore */ threads)) as typeof import('node:worker_threads');
-  const { default: nodeEndpoint } = await import(/* @vite-ignore */ adapter);
+  // No top-level await and no import() of Node modules: bundlers build this
+  // file as a classic (iife) worker by default and must find nothing to shim.
+  const { parentPort } = globalThis.process.getBuiltinModule('node:worker_threads');
   if (parentPort) expose(api, nodeEndpoint(parentPort));
 }
