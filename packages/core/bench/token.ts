@@ -36,7 +36,12 @@ for (const presetId of presets) {
   // Real activations: the plaintext twin's inputs for a few tokens of a story.
   const ids = model.tokenizer.encode('Once upon a time there was a little girl', { bos: true, eos: false });
   const stepInputs: Float64Array[][] = model.descriptor.steps.map(() => []);
-  const recorder = { runStep: async (i: number, xs: Float64Array[]) => (stepInputs[i].push(...xs), plain.runStep(i, xs)) };
+  const recorder = {
+    runStep: async (i: number, xs: Float64Array[]) => {
+      stepInputs[i].push(...xs);
+      return plain.runStep(i, xs);
+    },
+  };
   await new SplitInferenceClient(model.descriptor, recorder).forward(ids, 0);
   for (const n of vectorCounts) {
     operators.warm([n]);

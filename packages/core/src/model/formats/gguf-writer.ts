@@ -44,11 +44,21 @@ class Bytes {
   }
   value(type: number, v: unknown): void {
     switch (type) {
-      case GGUF_VALUE.u32: return this.num('u32', v as number);
-      case GGUF_VALUE.i32: return this.num('i32', v as number);
-      case GGUF_VALUE.f32: return this.num('f32', v as number);
-      case GGUF_VALUE.bool: return this.num('u8', v ? 1 : 0);
-      case GGUF_VALUE.string: return this.str(v as string);
+      case GGUF_VALUE.u32:
+        this.num('u32', v as number);
+        return;
+      case GGUF_VALUE.i32:
+        this.num('i32', v as number);
+        return;
+      case GGUF_VALUE.f32:
+        this.num('f32', v as number);
+        return;
+      case GGUF_VALUE.bool:
+        this.num('u8', v ? 1 : 0);
+        return;
+      case GGUF_VALUE.string:
+        this.str(v as string);
+        return;
       default: throw new Error(`writer: value type ${type}`);
     }
   }
