@@ -5,9 +5,9 @@
  * picks the k that maximises expected tokens per millisecond, so k falls to 0
  * when an extra vector costs more than it earns (today's presets) and rises
  * when the marginal cost of a vector falls (cheaper presets, batched plans,
- * a far relay whose round trips dominate). No cost is hard-coded: an
- * unmeasured vector count gets an optimistic guess, is tried once, and from
- * then on its measured cost decides.
+ * a far relay whose round trips dominate). No cost is hard-coded: the plain
+ * pass is measured first, an unmeasured larger count gets an optimistic
+ * guess from it, is tried once, and from then on its measured cost decides.
  */
 export interface SpeculationOptions {
   /** Most drafts per sequence in one pass (default 3; the simulated gain flattens beyond). 0 turns speculation off. k is 0, 1, 3, 7… up to this. */
@@ -53,6 +53,9 @@ export class SpeculationController {
   /** Drafts per sequence for the next pass of `sequences` sequences. */
   draftsFor(sequences: number): number {
     if (this.maxDraft === 0 || sequences <= 0) return 0;
+    // The plain pass is measured first: every other cost is judged against it (a guess
+    // extrapolated down from one costly measurement would keep a useless k alive).
+    if (!this.#costs.has(sequences)) return 0;
     let best = 0;
     let bestRate = -Infinity;
     // Only k with 1 + k a power of two: the planner batches vectors in powers of two, so a

@@ -26,10 +26,31 @@ describe('SpeculationController', () => {
     for (const [vectors, ms] of Object.entries(costs)) for (let i = 0; i < 3; i++) c.recordPass(1, Number(vectors), ms);
   };
 
-  it('starts optimistic, so drafts get tried and measured', () => {
+  it('measures a plain pass first, then is optimistic, so drafts get tried and measured', () => {
+    const c = new SpeculationController();
+    expect(c.draftsFor(1)).toBe(0);
+    c.recordPass(1, 1, 100);
     // k + 1 is a power of two (the planner's batch sizes): 1 or 3, never 2.
-    expect([1, 3]).toContain(new SpeculationController().draftsFor(1));
-    expect(new SpeculationController({ maxDraft: 0 }).draftsFor(1)).toBe(0);
+    expect([1, 3]).toContain(c.draftsFor(1));
+    expect(c.draftsFor(2)).toBe(0); // two sequences: their plain pass is not measured yet
+    const off = new SpeculationController({ maxDraft: 0 });
+    off.recordPass(1, 1, 100);
+    expect(off.draftsFor(1)).toBe(0);
+  });
+
+  it('drops a costly k within a few passes once drafts keep failing', () => {
+    const c = new SpeculationController();
+    c.recordPass(1, 1, 100);
+    const k = c.draftsFor(1);
+    c.recordPass(1, 1 + k, 400); // the drafted pass cost four times the plain one
+    let passes = 0;
+    while (c.draftsFor(1) > 0 && passes < 10) {
+      c.recordDraft(false);
+      c.recordPass(1, 1 + c.draftsFor(1), 400);
+      passes++;
+    }
+    expect(c.draftsFor(1)).toBe(0);
+    expect(passes).toBeLessThan(3);
   });
 
   it('drops k to 0 when an extra vector costs more than the drafts earn, and probes again later', () => {
