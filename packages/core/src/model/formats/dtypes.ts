@@ -48,17 +48,28 @@ export function bf16ToF32(b: number): number {
   return scratch.getFloat32(0, true);
 }
 
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** float32 values: a view on `bytes` when aligned on a little-endian host (no copy; do not mutate `bytes` afterwards), else a decoded copy. */
 export function decodeF32(bytes: Uint8Array, count: number): Float32Array {
+  if (LITTLE_ENDIAN_HOST && bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, count);
   const out = new Float32Array(count);
   const view = new DataView(bytes.buffer, bytes.byteOffset, count * 4);
   for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
   return out;
 }
 
+const F16_TABLE = Float32Array.from({ length: 65536 }, (_, h) => f16ToF32(h));
+
 export function decodeF16(bytes: Uint8Array, count: number): Float32Array {
   const out = new Float32Array(count);
+  if (LITTLE_ENDIAN_HOST && bytes.byteOffset % 2 === 0) {
+    const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
+    for (let i = 0; i < count; i++) out[i] = F16_TABLE[halves[i]];
+    return out;
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, count * 2);
-  for (let i = 0; i < count; i++) out[i] = f16ToF32(view.getUint16(i * 2, true));
+  for (let i = 0; i < count; i++) out[i] = F16_TABLE[view.getUint16(i * 2, true)];
   return out;
 }
 
@@ -76,11 +87,12 @@ export const Q8_0_BLOCK_BYTES = 2 + Q8_0_BLOCK;
 
 export function decodeQ8_0(bytes: Uint8Array, count: number): Float32Array {
   const out = new Float32Array(count);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const ints = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let b = 0; b * Q8_0_BLOCK < count; b++) {
     const base = b * Q8_0_BLOCK_BYTES;
-    const d = f16ToF32(view.getUint16(base, true));
-    for (let i = 0; i < Q8_0_BLOCK; i++) out[b * Q8_0_BLOCK + i] = d * view.getInt8(base + 2 + i);
+    const d = F16_TABLE[bytes[base] | (bytes[base + 1] << 8)];
+    const o = b * Q8_0_BLOCK;
+    for (let i = 0; i < Q8_0_BLOCK; i++) out[o + i] = d * ints[base + 2 + i];
   }
   return out;
 }

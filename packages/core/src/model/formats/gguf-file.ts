@@ -42,6 +42,7 @@ export interface GgufFile {
 }
 
 const WINDOW = 1 << 20;
+const utf8 = new TextDecoder();
 const MAX_DIMS = 4;
 
 /** Sequential reader over a ByteSource, fetching windows on demand. */
@@ -88,7 +89,7 @@ class Cursor {
   string(what: string): string {
     const n = this.count(`length of ${what}`, this.#source.size - this.pos);
     const at = this.#need(n, what);
-    return new TextDecoder().decode(this.#buf.subarray(at, at + n));
+    return utf8.decode(this.#buf.subarray(at, at + n));
   }
 }
 
