@@ -1,5 +1,9 @@
 import { defineConfig } from '@playwright/test';
 import { chromiumArgs, chromiumPath, e2ePort, nodeBin, relayOrigin, startScript } from './e2e/support/env.ts';
+import { withSourceCondition } from './scripts/source-condition.ts';
+
+// The demo server and the relay it starts run the workspace's TypeScript sources (scripts/source-condition.ts).
+process.env.NODE_OPTIONS = withSourceCondition(process.env.NODE_OPTIONS);
 
 /**
  * End-to-end tests of the demo in Debian's Chromium (/usr/bin/chromium, or
