@@ -216,9 +216,16 @@ describe.runIf(missing.length === 0)('Prometheus in the loop', () => {
     return fetch(`${relay.url}/v1/models/${descriptor.id}/steps/${step}`, { method: 'POST', body, headers: bearer(token) });
   }
 
-  /** Two scrape intervals: what happened is in Prometheus. */
-  function waitForScrape(): Promise<void> {
-    return sleep(2_500);
+  /**
+   * Until Prometheus has scraped the relay (its discovery hands new targets
+   * over only every 5 s, so the first scrape can come late), then two more
+   * scrape intervals: what happened is in Prometheus.
+   */
+  async function waitForScrape(): Promise<void> {
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(250)) {
+      if ((await prometheus.query(`up{job="${RELAY_JOB}"}`)).length > 0) break;
+    }
+    await sleep(2_500);
   }
 });
 
