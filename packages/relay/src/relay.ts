@@ -102,6 +102,7 @@ export class Relay {
       workers: this.config.workers,
       maxQueue: this.config.maxQueue,
       keyCacheBytes: this.config.keyCacheBytes,
+      heapBudgetBytes: this.config.workerHeapBytes,
       models: models.map((m) => ({ id: m.id, checkpointPath: m.spec.checkpoint, descriptor: m.descriptor })),
       metrics: this.services.metrics,
       logger: this.logger,

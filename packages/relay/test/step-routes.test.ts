@@ -114,7 +114,14 @@ describe('POST /v1/models/{id}/steps/{step}', () => {
     const env = decodeEnvelope(body);
     const corrupt = env.items[0].slice();
     for (let i = 100; i < corrupt.length; i += 97) corrupt[i] ^= 0x5a;
-    expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, items: [corrupt] })))).toEqual({ status: 422, code: 'invalid_ciphertext' });
+    // A corrupt compressed stream is caught while inflating (within its bound), before SEAL.
+    expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, items: [corrupt] })))).toEqual({ status: 400, code: 'bad_compression' });
+    // Well-formed bytes whose coefficients exceed the moduli: SEAL's validity check refuses them.
+    const plain = client.ctx.loadCiphertext(env.items[0]);
+    const uncompressed = plain.saveToArray(client.ctx.seal.ComprModeType.none) as Uint8Array;
+    plain.delete();
+    uncompressed.fill(0xff, uncompressed.length - 4096, uncompressed.length - 200);
+    expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, items: [uncompressed] })))).toEqual({ status: 422, code: 'invalid_ciphertext' });
     expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, items: [env.items[0], env.items[0]] })))).toEqual({ status: 422, code: 'bad_count' });
     expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, vectors: 0 })))).toEqual({ status: 422, code: 'bad_count' });
     expect(await errorOf(await postStep(relay, 1, encodeEnvelope({ ...env, vectors: 65 })))).toEqual({ status: 422, code: 'too_many_vectors' });

@@ -11,6 +11,8 @@ export interface WorkerInit {
   models: WorkerModel[];
   /** Budget of deserialized Galois keys kept per worker. */
   keyCacheBytes: number;
+  /** A worker whose WebAssembly heap (V8 external memory) passes this is replaced after its task. */
+  heapBudgetBytes: number;
 }
 
 /** A session's key blob: `bytes` views a SharedArrayBuffer, so posting it shares instead of copying. */
@@ -55,9 +57,15 @@ export interface SerializedError {
   got?: unknown;
 }
 
+/** The worker's WebAssembly heap after a task; `recycling` when it passed its budget and is leaving. */
+export interface WorkerHeap {
+  heapBytes?: number;
+  recycling?: true;
+}
+
 export type WorkerResult =
-  | { ok: true; outputs: Uint8Array[]; evalMs: number; busyMs: number }
-  | { ok: false; error: SerializedError; busyMs: number }
+  | ({ ok: true; outputs: Uint8Array[]; evalMs: number; busyMs: number } & WorkerHeap)
+  | ({ ok: false; error: SerializedError; busyMs: number } & WorkerHeap)
   | { ok: false; cancelled: true; busyMs: 0 };
 
 /** Posted by a worker once SEAL and its models are loaded. */
