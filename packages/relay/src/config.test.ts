@@ -71,6 +71,14 @@ describe('relay configuration', () => {
     expect(() => config(['--jwks-url', 'https://id.test/jwks.json'])).toThrow(/--jwt-issuer[\s\S]*--jwt-audience/);
   });
 
+  it('refuses a preset below 128-bit security unless --allow-insecure-preset (flag or variable) says so', () => {
+    expect(() => config(['--preset', 'insecure-n2048-q109'])).toThrow(/--preset \/ FHE_LLM_PRESET: insecure-n2048-q109 is below 128-bit security/);
+    expect(config(['--preset', 'insecure-n2048-q109', '--allow-insecure-preset'])).toMatchObject({ preset: 'insecure-n2048-q109', allowInsecurePreset: true });
+    expect(config([], { FHE_LLM_PRESET: 'insecure-n2048-q109', FHE_LLM_ALLOW_INSECURE_PRESET: 'true' }).allowInsecurePreset).toBe(true);
+    expect(() => config([], { FHE_LLM_PRESET: 'insecure-n2048-q109', FHE_LLM_ALLOW_INSECURE_PRESET: 'no' })).toThrow(/below 128-bit/);
+    expect(config([]).allowInsecurePreset).toBe(false);
+  });
+
   it('parses model specs strictly', () => {
     expect(parseModelSpec('m=a.bin:b.bin').id).toBe('m');
     for (const bad of ['a.bin:b.bin', '=a:b', 'm=a.bin', 'm=a.bin:', 'bad id=a:b']) expect(() => parseModelSpec(bad)).toThrow();

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { presetIds } from '@fhe-llm/core';
+import { getPreset, presetIds } from '@fhe-llm/core';
 
 /** A model to host: its public id and the llama2.c checkpoint and tokenizer files. */
 export interface ModelSpec {
@@ -45,6 +45,10 @@ const modelSpecSchema = z.string().transform((text, ctx) => {
 });
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+/** A switch: true from a bare flag, or 'true'/'1'/'yes' (and their opposites) from the environment. */
+const flag = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 
 export const relayConfigSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
@@ -55,6 +59,7 @@ export const relayConfigSchema = z.object({
     .transform((models) => (models?.length ? models : [BUNDLED_MODEL]))
     .refine((models) => new Set(models.map((m) => m.id)).size === models.length, 'model ids must be unique'),
   preset: z.string().refine((id) => presetIds.includes(id), { message: `preset must be one of ${presetIds.join(', ')}` }).default('ckks-n4096-q109'),
+  allowInsecurePreset: flag.default(false),
   workers: int(1, 256).default(availableParallelism()),
   maxQueue: int(1).default(64),
   keyCacheBytes: int(1).default(256 * MiB),
@@ -85,6 +90,10 @@ export const relayConfigSchema = z.object({
   jwtIssuer: z.string().min(1).optional(),
   jwtAudience: z.string().min(1).optional(),
 }).superRefine((c, ctx) => {
+  // A preset below 128-bit security only on purpose (tests, benchmarks): clients' data would not be protected.
+  if (presetIds.includes(c.preset) && getPreset(c.preset).securityLevel < 128 && !c.allowInsecurePreset) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['preset'], message: `${c.preset} is below 128-bit security; add --allow-insecure-preset to use it anyway (tests only)` });
+  }
   // Without both checks a token the identity provider issued for another application would pass.
   if (c.jwksUrl && (!c.jwtIssuer || !c.jwtAudience)) {
     for (const path of ['jwtIssuer', 'jwtAudience'] as const) if (!c[path]) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [path], message: 'required with --jwks-url' });
@@ -100,6 +109,8 @@ interface OptionSpec {
   env: string;
   value: string;
   repeatable?: boolean;
+  /** A switch without a value (`--flag`); its variable takes true/false. */
+  boolean?: boolean;
   help: string;
 }
 
@@ -109,6 +120,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: 'port', env: 'FHE_LLM_PORT', value: 'n', help: 'TCP port (0 = any free port, printed in the "listening" log line)' },
   { key: 'models', flag: 'model', env: 'FHE_LLM_MODELS', value: 'id=ckpt.bin:tok.bin', repeatable: true, help: 'model to host (repeatable; the variable is comma-separated); default: the bundled stories260K' },
   { key: 'preset', flag: 'preset', env: 'FHE_LLM_PRESET', value: 'id', help: `CKKS preset (${presetIds.join(', ')})` },
+  { key: 'allowInsecurePreset', flag: 'allow-insecure-preset', env: 'FHE_LLM_ALLOW_INSECURE_PRESET', value: 'true|false', boolean: true, help: 'allow a preset below 128-bit security (insecure-...; tests and benchmarks only)' },
   { key: 'workers', flag: 'workers', env: 'FHE_LLM_WORKERS', value: 'n', help: 'evaluation worker threads' },
   { key: 'maxQueue', flag: 'max-queue', env: 'FHE_LLM_MAX_QUEUE', value: 'n', help: 'queued evaluation tasks before answering 503 overloaded' },
   { key: 'keyCacheBytes', flag: 'key-cache-bytes', env: 'FHE_LLM_KEY_CACHE_BYTES', value: 'bytes', help: 'deserialized Galois keys kept per worker (least recently used out)' },
@@ -142,7 +154,7 @@ function describeDefault(key: keyof RelayConfig): string {
 export function helpText(): string {
   const lines = ['Usage: fhe-llm-relay [options]', '', 'Serves encrypted linear-layer evaluation for llama2.c models over HTTP.', '', 'Options (flag / environment variable, default):'];
   for (const o of OPTIONS) {
-    lines.push(`  --${o.flag} <${o.value}>${o.repeatable ? ' ...' : ''}`);
+    lines.push(o.boolean ? `  --${o.flag}` : `  --${o.flag} <${o.value}>${o.repeatable ? ' ...' : ''}`);
     lines.push(`      ${o.env}   ${o.help}`);
     lines.push(`      default: ${describeDefault(o.key)}`);
   }
@@ -160,13 +172,13 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     allowPositionals: false,
     options: {
       help: { type: 'boolean', short: 'h' },
-      ...Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: 'string' as const, multiple: o.repeatable ?? false }])),
+      ...Object.fromEntries(OPTIONS.map((o) => [o.flag, o.boolean ? { type: 'boolean' as const } : { type: 'string' as const, multiple: o.repeatable ?? false }])),
     },
   });
   if (values.help) return { help: true };
   const raw: Record<string, unknown> = {};
   for (const o of OPTIONS) {
-    const fromFlag = (values as Record<string, string | string[] | undefined>)[o.flag];
+    const fromFlag = (values as Record<string, string | string[] | boolean | undefined>)[o.flag];
     const fromEnv = env[o.env];
     if (fromFlag !== undefined) raw[o.key] = fromFlag;
     else if (fromEnv !== undefined && fromEnv !== '') raw[o.key] = o.repeatable ? fromEnv.split(',').map((s) => s.trim()).filter(Boolean) : fromEnv;

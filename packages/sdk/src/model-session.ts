@@ -1,6 +1,7 @@
 import type { Remote } from 'comlink';
 import { parseLlama2cTokenizer, planModelStep, type EncryptedModelDescriptor, type StepRunner, type Tokenizer, type TrafficCounters } from '@fhe-llm/core';
 import { ProtocolError } from './errors/protocol-error.ts';
+import { checkPresetSecurity } from './security-floor.ts';
 import type { RelayApi } from './relay/relay-api.ts';
 import type { StoredSession } from './storage/key-vault.ts';
 import type { ProgressEvent, RoundTripEvent } from './types.ts';
@@ -15,6 +16,8 @@ export interface ModelSessionDeps {
   worker: Remote<CryptoWorkerApi>;
   onProgress?: (e: ProgressEvent) => void;
   onRoundTrip?: (e: RoundTripEvent) => void;
+  /** See CreateClientOptions.allowInsecurePresets. */
+  allowInsecurePresets?: boolean;
 }
 
 /**
@@ -48,6 +51,8 @@ export class ModelSession implements StepRunner {
     if (!descriptor || !Array.isArray(descriptor.steps) || !Array.isArray(descriptor.galoisSteps) || typeof descriptor.preset !== 'string') {
       throw new ProtocolError('bad_descriptor', `the relay's descriptor for ${modelId} is incomplete`);
     }
+    // Before any key is made for it.
+    checkPresetSecurity(descriptor.preset, deps.allowInsecurePresets);
     const tokenizer = parseLlama2cTokenizer(tokenizerBytes, descriptor.config.vocabSize);
     const session = new ModelSession(descriptor, tokenizer, deps);
     await session.#openKeys(signal);
