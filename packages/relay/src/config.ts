@@ -86,7 +86,16 @@ export const relayConfigSchema = z.object({
   trustProxyHops: int(0, 16).default(0),
   // Keys are secrets: validated for length only, never echoed in errors or logs.
   apiKeys: z.array(z.string().min(16, 'API keys must be at least 16 characters')).default([]),
-  jwksUrl: z.string().url().optional(),
+  // Keys fetched over plain http could be swapped by anyone on the path: https only, loopback excepted (tests, sidecars).
+  jwksUrl: z
+    .string()
+    .url()
+    .refine((url) => {
+      const u = new URL(url);
+      return u.protocol === 'https:' || (u.protocol === 'http:' && /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/i.test(u.hostname));
+    }, 'use an https JWKS URL (plain http only on loopback)')
+    .optional(),
+  jwtMaxAgeSeconds: int(1).default(3600),
   jwtIssuer: z.string().min(1).optional(),
   jwtAudience: z.string().min(1).optional(),
 }).superRefine((c, ctx) => {
@@ -138,9 +147,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'rateLimitSessionsPerHour', flag: 'rate-limit-sessions-per-hour', env: 'FHE_LLM_RATE_LIMIT_SESSIONS_PER_HOUR', value: 'n', help: 'session creations per client per hour before 429 rate_limited (0 = no limit)' },
   { key: 'trustProxyHops', flag: 'trust-proxy-hops', env: 'FHE_LLM_TRUST_PROXY_HOPS', value: 'n', help: 'proxies in front that append to X-Forwarded-For; the client address for rate limits is the n-th entry from its right (0 = the TCP peer)' },
   { key: 'apiKeys', flag: 'api-key', env: 'FHE_LLM_API_KEYS', value: 'key', repeatable: true, help: 'require X-API-Key (or a client JWT) on /v1/models and /v1/sessions (repeatable; the variable is comma-separated; prefer it: flags show in ps)' },
-  { key: 'jwksUrl', flag: 'jwks-url', env: 'FHE_LLM_JWKS_URL', value: 'url', help: 'accept X-Client-Token JWTs signed by a key of this JWK set (needs --jwt-issuer and --jwt-audience)' },
+  { key: 'jwksUrl', flag: 'jwks-url', env: 'FHE_LLM_JWKS_URL', value: 'url', help: 'accept X-Client-Token JWTs signed by a key of this JWK set (https; needs --jwt-issuer and --jwt-audience)' },
   { key: 'jwtIssuer', flag: 'jwt-issuer', env: 'FHE_LLM_JWT_ISSUER', value: 'iss', help: 'required "iss" of client JWTs' },
   { key: 'jwtAudience', flag: 'jwt-audience', env: 'FHE_LLM_JWT_AUDIENCE', value: 'aud', help: 'required "aud" of client JWTs' },
+  { key: 'jwtMaxAgeSeconds', flag: 'jwt-max-age', env: 'FHE_LLM_JWT_MAX_AGE', value: 'seconds', help: 'oldest client JWT accepted, by its "iat" (tokens must also carry "exp" and "sub")' },
 ];
 
 function describeDefault(key: keyof RelayConfig): string {
