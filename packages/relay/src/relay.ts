@@ -8,6 +8,7 @@ import { createApp } from './app.ts';
 import type { RelayConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { RelayMetrics } from './metrics/relay-metrics.ts';
+import { BodyBudget } from './middleware/body-budget.ts';
 import { InFlightRequests } from './middleware/in-flight.ts';
 import { createRateLimit } from './middleware/rate-limit.ts';
 import { loadHostedModel, type HostedModel } from './models/hosted-model.ts';
@@ -71,6 +72,7 @@ export class Relay {
         steps: createRateLimit('steps', 'step requests', config.rateLimitStepsPerMinute, 60, redis),
         sessions: createRateLimit('sessions', 'new sessions', config.rateLimitSessionsPerHour, 3600, redis),
       },
+      bodyBudget: new BodyBudget(config.bodyBytesInFlight, config.bodyBytesInFlightPerClient),
       pool: undefined,
       isReady: () => relay.#loaded && !relay.#draining && (relay.services.pool?.isReady ?? false),
     };

@@ -160,7 +160,15 @@ describe('backpressure', () => {
   it('answers 503 deadline_exceeded when a request outlives --request-timeout-ms, aborting its task', async () => {
     const hasty = await startRelay(testConfig({ workers: 1, requestTimeoutMs: 300 }), { models: [model] });
     try {
-      const s = await createSession((p, i) => hasty.app.request(p, i), 'stories260K', client.keysEnvelope());
+      // Loading keys takes ~100 ms; on a loaded machine it can pass the 300 ms deadline, so try a few times.
+      let s: CreatedSession | undefined;
+      for (let attempt = 0; !s; attempt++) {
+        try {
+          s = await createSession((p, i) => hasty.app.request(p, i), 'stories260K', client.keysEnvelope());
+        } catch (error) {
+          if (attempt >= 4) throw error;
+        }
+      }
       const started = performance.now();
       const res = await postStep(hasty, 2, stepBody(2, inputs(2, 64)), s.token);
       expect(performance.now() - started).toBeLessThan(1_000);
@@ -168,7 +176,8 @@ describe('backpressure', () => {
       expect(await errorOf(res)).toEqual({ status: 503, code: 'deadline_exceeded' });
       // The aborted worker is replaced; the relay serves again once it is up.
       await hasty.services.pool!.waitUntilReady(30_000);
-      expect((await postStep(hasty, 1, stepBody(1, inputs(1, 1)), s.token)).status).toBe(200);
+      const again = await postStep(hasty, 1, stepBody(1, inputs(1, 1)), s.token);
+      expect([again.status, again.status === 200 ? "" : await again.text()]).toEqual([200, ""]);
     } finally {
       await hasty.close();
     }

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { WireFormatError, decodeEnvelope } from '@fhe-llm/core';
-import { binaryBody } from '../middleware/binary-body.ts';
+import { binaryBody, relayBodyOptions } from '../middleware/binary-body.ts';
+import { admitBeforeReading } from './step-routes.ts';
 import { deadline } from '../middleware/deadline.ts';
 import { modelLookup } from '../middleware/model-lookup.ts';
 import { rateLimit } from '../middleware/rate-limit.ts';
@@ -38,7 +39,7 @@ export function sessionRoutes(services: RelayServices): Hono<RelayEnv> {
 
   // Limited before the 1 MB body is read.
   const limited = rateLimit(services.rateLimits.sessions, config.trustProxyHops);
-  app.post('/v1/sessions', deadline(config.requestTimeoutMs), limited, modelLookup(services, 'query'), binaryBody(KEYS_BODY_LIMIT), async (c) => {
+  app.post('/v1/sessions', deadline(config.requestTimeoutMs), limited, modelLookup(services, 'query'), admitBeforeReading(services), binaryBody(KEYS_BODY_LIMIT, relayBodyOptions(services)), async (c) => {
     const model = c.var.model;
     const pool = services.pool;
     if (!pool) throw notReady();

@@ -1,6 +1,6 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { decodeEnvelope, encodeStepResponse, splitOutputTiles, splitRequestGroups } from '@fhe-llm/core';
-import { OCTET_STREAM, binaryBody } from '../middleware/binary-body.ts';
+import { OCTET_STREAM, binaryBody, relayBodyOptions } from '../middleware/binary-body.ts';
 import { deadline } from '../middleware/deadline.ts';
 import { modelLookup } from '../middleware/model-lookup.ts';
 import { rateLimit } from '../middleware/rate-limit.ts';
@@ -29,6 +29,15 @@ function stepAndSessionMatch(): MiddlewareHandler<RelayEnv> {
   };
 }
 
+/** A full queue answers 503 overloaded before a byte of the body is read. */
+export function admitBeforeReading(services: RelayServices): MiddlewareHandler<RelayEnv> {
+  return async (_c, next) => {
+    if (!services.pool) throw notReady();
+    services.pool.admit(1);
+    await next();
+  };
+}
+
 /**
  * One linear step on ciphertexts: the body is a `ciphertexts` envelope whose
  * `vectors` picks the plan (the same one the client derived); its groups are
@@ -44,7 +53,8 @@ export function stepRoutes(services: RelayServices): Hono<RelayEnv> {
     modelLookup(services),
     sessionAuth(store),
     stepAndSessionMatch(),
-    binaryBody((c) => c.var.model.stepBodyLimit),
+    admitBeforeReading(services),
+    binaryBody((c) => c.var.model.stepBodyLimit, relayBodyOptions(services)),
     async (c) => {
       const { model, session } = c.var;
       const pool = services.pool;
