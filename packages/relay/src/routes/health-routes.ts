@@ -14,7 +14,16 @@ export function healthRoutes(services: RelayServices): Hono {
   app.get('/readyz', async (c) => {
     if (!services.isReady()) throw notReady();
     if (!(await services.store.isAvailable())) throw storeUnavailable();
-    return c.json({ status: 'ready', models: [...services.models.keys()], workers: services.pool?.workers ?? 0, store: services.store.kind });
+    // A full store still serves its sessions (so stays ready) but says so; new ones get 503 too_many_sessions.
+    const sessions = await services.store.count().catch(() => undefined);
+    const max = services.config.maxSessions;
+    return c.json({
+      status: 'ready',
+      models: [...services.models.keys()],
+      workers: services.pool?.workers ?? 0,
+      store: services.store.kind,
+      sessions: { count: sessions ?? null, max, full: sessions !== undefined && sessions >= max },
+    });
   });
   app.get('/metrics', async (c) => {
     const registry = services.metrics.registry;

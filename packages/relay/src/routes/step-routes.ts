@@ -6,6 +6,8 @@ import { modelLookup } from '../middleware/model-lookup.ts';
 import { rateLimit } from '../middleware/rate-limit.ts';
 import { sessionAuth } from '../middleware/session-auth.ts';
 import { RelayError, notReady } from '../relay-error.ts';
+import { admitBeforeReading } from '../middleware/admission.ts';
+import { sessionExpiry } from '../sessions/session-expiry.ts';
 import type { RelayEnv } from '../relay-env.ts';
 import type { RelayServices } from '../relay-services.ts';
 
@@ -25,15 +27,6 @@ function stepAndSessionMatch(): MiddlewareHandler<RelayEnv> {
     if (c.var.session.model !== c.var.model.id) {
       throw new RelayError(409, 'session_model_mismatch', `this session belongs to model ${c.var.session.model}`);
     }
-    await next();
-  };
-}
-
-/** A full queue answers 503 overloaded before a byte of the body is read. */
-export function admitBeforeReading(services: RelayServices): MiddlewareHandler<RelayEnv> {
-  return async (_c, next) => {
-    if (!services.pool) throw notReady();
-    services.pool.admit(1);
     await next();
   };
 }
@@ -68,7 +61,7 @@ export function stepRoutes(services: RelayServices): Hono<RelayEnv> {
       // A lone group's output tiles go to several workers when the model was planned for it.
       const tileRuns = groups.length === 1 && model.descriptor.parallelism > 1 ? splitOutputTiles(plan, model.descriptor.parallelism) : [[]];
       const outputs = await pool.evaluateGroups(model.id, step, envelope.vectors, groups, { hash: session.keysHash, bytes: keys }, c.var.signal, tileRuns);
-      await store.touch(session.id, Date.now() + config.sessionTtl * 1000);
+      await store.touch(session.id, sessionExpiry(config, session.createdAt, Date.now()));
       const response = encodeStepResponse(plan, envelope.vectors, outputs) as Uint8Array<ArrayBuffer>;
       return c.body(response, 200, { 'Content-Type': OCTET_STREAM, 'Cache-Control': 'no-store' });
     },

@@ -36,6 +36,20 @@ const record = (id: string, keysHash: string, ttlMs = 60_000): SessionRecord => 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('RedisSessionStore', () => {
+  it('keeps principal and owner, and counts each owner\'s live sessions for the quota', async () => {
+    const { a, b } = stores();
+    await a.create({ ...record('o1', 'h1'), principal: 'key:aa', owner: 'key:aa|ip:1.2.3.4' }, new Uint8Array([1]));
+    await a.create({ ...record('o2', 'h1', 200), principal: 'key:aa', owner: 'key:aa|ip:1.2.3.4' }, new Uint8Array([1]));
+    await a.create(record('o3', 'h1'), new Uint8Array([1]));
+    expect(await b.get('o1')).toMatchObject({ principal: 'key:aa', owner: 'key:aa|ip:1.2.3.4' });
+    expect((await b.get('o3'))?.principal).toBeUndefined();
+    expect(await b.countOwned('key:aa|ip:1.2.3.4')).toBe(2);
+    await b.delete('o1');
+    expect(await a.countOwned('key:aa|ip:1.2.3.4')).toBe(1);
+    await sleep(250);
+    expect(await a.countOwned('key:aa|ip:1.2.3.4')).toBe(0);
+  });
+
   it('shares sessions and one key blob per hash between relays', async () => {
     const { a, b } = stores();
     const first = record('a', 'h1');
