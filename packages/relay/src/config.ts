@@ -53,6 +53,7 @@ const flag = z
 export const relayConfigSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: int(0, 65535).default(8080),
+  metricsPort: int(0, 65535).optional(),
   models: z
     .array(modelSpecSchema)
     .optional()
@@ -132,6 +133,7 @@ interface OptionSpec {
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'host', flag: 'host', env: 'FHE_LLM_HOST', value: 'address', help: 'interface to listen on' },
   { key: 'port', flag: 'port', env: 'FHE_LLM_PORT', value: 'n', help: 'TCP port (0 = any free port, printed in the "listening" log line)' },
+  { key: 'metricsPort', flag: 'metrics-port', env: 'FHE_LLM_METRICS_PORT', value: 'n', help: 'serve /metrics on this port (same interface) instead of the API port, so the public port does not expose it (0 = any free port)' },
   { key: 'models', flag: 'model', env: 'FHE_LLM_MODELS', value: 'id=ckpt.bin:tok.bin', repeatable: true, help: 'model to host (repeatable; the variable is comma-separated); default: the bundled stories260K' },
   { key: 'preset', flag: 'preset', env: 'FHE_LLM_PRESET', value: 'id', help: `CKKS preset (${presetIds.join(', ')})` },
   { key: 'allowInsecurePreset', flag: 'allow-insecure-preset', env: 'FHE_LLM_ALLOW_INSECURE_PRESET', value: 'true|false', boolean: true, help: 'allow a preset below 128-bit security (insecure-...; tests and benchmarks only)' },

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { createApp } from './app.ts';
 import type { RelayConfig } from './config.ts';
 import { createLogger } from './logger.ts';
+import { metricsApp } from './routes/health-routes.ts';
 import { RelayMetrics } from './metrics/relay-metrics.ts';
 import { BodyBudget } from './middleware/body-budget.ts';
 import { InFlightRequests } from './middleware/in-flight.ts';
@@ -49,6 +50,7 @@ export class Relay {
   /** Sessions and rate-limit counters share this connection (config.redisUrl). */
   readonly #redis: Redis | undefined;
   #server: Server | undefined;
+  #metricsServer: Server | undefined;
   #loaded = false;
   #draining = false;
   #closed: Promise<void> | undefined;
@@ -88,6 +90,11 @@ export class Relay {
   /** The bound port (after start, when listening). */
   get port(): number {
     return (this.#server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  /** The bound metrics port (with --metrics-port, after start). */
+  get metricsPort(): number {
+    return (this.#metricsServer?.address() as AddressInfo | null)?.port ?? 0;
   }
 
   get url(): string {
@@ -140,6 +147,8 @@ export class Relay {
       clearInterval(sweep);
       await serverClosed;
     }
+    const metrics = this.#metricsServer;
+    if (metrics) await new Promise<void>((resolve) => metrics.close(() => resolve()));
     await this.services.pool?.close();
     await this.services.store.close();
     this.#redis?.disconnect();
@@ -161,6 +170,16 @@ export class Relay {
       server.once('error', reject);
     });
     this.logger.info({ host: this.config.host, port: this.port }, 'listening');
+    if (this.config.metricsPort !== undefined) {
+      const metrics = serve({ fetch: metricsApp(this.services).fetch, hostname: this.config.host, port: this.config.metricsPort }) as Server;
+      this.#metricsServer = metrics;
+      await new Promise<void>((resolve, reject) => {
+        if (metrics.listening) return resolve();
+        metrics.once('listening', resolve);
+        metrics.once('error', reject);
+      });
+      this.logger.info({ host: this.config.host, port: this.metricsPort }, 'metrics listening');
+    }
   }
 }
 

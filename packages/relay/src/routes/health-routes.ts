@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { notReady, storeUnavailable } from '../relay-error.ts';
 import type { RelayServices } from '../relay-services.ts';
 
@@ -25,9 +25,21 @@ export function healthRoutes(services: RelayServices): Hono {
       sessions: { count: sessions ?? null, max, full: sessions !== undefined && sessions >= max },
     });
   });
-  app.get('/metrics', async (c) => {
+  // With --metrics-port, /metrics lives on its own port (metricsApp) and not on the public one.
+  if (services.config.metricsPort === undefined) app.get('/metrics', metricsHandler(services));
+  return app;
+}
+
+function metricsHandler(services: RelayServices) {
+  return async (c: Context) => {
     const registry = services.metrics.registry;
     return c.body(await registry.metrics(), 200, { 'Content-Type': registry.contentType });
-  });
+  };
+}
+
+/** The app behind --metrics-port: /metrics only, content unchanged. */
+export function metricsApp(services: RelayServices): Hono {
+  const app = new Hono();
+  app.get('/metrics', metricsHandler(services));
   return app;
 }

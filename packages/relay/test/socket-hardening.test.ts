@@ -1,6 +1,7 @@
-// Attack suite, stalled bodies over a real socket: a sender that declares a
+// Over a real socket. Attack suite, stalled bodies: a sender that declares a
 // body and then stalls is cut off with 408 body_timeout and its connection
-// closed, while another client's step is served meanwhile.
+// closed, while another client is served meanwhile. And /metrics moved to
+// --metrics-port is not on the public port.
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Relay } from '../src/relay.ts';
@@ -12,7 +13,7 @@ let session: CreatedSession;
 
 beforeAll(async () => {
   const model = await loadStories('insecure-n2048-q109');
-  relay = await startRelay(testConfig({ workers: 1, preset: 'insecure-n2048-q109', port: 0, bodyReadTimeoutMs: 300 }), { models: [model], listen: true });
+  relay = await startRelay(testConfig({ workers: 1, preset: 'insecure-n2048-q109', port: 0, metricsPort: 0, bodyReadTimeoutMs: 300 }), { models: [model], listen: true });
   client = await TestClient.create(model.descriptor);
   session = await createSession((path, init) => fetch(`${relay.url}${path}`, init), 'stories260K', client.keysEnvelope());
 });
@@ -53,5 +54,17 @@ describe('stalled bodies', () => {
     }
     expect(relay.services.bodyBudget.usedBytes).toBe(0);
     expect((await fetch(`${relay.url}/readyz`)).status).toBe(200);
+  });
+});
+
+describe('--metrics-port', () => {
+  it('serves /metrics on its own port only, content unchanged', async () => {
+    expect(relay.metricsPort).toBeGreaterThan(0);
+    expect(relay.metricsPort).not.toBe(relay.port);
+    expect((await fetch(`${relay.url}/metrics`)).status).toBe(404);
+    const metrics = await fetch(`http://127.0.0.1:${relay.metricsPort}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('fhe_relay_http_requests_total');
+    expect((await fetch(`http://127.0.0.1:${relay.metricsPort}/v1/models`)).status).toBe(404);
   });
 });
