@@ -88,6 +88,7 @@ export const relayConfigSchema = z.object({
     .refine((url) => /^rediss?:$/.test(new URL(url).protocol), 'use redis:// or rediss://')
     .optional(),
   rateLimitStepsPerMinute: int(0).default(6_000),
+  maxConcurrentStepsPerClient: int(1).default(8),
   rateLimitSessionsPerHour: int(0).default(60),
   trustProxyHops: int(0, 16).default(0),
   // Keys are secrets: validated for length only, never echoed in errors or logs.
@@ -156,6 +157,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'staticDir', flag: 'static', env: 'FHE_LLM_STATIC_DIR', value: 'dir', help: 'also serve a built site (e.g. the demo) from this directory at /' },
   { key: 'redisUrl', flag: 'redis-url', env: 'REDIS_URL', value: 'url', help: 'keep sessions, key blobs and rate-limit counters in Redis (redis:// or rediss://), shared by every replica (none: in this process)' },
   { key: 'rateLimitStepsPerMinute', flag: 'rate-limit-steps-per-minute', env: 'FHE_LLM_RATE_LIMIT_STEPS_PER_MINUTE', value: 'n', help: 'step requests per client per minute before 429 rate_limited (0 = no limit)' },
+  { key: 'maxConcurrentStepsPerClient', flag: 'max-concurrent-steps-per-client', env: 'FHE_LLM_MAX_CONCURRENT_STEPS_PER_CLIENT', value: 'n', help: 'step requests one client (principal and address) may have in progress on a replica (beyond: 429 too_many_concurrent_requests), so one client cannot fill the shared queue' },
   { key: 'rateLimitSessionsPerHour', flag: 'rate-limit-sessions-per-hour', env: 'FHE_LLM_RATE_LIMIT_SESSIONS_PER_HOUR', value: 'n', help: 'session creations per client per hour before 429 rate_limited (0 = no limit)' },
   { key: 'trustProxyHops', flag: 'trust-proxy-hops', env: 'FHE_LLM_TRUST_PROXY_HOPS', value: 'n', help: 'proxies in front that append to X-Forwarded-For; the client address for rate limits is the n-th entry from its right (0 = the TCP peer)' },
   { key: 'apiKeys', flag: 'api-key', env: 'FHE_LLM_API_KEYS', value: 'key', repeatable: true, help: 'require X-API-Key (or a client JWT) on /v1/models and /v1/sessions (repeatable; the variable is comma-separated; prefer it: flags show in ps)' },

@@ -7,6 +7,7 @@ import { rateLimit } from '../middleware/rate-limit.ts';
 import { sessionAuth } from '../middleware/session-auth.ts';
 import { RelayError, notReady } from '../relay-error.ts';
 import { admitBeforeReading } from '../middleware/admission.ts';
+import { clientConcurrency } from '../middleware/client-concurrency.ts';
 import { sessionExpiry } from '../sessions/session-expiry.ts';
 import type { RelayEnv } from '../relay-env.ts';
 import type { RelayServices } from '../relay-services.ts';
@@ -43,6 +44,7 @@ export function stepRoutes(services: RelayServices): Hono<RelayEnv> {
     '/v1/models/:id/steps/:step',
     deadline(config.requestTimeoutMs),
     rateLimit(services.rateLimits.steps, config.trustProxyHops),
+    clientConcurrency(config.maxConcurrentStepsPerClient, config.trustProxyHops),
     modelLookup(services),
     sessionAuth(store),
     stepAndSessionMatch(),
