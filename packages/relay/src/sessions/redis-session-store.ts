@@ -1,7 +1,9 @@
 import type { Redis } from 'ioredis';
 import { KeyCache } from '../pool/key-cache.ts';
 import { toSharedBytes } from '../pool/shared-bytes.ts';
+import { RelayError } from '../relay-error.ts';
 import { redisCall } from './redis-client.ts';
+import { sha256Hex } from './session-credentials.ts';
 import { COUNT_OWNED, COUNT_SESSIONS, CREATE_SESSION, DELETE_SESSION, KEY_BYTES, TOUCH_SESSION } from './redis-scripts.ts';
 import type { SessionRecord, SessionStore } from './session-store.ts';
 
@@ -115,6 +117,8 @@ export class RedisSessionStore implements SessionStore {
   async #fetchKeys(hash: string): Promise<Uint8Array | undefined> {
     const bytes = await redisCall(() => this.#redis.getBuffer(`${this.#prefix}keys:${hash}`));
     if (!bytes) return undefined;
+    // Redis is not trusted with the keys' integrity: a blob is used only if it still hashes to its name.
+    if (sha256Hex(bytes) !== hash) throw new RelayError(503, 'store_corrupt', 'a stored key blob does not match its hash', { 'Retry-After': '60' });
     // Shared memory: workers read the blob without a copy per task (see toSharedBytes).
     const shared = toSharedBytes(bytes);
     this.#blobs.set(hash, shared, shared.byteLength);
