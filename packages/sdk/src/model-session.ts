@@ -38,6 +38,8 @@ export class ModelSession implements StepRunner {
   readonly #deps: ModelSessionDeps;
   #evaluationKeys: Uint8Array | undefined;
   #session: StoredSession | undefined;
+  /** Keys just made (first upload) are fresh already; every later upload makes new ones. */
+  #freshKeysNext = false;
 
   private constructor(descriptor: EncryptedModelDescriptor, tokenizer: Tokenizer, deps: ModelSessionDeps) {
     this.descriptor = descriptor;
@@ -66,14 +68,19 @@ export class ModelSession implements StepRunner {
     const opened = await worker.openKeys(this.ring, this.descriptor.preset, [...this.descriptor.galoisSteps], progress);
     if (opened.created) this.keysCreated++;
     this.#evaluationKeys = opened.evaluationKeys;
+    this.#freshKeysNext = !opened.created;
     this.#session = opened.session && Date.parse(opened.session.expiresAt) > Date.now() ? opened.session : undefined;
     if (!this.#session) await this.#upload(signal);
     onProgress?.({ phase: 'ready', progress: 1, model: this.descriptor.id, message: opened.created ? 'New keys ready' : 'Keys loaded from storage' });
   }
 
   async #upload(signal?: AbortSignal): Promise<StoredSession> {
-    const keys = this.#evaluationKeys;
-    if (!keys) throw new Error('keys are not open');
+    if (!this.#evaluationKeys) throw new Error('keys are not open');
+    // Fresh Galois keys from the stored secret key for every session: the relay cannot link sessions by key hash.
+    const keys = this.#freshKeysNext
+      ? await this.#deps.worker.freshEvaluationKeys(this.ring, this.descriptor.preset, [...this.descriptor.galoisSteps])
+      : this.#evaluationKeys;
+    this.#freshKeysNext = true;
     this.#deps.onProgress?.({ phase: 'uploading-keys', progress: 0, model: this.descriptor.id, message: `Uploading ${(keys.length / 1e6).toFixed(2)} MB of evaluation keys` });
     const grant = await this.#deps.relay.createSession(this.descriptor.id, keys, signal);
     this.#session = { id: grant.id, token: grant.token, expiresAt: grant.expiresAt };
