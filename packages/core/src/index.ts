@@ -2,6 +2,8 @@ export * from './errors/index.ts';
 export { loadSeal, type LoadSealOptions, type Seal } from './seal/load-seal.ts';
 export { getPreset, presetIds, createSealContext, operatorScales, DEFAULT_PRESET, FLAT_HEADROOM_FACTOR, type Preset, type PresetParameters, type OperatorScales, type OperatorBounds } from './seal/presets.ts';
 export { CkksContext } from './seal/ckks-context.ts';
+export { boundSealObject, maxSealObjectBytes, ciphertextSerializedBytes, readSealHeader, SEAL_HEADER_BYTES, type SealHeader, type SealObjectRule, type SealCompression } from './seal/seal-object-limits.ts';
+export { inflateBounded, checkZstdFrame, inflationTooLarge, badCompression, type Inflate, type ZstdFrame } from './seal/bounded-inflate.ts';
 export { CkksClient } from './client/ckks-client.ts';
 export { planLinear, planForVectors, unionGaloisSteps, ciphertextBytes, type LinearPlan, type PlanCost, type PlanOptions } from './linear/plan.ts';
 export { packInput, unpackOutput, diagonalSlots, biasSlots, outputSlotRows, rotateSlots, checkWeights, type LinearWeights } from './linear/layout.ts';

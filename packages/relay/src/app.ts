@@ -25,7 +25,7 @@ export function createApp(services: RelayServices, inFlight?: InFlightRequests):
   // Health, readiness, metrics and this API's description stay open; models and sessions may need a credential.
   const auth = clientAuth({
     apiKeys: config.apiKeys,
-    jwt: config.jwksUrl ? { jwksUrl: config.jwksUrl, issuer: config.jwtIssuer!, audience: config.jwtAudience! } : undefined,
+    jwt: config.jwksUrl ? { jwksUrl: config.jwksUrl, issuer: config.jwtIssuer!, audience: config.jwtAudience!, maxAgeSeconds: config.jwtMaxAgeSeconds } : undefined,
   });
   // `/x/*` also matches `/x` itself.
   for (const path of ['/v1/models/*', '/v1/sessions/*']) app.use(path, requireReady(services), auth);

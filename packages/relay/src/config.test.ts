@@ -85,6 +85,19 @@ describe('relay configuration', () => {
     expect(short).toThrow(/--api-key \/ FHE_LLM_API_KEYS: API keys must be at least 16/);
     expect(short).not.toThrow(/short-secret/);
     expect(() => config(['--jwks-url', 'https://id.test/jwks.json'])).toThrow(/--jwt-issuer[\s\S]*--jwt-audience/);
+    const jwt = ['--jwt-issuer', 'i', '--jwt-audience', 'a'];
+    expect(() => config(['--jwks-url', 'http://id.test/jwks.json', ...jwt])).toThrow(/--jwks-url \/ FHE_LLM_JWKS_URL: use an https JWKS URL/);
+    expect(config(['--jwks-url', 'http://127.0.0.1:9000/jwks.json', ...jwt]).jwksUrl).toBe('http://127.0.0.1:9000/jwks.json');
+    expect(config(['--jwt-max-age', '600']).jwtMaxAgeSeconds).toBe(600);
+    expect(config([]).jwtMaxAgeSeconds).toBe(3600);
+  });
+
+  it('refuses a preset below 128-bit security unless --allow-insecure-preset (flag or variable) says so', () => {
+    expect(() => config(['--preset', 'insecure-n2048-q109'])).toThrow(/--preset \/ FHE_LLM_PRESET: insecure-n2048-q109 is below 128-bit security/);
+    expect(config(['--preset', 'insecure-n2048-q109', '--allow-insecure-preset'])).toMatchObject({ preset: 'insecure-n2048-q109', allowInsecurePreset: true });
+    expect(config([], { FHE_LLM_PRESET: 'insecure-n2048-q109', FHE_LLM_ALLOW_INSECURE_PRESET: 'true' }).allowInsecurePreset).toBe(true);
+    expect(() => config([], { FHE_LLM_PRESET: 'insecure-n2048-q109', FHE_LLM_ALLOW_INSECURE_PRESET: 'no' })).toThrow(/below 128-bit/);
+    expect(config([]).allowInsecurePreset).toBe(false);
   });
 
   it('parses model specs strictly', () => {

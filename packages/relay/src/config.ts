@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { DEFAULT_PRESET, presetIds } from '@fhe-llm/core';
+import { DEFAULT_PRESET, getPreset, presetIds } from '@fhe-llm/core';
 
 /**
  * A model to host: its public id, the model file or folder (llama2.c, GGUF or
@@ -55,23 +55,35 @@ const modelSpecSchema = z.string().transform((text, ctx) => {
 });
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+/** A switch: true from a bare flag, or 'true'/'1'/'yes' (and their opposites) from the environment. */
+const flag = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 
 export const relayConfigSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: int(0, 65535).default(8080),
+  metricsPort: int(0, 65535).optional(),
   models: z
     .array(modelSpecSchema)
     .optional()
     .transform((models) => (models?.length ? models : [BUNDLED_MODEL]))
     .refine((models) => new Set(models.map((m) => m.id)).size === models.length, 'model ids must be unique'),
   preset: z.string().refine((id) => presetIds.includes(id), { message: `preset must be one of ${presetIds.join(', ')}` }).default(DEFAULT_PRESET),
+  allowInsecurePreset: flag.default(false),
   workers: int(1, 256).default(availableParallelism()),
   maxQueue: int(1).default(64),
   keyCacheBytes: int(1).default(256 * MiB),
   memoryBudget: int(1).optional(),
+  workerHeapBytes: int(16 * MiB).default(2048 * MiB),
   sessionTtl: int(1).default(3600),
+  sessionMaxLifetime: int(1).default(86_400),
   maxSessions: int(1).default(1_000),
+  maxSessionsPerClient: int(1).default(16),
   requestTimeoutMs: int(1).default(30_000),
+  bodyReadTimeoutMs: int(100).default(10_000),
+  bodyBytesInFlight: int(1).default(256 * MiB),
+  bodyBytesInFlightPerClient: int(1).default(32 * MiB),
   keepAliveTimeoutMs: int(1_000).default(75_000),
   corsOrigins: z.array(z.string().min(1)).default(DEFAULT_CORS_ORIGINS),
   logLevel: z.enum(LOG_LEVELS).default('info'),
@@ -87,14 +99,28 @@ export const relayConfigSchema = z.object({
     .refine((url) => /^rediss?:$/.test(new URL(url).protocol), 'use redis:// or rediss://')
     .optional(),
   rateLimitStepsPerMinute: int(0).default(6_000),
+  maxConcurrentStepsPerClient: int(1).default(8),
   rateLimitSessionsPerHour: int(0).default(60),
   trustProxyHops: int(0, 16).default(0),
   // Keys are secrets: validated for length only, never echoed in errors or logs.
   apiKeys: z.array(z.string().min(16, 'API keys must be at least 16 characters')).default([]),
-  jwksUrl: z.string().url().optional(),
+  // Keys fetched over plain http could be swapped by anyone on the path: https only, loopback excepted (tests, sidecars).
+  jwksUrl: z
+    .string()
+    .url()
+    .refine((url) => {
+      const u = new URL(url);
+      return u.protocol === 'https:' || (u.protocol === 'http:' && /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/i.test(u.hostname));
+    }, 'use an https JWKS URL (plain http only on loopback)')
+    .optional(),
+  jwtMaxAgeSeconds: int(1).default(3600),
   jwtIssuer: z.string().min(1).optional(),
   jwtAudience: z.string().min(1).optional(),
 }).superRefine((c, ctx) => {
+  // A preset below 128-bit security only on purpose (tests, benchmarks): clients' data would not be protected.
+  if (presetIds.includes(c.preset) && getPreset(c.preset).securityLevel < 128 && !c.allowInsecurePreset) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['preset'], message: `${c.preset} is below 128-bit security; add --allow-insecure-preset to use it anyway (tests only)` });
+  }
   // Without both checks a token the identity provider issued for another application would pass.
   if (c.jwksUrl && (!c.jwtIssuer || !c.jwtAudience)) {
     for (const path of ['jwtIssuer', 'jwtAudience'] as const) if (!c[path]) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [path], message: 'required with --jwks-url' });
@@ -112,6 +138,8 @@ interface OptionSpec {
   fallbackEnv?: string;
   value: string;
   repeatable?: boolean;
+  /** A switch without a value (`--flag`); its variable takes true/false. */
+  boolean?: boolean;
   help: string;
 }
 
@@ -119,15 +147,23 @@ interface OptionSpec {
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'host', flag: 'host', env: 'FHE_LLM_HOST', value: 'address', help: 'interface to listen on' },
   { key: 'port', flag: 'port', env: 'FHE_LLM_PORT', fallbackEnv: 'PORT', value: 'n', help: 'TCP port (0 = any free port, printed in the "listening" log line)' },
+  { key: 'metricsPort', flag: 'metrics-port', env: 'FHE_LLM_METRICS_PORT', value: 'n', help: 'serve /metrics on this port (same interface) instead of the API port, so the public port does not expose it (0 = any free port)' },
   { key: 'models', flag: 'model', env: 'FHE_LLM_MODELS', value: 'id=PATH[:TOKENIZER]', repeatable: true, help: 'model to host: a llama2.c .bin, a GGUF file or a Hugging Face folder, with a tokenizer file when the model carries none (repeatable; the variable is comma-separated); default: the bundled stories260K' },
   { key: 'preset', flag: 'preset', env: 'FHE_LLM_PRESET', value: 'id', help: `CKKS preset (${presetIds.join(', ')})` },
+  { key: 'allowInsecurePreset', flag: 'allow-insecure-preset', env: 'FHE_LLM_ALLOW_INSECURE_PRESET', value: 'true|false', boolean: true, help: 'allow a preset below 128-bit security (insecure-...; tests and benchmarks only)' },
   { key: 'workers', flag: 'workers', env: 'FHE_LLM_WORKERS', value: 'n', help: 'evaluation worker threads' },
   { key: 'maxQueue', flag: 'max-queue', env: 'FHE_LLM_MAX_QUEUE', value: 'n', help: 'queued evaluation tasks before answering 503 overloaded' },
   { key: 'keyCacheBytes', flag: 'key-cache-bytes', env: 'FHE_LLM_KEY_CACHE_BYTES', value: 'bytes', help: 'deserialized Galois keys kept per worker (least recently used out)' },
   { key: 'memoryBudget', flag: 'memory-budget', env: 'FHE_LLM_MEMORY_BUDGET', value: 'bytes', help: "memory the relay may use (match the container's limit): each worker gets an equal share, less its key cache and a 128 MiB baseline, for pre-encoded weights; operators beyond it are encoded on each use (slower); default: no limit" },
+  { key: 'workerHeapBytes', flag: 'worker-heap-bytes', env: 'FHE_LLM_WORKER_HEAP_BYTES', value: 'bytes', help: "a worker whose WebAssembly heap passes this is replaced after its task (the heap never shrinks; WebAssembly's ceiling is 4 GiB)" },
   { key: 'sessionTtl', flag: 'session-ttl', env: 'FHE_LLM_SESSION_TTL', value: 'seconds', help: 'idle time after which a session and its keys are forgotten' },
+  { key: 'sessionMaxLifetime', flag: 'session-max-lifetime', env: 'FHE_LLM_SESSION_MAX_LIFETIME', value: 'seconds', help: 'absolute lifetime of a session, however active (the idle TTL slides, this does not)' },
+  { key: 'maxSessionsPerClient', flag: 'max-sessions-per-client', env: 'FHE_LLM_MAX_SESSIONS_PER_CLIENT', value: 'n', help: 'live sessions one client (principal and address) may hold (beyond: 429 session_quota_exceeded)' },
   { key: 'maxSessions', flag: 'max-sessions', env: 'FHE_LLM_MAX_SESSIONS', value: 'n', help: 'live sessions before new ones are refused (each holds its Galois keys, ~1 MB for stories260K)' },
   { key: 'requestTimeoutMs', flag: 'request-timeout-ms', env: 'FHE_LLM_REQUEST_TIMEOUT_MS', value: 'ms', help: 'per-request deadline (503 deadline_exceeded)' },
+  { key: 'bodyReadTimeoutMs', flag: 'body-read-timeout-ms', env: 'FHE_LLM_BODY_READ_TIMEOUT_MS', value: 'ms', help: 'a request body must arrive within this (408 body_timeout): slow senders are cut off' },
+  { key: 'bodyBytesInFlight', flag: 'body-bytes-in-flight', env: 'FHE_LLM_BODY_BYTES_IN_FLIGHT', value: 'bytes', help: 'request-body bytes being read at once, all clients (reserved before reading; beyond: 503 body_budget_exhausted)' },
+  { key: 'bodyBytesInFlightPerClient', flag: 'body-bytes-in-flight-per-client', env: 'FHE_LLM_BODY_BYTES_IN_FLIGHT_PER_CLIENT', value: 'bytes', help: 'request-body bytes one client (principal and address) may have in flight (beyond: 429 too_many_uploads)' },
   { key: 'keepAliveTimeoutMs', flag: 'keep-alive-timeout-ms', env: 'FHE_LLM_KEEP_ALIVE_TIMEOUT_MS', value: 'ms', help: "how long an idle keep-alive connection stays open; keep it above the load balancer's idle timeout for upstream connections (nginx, AWS ALB: 60 s), or it may reuse a connection the relay is closing and answer 502" },
   { key: 'corsOrigins', flag: 'cors-origin', env: 'FHE_LLM_CORS_ORIGINS', value: 'origin', repeatable: true, help: "allowed browser origin (repeatable; '*' wildcards a port or label)" },
   { key: 'logLevel', flag: 'log-level', env: 'FHE_LLM_LOG_LEVEL', value: 'level', help: LOG_LEVELS.join(', ') },
@@ -135,12 +171,14 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'staticDir', flag: 'static', env: 'FHE_LLM_STATIC_DIR', value: 'dir', help: 'also serve a built site (e.g. the demo) from this directory at /' },
   { key: 'redisUrl', flag: 'redis-url', env: 'REDIS_URL', value: 'url', help: 'keep sessions, key blobs and rate-limit counters in Redis (redis:// or rediss://), shared by every replica (none: in this process)' },
   { key: 'rateLimitStepsPerMinute', flag: 'rate-limit-steps-per-minute', env: 'FHE_LLM_RATE_LIMIT_STEPS_PER_MINUTE', value: 'n', help: 'step requests per client per minute before 429 rate_limited (0 = no limit)' },
+  { key: 'maxConcurrentStepsPerClient', flag: 'max-concurrent-steps-per-client', env: 'FHE_LLM_MAX_CONCURRENT_STEPS_PER_CLIENT', value: 'n', help: 'step requests one client (principal and address) may have in progress on a replica (beyond: 429 too_many_concurrent_requests), so one client cannot fill the shared queue' },
   { key: 'rateLimitSessionsPerHour', flag: 'rate-limit-sessions-per-hour', env: 'FHE_LLM_RATE_LIMIT_SESSIONS_PER_HOUR', value: 'n', help: 'session creations per client per hour before 429 rate_limited (0 = no limit)' },
   { key: 'trustProxyHops', flag: 'trust-proxy-hops', env: 'FHE_LLM_TRUST_PROXY_HOPS', value: 'n', help: 'proxies in front that append to X-Forwarded-For; the client address for rate limits is the n-th entry from its right (0 = the TCP peer)' },
   { key: 'apiKeys', flag: 'api-key', env: 'FHE_LLM_API_KEYS', value: 'key', repeatable: true, help: 'require X-API-Key (or a client JWT) on /v1/models and /v1/sessions (repeatable; the variable is comma-separated; prefer it: flags show in ps)' },
-  { key: 'jwksUrl', flag: 'jwks-url', env: 'FHE_LLM_JWKS_URL', value: 'url', help: 'accept X-Client-Token JWTs signed by a key of this JWK set (needs --jwt-issuer and --jwt-audience)' },
+  { key: 'jwksUrl', flag: 'jwks-url', env: 'FHE_LLM_JWKS_URL', value: 'url', help: 'accept X-Client-Token JWTs signed by a key of this JWK set (https; needs --jwt-issuer and --jwt-audience)' },
   { key: 'jwtIssuer', flag: 'jwt-issuer', env: 'FHE_LLM_JWT_ISSUER', value: 'iss', help: 'required "iss" of client JWTs' },
   { key: 'jwtAudience', flag: 'jwt-audience', env: 'FHE_LLM_JWT_AUDIENCE', value: 'aud', help: 'required "aud" of client JWTs' },
+  { key: 'jwtMaxAgeSeconds', flag: 'jwt-max-age', env: 'FHE_LLM_JWT_MAX_AGE', value: 'seconds', help: 'oldest client JWT accepted, by its "iat" (tokens must also carry "exp" and "sub")' },
 ];
 
 function describeDefault(key: keyof RelayConfig): string {
@@ -154,7 +192,7 @@ function describeDefault(key: keyof RelayConfig): string {
 export function helpText(): string {
   const lines = ['Usage: fhe-llm-relay [options]', '', 'Serves encrypted linear-layer evaluation for LLaMA-family models (llama2.c, GGUF, Hugging Face) over HTTP.', '', 'Options (flag / environment variable, default):'];
   for (const o of OPTIONS) {
-    lines.push(`  --${o.flag} <${o.value}>${o.repeatable ? ' ...' : ''}`);
+    lines.push(o.boolean ? `  --${o.flag}` : `  --${o.flag} <${o.value}>${o.repeatable ? ' ...' : ''}`);
     lines.push(`      ${o.env}${o.fallbackEnv ? ` (or ${o.fallbackEnv})` : ''}   ${o.help}`);
     lines.push(`      default: ${describeDefault(o.key)}`);
   }
@@ -172,13 +210,13 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     allowPositionals: false,
     options: {
       help: { type: 'boolean', short: 'h' },
-      ...Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: 'string' as const, multiple: o.repeatable ?? false }])),
+      ...Object.fromEntries(OPTIONS.map((o) => [o.flag, o.boolean ? { type: 'boolean' as const } : { type: 'string' as const, multiple: o.repeatable ?? false }])),
     },
   });
   if (values.help) return { help: true };
   const raw: Record<string, unknown> = {};
   for (const o of OPTIONS) {
-    const fromFlag = (values as Record<string, string | string[] | undefined>)[o.flag];
+    const fromFlag = (values as Record<string, string | string[] | boolean | undefined>)[o.flag];
     const fromEnv = [o.env, o.fallbackEnv].map((name) => (name ? env[name] : undefined)).find((v) => v !== undefined && v !== '');
     if (fromFlag !== undefined) raw[o.key] = fromFlag;
     else if (fromEnv !== undefined && fromEnv !== '') raw[o.key] = o.repeatable ? fromEnv.split(',').map((s) => s.trim()).filter(Boolean) : fromEnv;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { RelayConfig } from './config.ts';
 import type { RelayMetrics } from './metrics/relay-metrics.ts';
 import type { HostedModel } from './models/hosted-model.ts';
+import type { BodyBudget } from './middleware/body-budget.ts';
 import type { RateLimit } from './middleware/rate-limit.ts';
 import type { EvaluationPool } from './pool/evaluation-pool.ts';
 import type { SessionStore } from './sessions/session-store.ts';
@@ -15,6 +16,8 @@ export interface RelayServices {
   readonly models: Map<string, HostedModel>;
   /** Per-client limits; undefined when switched off (0). */
   readonly rateLimits: { readonly steps?: RateLimit; readonly sessions?: RateLimit };
+  /** Request-body bytes being read (admission before buffering). */
+  readonly bodyBudget: BodyBudget;
   pool: EvaluationPool | undefined;
   /** Models loaded, workers up, not shutting down. */
   isReady(): boolean;

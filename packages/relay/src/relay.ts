@@ -7,7 +7,9 @@ import type { Logger } from 'pino';
 import { createApp } from './app.ts';
 import type { RelayConfig } from './config.ts';
 import { createLogger } from './logger.ts';
+import { metricsApp } from './routes/health-routes.ts';
 import { RelayMetrics } from './metrics/relay-metrics.ts';
+import { BodyBudget } from './middleware/body-budget.ts';
 import { InFlightRequests } from './middleware/in-flight.ts';
 import { createRateLimit } from './middleware/rate-limit.ts';
 import { loadHostedModel, type HostedModel } from './models/hosted-model.ts';
@@ -48,6 +50,7 @@ export class Relay {
   /** Sessions and rate-limit counters share this connection (config.redisUrl). */
   readonly #redis: Redis | undefined;
   #server: Server | undefined;
+  #metricsServer: Server | undefined;
   #loaded = false;
   #draining = false;
   #closed: Promise<void> | undefined;
@@ -71,6 +74,7 @@ export class Relay {
         steps: createRateLimit('steps', 'step requests', config.rateLimitStepsPerMinute, 60, redis),
         sessions: createRateLimit('sessions', 'new sessions', config.rateLimitSessionsPerHour, 3600, redis),
       },
+      bodyBudget: new BodyBudget(config.bodyBytesInFlight, config.bodyBytesInFlightPerClient),
       pool: undefined,
       isReady: () => relay.#loaded && !relay.#draining && (relay.services.pool?.isReady ?? false),
     };
@@ -89,6 +93,11 @@ export class Relay {
     return (this.#server?.address() as AddressInfo | null)?.port ?? 0;
   }
 
+  /** The bound metrics port (with --metrics-port, after start). */
+  get metricsPort(): number {
+    return (this.#metricsServer?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
   get url(): string {
     return `http://${this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host}:${this.port}`;
   }
@@ -104,6 +113,7 @@ export class Relay {
       maxQueue: this.config.maxQueue,
       keyCacheBytes: this.config.keyCacheBytes,
       ...weightBudget(this.config, models.length),
+      heapBudgetBytes: this.config.workerHeapBytes,
       models: models.map((m) => ({ id: m.id, checkpointPath: m.spec.checkpoint, descriptor: m.descriptor })),
       metrics: this.services.metrics,
       logger: this.logger,
@@ -139,6 +149,8 @@ export class Relay {
       clearInterval(sweep);
       await serverClosed;
     }
+    const metrics = this.#metricsServer;
+    if (metrics) await new Promise<void>((resolve) => metrics.close(() => resolve()));
     await this.services.pool?.close();
     await this.services.store.close();
     this.#redis?.disconnect();
@@ -160,6 +172,16 @@ export class Relay {
       server.once('error', reject);
     });
     this.logger.info({ host: this.config.host, port: this.port }, 'listening');
+    if (this.config.metricsPort !== undefined) {
+      const metrics = serve({ fetch: metricsApp(this.services).fetch, hostname: this.config.host, port: this.config.metricsPort }) as Server;
+      this.#metricsServer = metrics;
+      await new Promise<void>((resolve, reject) => {
+        if (metrics.listening) return resolve();
+        metrics.once('listening', resolve);
+        metrics.once('error', reject);
+      });
+      this.logger.info({ host: this.config.host, port: this.metricsPort }, 'metrics listening');
+    }
   }
 }
 

@@ -28,7 +28,7 @@ describe('fhe-llm-relay', () => {
   });
 
   it('serves on an ephemeral port and drains in-flight work on SIGTERM, exiting 0', async () => {
-    const child = spawn(process.execPath, [bin, '--port', '0', '--workers', '1', '--preset', 'insecure-n2048-q109'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, '--port', '0', '--workers', '1', '--preset', 'insecure-n2048-q109', '--allow-insecure-preset'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const logs: string[] = [];
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     const base = await new Promise<string>((resolve, reject) => {

@@ -18,7 +18,7 @@ const plaintext = new PlaintextStepRunner(buildSchedule(parseLlama2cCheckpoint(n
 
 beforeAll(async () => {
   redis = await RedisServer.start();
-  const args = ['--redis-url', redis.url, '--workers', '1', '--preset', 'insecure-n2048-q109'];
+  const args = ['--redis-url', redis.url, '--workers', '1', '--preset', 'insecure-n2048-q109', '--allow-insecure-preset'];
   [a, b] = [new RelayProcess(await freePort(), args), new RelayProcess(await freePort(), args)];
   await Promise.all([a.start(), b.start()]);
   descriptor = (await (await fetch(`${a.url}/v1/models/stories260K`)).json()) as EncryptedModelDescriptor;

@@ -21,7 +21,8 @@ export function referenceCases(): ReferenceCase[] {
 }
 
 export function testConfig(overrides: RelayConfigInput = {}): RelayConfig {
-  return relayConfigSchema.parse({ workers: 2, logLevel: 'silent', ...overrides });
+  // Tests may use the fast insecure preset; the floor itself is tested in config.test.ts.
+  return relayConfigSchema.parse({ workers: 2, logLevel: 'silent', allowInsecurePreset: true, ...overrides });
 }
 
 /** stories260K prepared under `id` for `preset` (calibration runs in a worker; ~4 s). */

@@ -2,7 +2,7 @@
 // key validation in the worker pool and the production preset.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PRESET, encodeEnvelope } from '@fhe-llm/core';
+import { DEFAULT_PRESET, decodeEnvelope, encodeEnvelope } from '@fhe-llm/core';
 import type { HostedModel } from '../src/models/hosted-model.ts';
 import { Relay } from '../src/relay.ts';
 import { createLogger } from '../src/logger.ts';
@@ -118,9 +118,18 @@ describe('sessions', () => {
     expect(await errorOf(await postKeys(partial))).toEqual({ status: 422, code: 'missing_galois_keys' });
   });
 
-  it('refuses bytes SEAL rejects: 422 invalid_keys', async () => {
-    const garbage = encodeEnvelope({ kind: 'galoisKeys', presetId: DEFAULT_PRESET, vectors: 0, items: [new Uint8Array(5000).fill(3)] });
-    expect(await errorOf(await postKeys(garbage))).toEqual({ status: 422, code: 'invalid_keys' });
+  it('refuses bytes that are no SEAL object (400 bad_seal_header) and keys SEAL rejects (422 invalid_keys)', async () => {
+    const garbage = encodeEnvelope({ kind: 'galoisKeys', presetId: model.descriptor.preset, vectors: 0, items: [new Uint8Array(5000).fill(3)] });
+    expect(await errorOf(await postKeys(garbage))).toEqual({ status: 400, code: 'bad_seal_header' });
+    // Well-formed keys whose coefficients exceed the moduli.
+    const keys = client.ctx.loadGaloisKeys(decodeEnvelope(client.keysEnvelope()).items[0]);
+    const plain = keys.saveToArray(client.ctx.seal.ComprModeType.none) as Uint8Array;
+    keys.delete();
+    // Inside a key-switching ciphertext's coefficients (the tail holds empty slots' counts).
+    const at = Math.floor(plain.length * 0.53);
+    plain.fill(0xff, at, at + 4096);
+    const corrupt = encodeEnvelope({ kind: 'galoisKeys', presetId: model.descriptor.preset, vectors: 0, items: [plain] });
+    expect(await errorOf(await postKeys(corrupt))).toEqual({ status: 422, code: 'invalid_keys' });
   });
 
   it('refuses malformed envelopes with their wire-format code', async () => {

@@ -2,6 +2,7 @@ import { collectCompletion, completionStream, streamCompletion } from './complet
 import { ModelSession, ringId } from './model-session.ts';
 import { RelayApi } from './relay/relay-api.ts';
 import type { Completion, CompletionParams, CompletionStream, CreateClientOptions, FheLlmClient, KeyStatus, ModelInfo } from './types.ts';
+import { checkRelayUrl } from './security-floor.ts';
 import { spawnCryptoWorker } from './worker/spawn-worker.ts';
 
 /**
@@ -10,6 +11,7 @@ import { spawnCryptoWorker } from './worker/spawn-worker.ts';
  * model is used, and uploaded to the relay as evaluation keys.
  */
 export function createClient(options: CreateClientOptions): FheLlmClient {
+  checkRelayUrl(options.relayUrl, options.allowInsecureTransport);
   const relay = new RelayApi({ relayUrl: options.relayUrl, fetch: options.fetch, timeoutMs: options.timeoutMs ?? 60_000, retries: options.retries ?? 4, headers: options.headers });
   const spawned = spawnCryptoWorker({ workerUrl: options.workerUrl });
   const ready = (async () => {
@@ -30,7 +32,7 @@ export function createClient(options: CreateClientOptions): FheLlmClient {
     let opening = sessions.get(model);
     if (!opening) {
       const { api } = await spawned;
-      opening = ModelSession.open(model, { relay, worker: api, onProgress: options.onProgress, onRoundTrip: options.onRoundTrip }, signal);
+      opening = ModelSession.open(model, { relay, worker: api, onProgress: options.onProgress, onRoundTrip: options.onRoundTrip, allowInsecurePresets: options.allowInsecurePresets }, signal);
       sessions.set(model, opening);
       opening.catch(() => sessions.delete(model));
     }

@@ -2,6 +2,7 @@ import type { Remote } from 'comlink';
 import { parseTokenizerFile, planModelStep, SpeculationController, type EncryptedModelDescriptor, type LinearPlan, type StepRunner, type TextTokenizer, type TrafficCounters } from '@fhe-llm/core';
 import { ProtocolError } from './errors/protocol-error.ts';
 import { checkEncryptedModelDescriptor } from './relay/check-descriptor.ts';
+import { checkPresetSecurity } from './security-floor.ts';
 import type { RelayApi } from './relay/relay-api.ts';
 import type { StoredSession } from './storage/key-vault.ts';
 import type { ProgressEvent, RoundTripEvent } from './types.ts';
@@ -26,6 +27,8 @@ export interface ModelSessionDeps {
   worker: Remote<CryptoWorkerApi>;
   onProgress?: (e: ProgressEvent) => void;
   onRoundTrip?: (e: RoundTripEvent) => void;
+  /** See CreateClientOptions.allowInsecurePresets. */
+  allowInsecurePresets?: boolean;
 }
 
 /**
@@ -54,6 +57,8 @@ export class ModelSession implements StepRunner {
   readonly #plans = new Map<string, LinearPlan>();
   #evaluationKeys: Uint8Array | undefined;
   #session: StoredSession | undefined;
+  /** Keys just made (first upload) are fresh already; every later upload makes new ones. */
+  #freshKeysNext = false;
 
   private constructor(descriptor: EncryptedModelDescriptor, tokenizer: TextTokenizer, deps: ModelSessionDeps) {
     this.descriptor = descriptor;
@@ -64,7 +69,9 @@ export class ModelSession implements StepRunner {
 
   static async open(modelId: string, deps: ModelSessionDeps, signal?: AbortSignal): Promise<ModelSession> {
     const [published, tokenizerBytes] = await Promise.all([deps.relay.getModel(modelId, signal), deps.relay.getTokenizer(modelId, signal)]);
-    // Before any key is made for it: the whole descriptor, the planner version, and plans equal to ours.
+    // Before any key is made for it: a 128-bit preset (unless the app opted out), the whole
+    // descriptor, the planner version, and plans equal to ours.
+    if (published && typeof (published as { preset?: unknown }).preset === 'string') checkPresetSecurity((published as { preset: string }).preset, deps.allowInsecurePresets);
     const descriptor = checkEncryptedModelDescriptor(published, modelId);
     const tokenizer = parseTokenizerFile(tokenizerBytes, descriptor.config.vocabSize);
     const session = new ModelSession(descriptor, tokenizer, deps);
@@ -79,14 +86,19 @@ export class ModelSession implements StepRunner {
     const opened = await worker.openKeys(this.ring, this.descriptor.preset, [...this.descriptor.galoisSteps], progress);
     if (opened.created) this.keysCreated++;
     this.#evaluationKeys = opened.evaluationKeys;
+    this.#freshKeysNext = !opened.created;
     this.#session = opened.session && Date.parse(opened.session.expiresAt) > Date.now() ? opened.session : undefined;
     if (!this.#session) await this.#upload(signal);
     onProgress?.({ phase: 'ready', progress: 1, model: this.descriptor.id, message: opened.created ? 'New keys ready' : 'Keys loaded from storage' });
   }
 
   async #upload(signal?: AbortSignal): Promise<StoredSession> {
-    const keys = this.#evaluationKeys;
-    if (!keys) throw new Error('keys are not open');
+    if (!this.#evaluationKeys) throw new Error('keys are not open');
+    // Fresh Galois keys from the stored secret key for every session: the relay cannot link sessions by key hash.
+    const keys = this.#freshKeysNext
+      ? await this.#deps.worker.freshEvaluationKeys(this.ring, this.descriptor.preset, [...this.descriptor.galoisSteps])
+      : this.#evaluationKeys;
+    this.#freshKeysNext = true;
     this.#deps.onProgress?.({ phase: 'uploading-keys', progress: 0, model: this.descriptor.id, message: `Uploading ${(keys.length / 1e6).toFixed(2)} MB of evaluation keys` });
     const grant = await this.#deps.relay.createSession(this.descriptor.id, keys, signal);
     this.#session = { id: grant.id, token: grant.token, expiresAt: grant.expiresAt };

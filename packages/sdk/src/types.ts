@@ -36,6 +36,10 @@ export interface CreateClientOptions {
   timeoutMs?: number;
   /** Retries on 429/503 and network errors, honouring Retry-After. Default 4. */
   retries?: number;
+  /** Accept a relay announcing a CKKS preset below 128-bit security (`insecure-...`). For tests only. Default false. */
+  allowInsecurePresets?: boolean;
+  /** Accept a plain-http relay URL that is not loopback. Default false: https required. */
+  allowInsecureTransport?: boolean;
   /** Headers sent with every relay request, e.g. `{ 'X-API-Key': key }` or `{ 'X-Client-Token': jwt }` when the relay requires them. Default none. */
   headers?: Record<string, string>;
 }

@@ -2,6 +2,8 @@ import type { Ciphertext, CKKSEncoder, Evaluator, GaloisKeys, Plaintext, SEALCon
 import { SealError, sealCall } from '../errors/seal-error.ts';
 import { loadSeal, type LoadSealOptions, type Seal } from './load-seal.ts';
 import { createSealContext, getPreset, type Preset } from './presets.ts';
+import { boundSealObject, type SealObjectRule } from './seal-object-limits.ts';
+import { inflateBounded, type Inflate } from './bounded-inflate.ts';
 
 /**
  * SEAL's context, encoder and evaluator for one preset, owned together and
@@ -13,6 +15,8 @@ export class CkksContext {
   readonly context: SEALContext;
   readonly encoder: CKKSEncoder;
   readonly evaluator: Evaluator;
+  /** Inflates compressed objects within their bound before SEAL loads them; Node code may swap in a native one. */
+  inflate: Inflate = inflateBounded;
   #deleted = false;
 
   constructor(seal: Seal, preset: Preset) {
@@ -52,21 +56,29 @@ export class CkksContext {
 
   /**
    * Load a ciphertext and run SEAL's validity check under this context
-   * (sizes, moduli and coefficient ranges). Throws SealError 'invalid_ciphertext'.
+   * (sizes, moduli and coefficient ranges). The bytes are first checked
+   * against the preset's largest ciphertext and inflated within it
+   * (WireFormatError, see seal-object-limits.ts); then SEAL's check throws
+   * SealError 'invalid_ciphertext'.
    */
   loadCiphertext(bytes: Uint8Array): Ciphertext {
-    return this.#load(new this.seal.Ciphertext(), bytes, 'invalid_ciphertext', 'ciphertext rejected');
+    return this.#load(new this.seal.Ciphertext(), bytes, { kind: 'ciphertext' }, 'invalid_ciphertext', 'ciphertext rejected');
   }
 
-  /** Load evaluation (Galois) keys, validated by SEAL. Throws SealError 'invalid_keys'. */
-  loadGaloisKeys(bytes: Uint8Array): GaloisKeys {
-    return this.#load(new this.seal.GaloisKeys(), bytes, 'invalid_keys', 'Galois keys rejected');
+  /**
+   * Load evaluation (Galois) keys, validated by SEAL. `maxKeys` bounds the
+   * size (default: one key per power-of-two rotation, as many as any plan
+   * uses); pass the model's step count. Throws SealError 'invalid_keys'.
+   */
+  loadGaloisKeys(bytes: Uint8Array, maxKeys = Math.log2(this.preset.slots)): GaloisKeys {
+    return this.#load(new this.seal.GaloisKeys(), bytes, { kind: 'galoisKeys', maxKeys }, 'invalid_keys', 'Galois keys rejected');
   }
 
-  /** Fill a fresh SEAL object from bytes; on failure free it and throw SealError `code`. */
-  #load<T extends { loadFromArray(context: SEALContext, bytes: Uint8Array): void; delete(): void }>(object: T, bytes: Uint8Array, code: string, what: string): T {
+  /** Fill a fresh SEAL object from bounded, uncompressed bytes; on failure free it and throw. */
+  #load<T extends { loadFromArray(context: SEALContext, bytes: Uint8Array): void; delete(): void }>(object: T, bytes: Uint8Array, rule: SealObjectRule, code: string, what: string): T {
     try {
-      sealCall(code, what, () => object.loadFromArray(this.context, bytes));
+      const plain = boundSealObject(bytes, this.preset, rule, this.inflate);
+      sealCall(code, what, () => object.loadFromArray(this.context, plain));
       return object;
     } catch (error) {
       object.delete();

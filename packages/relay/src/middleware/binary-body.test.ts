@@ -3,6 +3,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { RelayEnv } from '../relay-env.ts';
 import { binaryBody } from './binary-body.ts';
+import { BodyBudget } from './body-budget.ts';
 import { errorHandler } from './error-handler.ts';
 
 const app = new Hono<RelayEnv>();
@@ -47,5 +48,50 @@ describe('binaryBody', () => {
     const streamed = await post(streamOf(4, 4, 4));
     expect(streamed.status).toBe(413);
     expect(await streamed.json()).toMatchObject({ error: { code: 'body_too_large' } });
+  });
+});
+
+describe('binaryBody against slow and many senders', () => {
+  /** A body that sends `first` bytes and then never another. */
+  const stalled = (first: number) =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array(first));
+      },
+    });
+  const octet = { 'content-type': 'application/octet-stream' };
+
+  it('cuts off a sender that stalls with 408 body_timeout', async () => {
+    const slow = new Hono<RelayEnv>();
+    slow.post('/upload', binaryBody(1024, { readTimeoutMs: 150 }), (c) => c.json({ length: c.var.body.length }));
+    slow.onError(errorHandler(pino({ level: 'silent' })));
+    const started = performance.now();
+    const res = await slow.request('/upload', { method: 'POST', body: stalled(10), headers: octet, duplex: 'half' } as RequestInit);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(res.status).toBe(408);
+    expect(await res.json()).toMatchObject({ error: { code: 'body_timeout' } });
+  });
+
+  it('reserves bytes before reading: per client 429 too_many_uploads, globally 503 body_budget_exhausted, released after', async () => {
+    const budget = new BodyBudget(1000, 600);
+    const app = new Hono<RelayEnv>();
+    app.post('/upload', binaryBody(1000, { readTimeoutMs: 300, budget: { budget, client: (c) => c.req.header('x-client') ?? 'anon' } }), (c) => c.json({ length: c.var.body.length }));
+    app.onError(errorHandler(pino({ level: 'silent' })));
+    const send = (client: string, length: number, body: BodyInit = stalled(1)) =>
+      app.request('/upload', { method: 'POST', body, headers: { ...octet, 'x-client': client, 'content-length': String(length) }, duplex: 'half' } as RequestInit);
+    // Client a holds 500 bytes of stalled upload; its next 200 would pass its 600.
+    const holding = send('a', 500);
+    await new Promise((r) => setTimeout(r, 20));
+    const [mine, theirs] = await Promise.all([send('a', 200, new Uint8Array(200)), send('b', 400, new Uint8Array(400))]);
+    expect([mine.status, (await mine.json()).error.code, mine.headers.get('retry-after')]).toEqual([429, 'too_many_uploads', '1']);
+    expect(theirs.status).toBe(200);
+    const holdingB = send('b', 450);
+    await new Promise((r) => setTimeout(r, 20));
+    const full = await send('c', 100, new Uint8Array(100));
+    expect([full.status, (await full.json()).error.code]).toEqual([503, 'body_budget_exhausted']);
+    expect((await holding).status).toBe(408);
+    expect((await holdingB).status).toBe(408);
+    expect(budget.usedBytes).toBe(0);
+    expect((await send('c', 100, new Uint8Array(100))).status).toBe(200);
   });
 });

@@ -40,8 +40,10 @@ const call = async (app: Hono<RelayEnv>, headers: Record<string, string> = {}) =
   const res = await app.request('/v1/models', { headers });
   return { status: res.status, body: (await res.json()) as { principal?: string; error?: { code: string; message: string } }, retryAfter: res.headers.get('retry-after') };
 };
-const token = (claims: { sub?: string; iss?: string; aud?: string; exp?: number | string } = {}, key = signingKey, kid = 'k1') => {
-  const jwt = new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid }).setIssuedAt().setIssuer(claims.iss ?? ISSUER).setAudience(claims.aud ?? AUDIENCE).setExpirationTime(claims.exp ?? '5m');
+const token = (claims: { sub?: string; iss?: string; aud?: string; exp?: number | string | null; iat?: number | null } = {}, key = signingKey, kid = 'k1') => {
+  const jwt = new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid }).setIssuer(claims.iss ?? ISSUER).setAudience(claims.aud ?? AUDIENCE);
+  if (claims.iat !== null) jwt.setIssuedAt(claims.iat);
+  if (claims.exp !== null) jwt.setExpirationTime(claims.exp ?? '5m');
   if (claims.sub !== '') jwt.setSubject(claims.sub ?? 'alice');
   return jwt.sign(key);
 };
@@ -81,6 +83,21 @@ describe('clientAuth', () => {
     ];
     for (const t of bad) expect(await call(app, { 'x-client-token': t }), t).toMatchObject({ status: 401, body: { error: { code: 'unauthenticated' } } });
     expect((await call(app)).status).toBe(401);
+  });
+
+  it('requires exp, iat and sub, and refuses tokens older than the maximum age (token misuse)', async () => {
+    const app = appWith({ apiKeys: [], jwt: { jwksUrl, issuer: ISSUER, audience: AUDIENCE, maxAgeSeconds: 600 } });
+    const now = Math.floor(Date.now() / 1000);
+    const misuse = {
+      'no exp (valid forever)': await token({ exp: null }),
+      'no iat (unknown age)': await token({ iat: null }),
+      'no sub': await token({ sub: '' }),
+      'issued 2 hours ago, expiring in a year': await token({ iat: now - 7200, exp: now + 365 * 86400 }),
+    };
+    for (const [name, t] of Object.entries(misuse)) {
+      expect({ name, ...(await call(app, { 'x-client-token': t })) }).toMatchObject({ name, status: 401, body: { error: { code: 'unauthenticated' } } });
+    }
+    expect((await call(app, { 'x-client-token': await token({ iat: now - 300 }) })).status).toBe(200);
   });
 
   it('accepts either credential when both are configured', async () => {

@@ -11,7 +11,7 @@ export const CLIENT_TOKEN_HEADER = 'X-Client-Token';
 export interface ClientAuthOptions {
   apiKeys: readonly string[];
   /** Accept JWTs signed by a key of the JWK set at `jwksUrl`, for this issuer and audience. */
-  jwt?: { jwksUrl: string; issuer: string; audience: string };
+  jwt?: { jwksUrl: string; issuer: string; audience: string; /** Oldest token accepted by `iat`, seconds. Default 3600. */ maxAgeSeconds?: number };
 }
 
 /** Key sets publish public keys: only asymmetric algorithms, so an `oct` key in a set can never verify a token. */
@@ -64,7 +64,15 @@ async function verifiedSubject(token: string, jwks: ReturnType<typeof createRemo
     throw unauthenticated(`${CLIENT_TOKEN_HEADER} is not a JWT`);
   }
   try {
-    const { payload } = await jwtVerify(token, jwks, { issuer: jwt.issuer, audience: jwt.audience, algorithms: ALGORITHMS });
+    // A token without exp would be valid forever, one without iat of unknown age, one without sub nobody's.
+    const { payload } = await jwtVerify(token, jwks, {
+      issuer: jwt.issuer,
+      audience: jwt.audience,
+      algorithms: ALGORITHMS,
+      requiredClaims: ['exp', 'iat', 'sub'],
+      maxTokenAge: jwt.maxAgeSeconds ?? 3600,
+      clockTolerance: 30,
+    });
     if (typeof payload.sub !== 'string' || payload.sub === '') throw unauthenticated(`${CLIENT_TOKEN_HEADER} has no subject`);
     return payload.sub;
   } catch (error) {

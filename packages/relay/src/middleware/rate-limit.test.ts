@@ -6,7 +6,7 @@ import { RedisServer } from '../../test/cluster-kit.ts';
 import type { RelayEnv } from '../relay-env.ts';
 import { createRedisClient } from '../sessions/redis-client.ts';
 import { errorHandler } from './error-handler.ts';
-import { createRateLimit, rateLimit, type RateLimit } from './rate-limit.ts';
+import { addressBucket, createRateLimit, rateLimit, type RateLimit } from './rate-limit.ts';
 
 let names = 0;
 function appWith(limit: RateLimit | undefined, hops = 0) {
@@ -39,6 +39,27 @@ describe('rateLimit (in memory)', () => {
     // Another address, or an authenticated principal, has its own allowance.
     expect(await statuses(app, 1, {}, '10.0.0.2')).toEqual([200]);
     expect(await statuses(app, 4, { 'x-test-principal': 'key:abc' })).toEqual([200, 200, 200, 429]);
+  });
+
+  it('counts a principal per address: one user of a shared app key cannot exhaust it for the others', async () => {
+    const app = appWith(createRateLimit(`t${++names}`, 'x', 2, 60));
+    const shared = { 'x-test-principal': 'key:app' };
+    expect(await statuses(app, 3, shared, '198.51.100.1')).toEqual([200, 200, 429]);
+    expect(await statuses(app, 2, shared, '198.51.100.2')).toEqual([200, 200]);
+  });
+
+  it('groups IPv6 clients by /64 (a host rotating addresses in its prefix gets one allowance)', async () => {
+    expect(addressBucket('2001:db8:1:2:aaaa::1')).toBe(addressBucket('2001:db8:1:2:ffff:1:2:3'));
+    expect(addressBucket('2001:db8:1:2::1')).not.toBe(addressBucket('2001:db8:1:3::1'));
+    expect(addressBucket('::ffff:203.0.113.5')).toBe('ip:203.0.113.5');
+    expect(addressBucket('::1')).toBe('ip6:0:0:0:0::/64');
+    const app = appWith(createRateLimit(`t${++names}`, 'x', 2, 60));
+    expect([
+      ...(await statuses(app, 1, {}, '2001:db8:0:7::1')),
+      ...(await statuses(app, 1, {}, '2001:db8:0:7::2')),
+      ...(await statuses(app, 1, {}, '2001:db8:0:7:1234:5678:9abc:def0')),
+      ...(await statuses(app, 1, {}, '2001:db8:0:8::1')),
+    ]).toEqual([200, 200, 429, 200]);
   });
 
   it('takes the client from X-Forwarded-For only as far as the trusted hops', async () => {

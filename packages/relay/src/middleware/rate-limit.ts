@@ -29,25 +29,46 @@ export function createRateLimit(name: string, what: string, points: number, seco
 }
 
 /**
+ * An address as rate limits see it: IPv4 as is (IPv4-mapped IPv6 too), IPv6
+ * by its /64, since one subscriber or host usually holds a whole /64 and
+ * could otherwise rotate through 2^64 fresh allowances.
+ */
+export function addressBucket(address: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (mapped) return `ip:${mapped[1]}`;
+  if (!address.includes(':')) return `ip:${address}`;
+  const bare = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '').toLowerCase();
+  const [head, tail = ''] = bare.split('::');
+  const left = head ? head.split(':') : [];
+  const right = bare.includes('::') && tail ? tail.split(':') : [];
+  // An embedded IPv4 tail (::1.2.3.4) counts as two groups.
+  const groups = bare.includes('::') ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right] : left;
+  const prefix = groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16));
+  return `ip6:${prefix.join(':')}::/64`;
+}
+
+/**
  * The client a request counts against: its authenticated principal (API key
- * or JWT subject) when there is one, else its address. With `trustProxyHops`
- * proxies in front, each appending the address it saw to X-Forwarded-For, the
- * client is the hops-th entry from the right (entries further left are
- * whatever the client claimed). Undefined for requests that did not arrive
- * over HTTP (in-process `app.request()`, as the tests use): nobody to limit.
+ * or JWT subject) together with its address, so that one user of a browser
+ * app whose key every user shares cannot exhaust the key for the others;
+ * unauthenticated requests count by address alone. With `trustProxyHops`
+ * proxies in front, each appending the address it saw to X-Forwarded-For,
+ * the client is the hops-th entry from the right (entries further left are
+ * whatever the client claimed). In-process requests (`app.request()`, as the
+ * tests use) count by principal only, or not at all without one.
  */
 export function clientKey(c: Context<RelayEnv>, trustProxyHops: number): string | undefined {
   const principal = c.get('principal');
-  if (principal) return principal;
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  if (!incoming) return undefined;
+  if (!incoming) return principal || undefined;
+  let address: string | undefined;
   if (trustProxyHops > 0) {
     const chain = (c.req.header('x-forwarded-for') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    const forwarded = chain[Math.max(0, chain.length - trustProxyHops)];
-    if (forwarded) return `ip:${forwarded}`;
+    address = chain[Math.max(0, chain.length - trustProxyHops)];
   }
   // A socket already closed has no address; such requests share one bucket rather than escape limits.
-  return `ip:${incoming.socket?.remoteAddress ?? 'unknown'}`;
+  const bucket = addressBucket(address ?? incoming.socket?.remoteAddress ?? 'unknown');
+  return principal ? `${principal}|${bucket}` : bucket;
 }
 
 /** 429 rate_limited with Retry-After once the client has used its allowance; one point per request. */

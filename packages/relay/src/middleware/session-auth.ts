@@ -11,7 +11,8 @@ const unauthorized = (message: string) => new RelayError(401, 'unauthorized', me
  * the session in `c.var.session`. A missing or wrong secret is 401; an
  * unknown, expired or deleted session is 404 `session_not_found` (the SDK
  * answers it by uploading its keys again). With `pathParam`, the token must
- * belong to the session named in the path.
+ * belong to the session named in the path. A session created under a
+ * client credential answers 403 `session_principal_mismatch` to any other.
  */
 export function sessionAuth(store: SessionStore, options: { pathParam?: string } = {}): MiddlewareHandler<RelayEnv> {
   return async (c, next) => {
@@ -21,6 +22,10 @@ export function sessionAuth(store: SessionStore, options: { pathParam?: string }
     const session = await store.get(bearer.id);
     if (!session) throw new RelayError(404, 'session_not_found', 'unknown or expired session; create a new one');
     if (!secretMatches(bearer.secret, session.secretHash)) throw unauthorized('wrong session token');
+    // A session belongs to the principal that created it: a token leaked to, or shared with, another app or user is useless.
+    if (session.principal !== undefined && session.principal !== c.get('principal')) {
+      throw new RelayError(403, 'session_principal_mismatch', 'this session was created by another client credential');
+    }
     c.set('session', session);
     await next();
   };

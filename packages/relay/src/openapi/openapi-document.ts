@@ -10,7 +10,7 @@ const sessionId = { name: 'id', in: 'path', required: true, schema: { type: 'str
 const client = [{}, { apiKey: [] }, { clientToken: [] }];
 const bearer = [{ sessionToken: [] }, { sessionToken: [], apiKey: [] }, { sessionToken: [], clientToken: [] }];
 const unauthenticated = errorResponse('unauthorized (session token), unauthenticated (X-API-Key / X-Client-Token missing or rejected when the relay requires one)');
-const limited = retryable('rate_limited: the client (API key, JWT subject, else address) used its allowance');
+const limited = retryable('rate_limited: the client (API key or JWT subject with its address, else the address; IPv6 by /64) used its allowance; too_many_uploads, too_many_concurrent_requests, session_quota_exceeded: its share of bodies in flight, steps in progress or sessions');
 
 export const openApiDocument = {
   openapi: '3.1.0',
@@ -118,15 +118,17 @@ export const openApiDocument = {
             content: binary,
             headers: { 'Server-Timing': { description: 'worker;dur=<ms>, worker-cpu;dur=<ms>: evaluation-worker busy (wall) time and CPU time for this request', schema: { type: 'string' } } },
           },
-          '400': errorResponse('envelope format: truncated, bad_magic, unsupported_version, bad_kind, bad_header, too_many_items, bad_preset, preset_mismatch, trailing_bytes'),
+          '400': errorResponse('envelope format: truncated, bad_magic, unsupported_version, bad_kind, bad_header, too_many_items, bad_preset, preset_mismatch, trailing_bytes; SEAL size rules: bad_seal_header, bad_compression, seal_object_too_large, inflation_limit, bad_seal_object'),
           '401': unauthenticated,
+          '403': errorResponse('session_principal_mismatch: the session was created under another client credential'),
           '404': errorResponse('model_not_found, step_not_found, session_not_found'),
+          '408': errorResponse('body_timeout'),
           '409': errorResponse('session_model_mismatch'),
           '413': errorResponse('body_too_large'),
           '415': errorResponse('unsupported_media_type'),
           '422': errorResponse('invalid_ciphertext, bad_count, too_many_vectors, bad_size, bad_level, bad_form, bad_scale'),
           '429': limited,
-          '503': retryable('overloaded, deadline_exceeded, not_ready, store_unavailable, auth_unavailable'),
+          '503': retryable('overloaded, deadline_exceeded, not_ready, store_unavailable, store_corrupt, auth_unavailable, body_budget_exhausted'),
         },
       },
     },
@@ -138,14 +140,15 @@ export const openApiDocument = {
         requestBody: { required: true, content: binary, description: 'galoisKeys envelope for the model\'s preset: one item, vectors 0, keys for every step in the descriptor\'s galoisSteps' },
         responses: {
           '201': { description: 'session created', content: { 'application/json': { schema: { $ref: '#/components/schemas/CreatedSession' } } } },
-          '400': errorResponse('invalid_request or an envelope format code'),
+          '400': errorResponse('invalid_request, an envelope format code, a SEAL size rule (bad_seal_header, bad_compression, seal_object_too_large, inflation_limit, bad_seal_object) or too_many_galois_keys'),
           '401': unauthenticated,
           '404': errorResponse('model_not_found'),
+          '408': errorResponse('body_timeout'),
           '413': errorResponse('body_too_large'),
           '415': errorResponse('unsupported_media_type'),
           '422': errorResponse('invalid_keys, missing_galois_keys'),
           '429': limited,
-          '503': retryable('overloaded, deadline_exceeded, too_many_sessions, not_ready, store_unavailable, auth_unavailable'),
+          '503': retryable('overloaded, deadline_exceeded, too_many_sessions, not_ready, store_unavailable, auth_unavailable, body_budget_exhausted'),
         },
       },
     },

@@ -12,6 +12,8 @@ export interface EvaluationPoolOptions {
   keyCacheBytes: number;
   /** Pre-encoded weights per worker and model; absent: no limit. */
   weightBudgetBytes?: number;
+  /** Replace a worker whose WebAssembly heap passes this (default 2 GiB). */
+  heapBudgetBytes?: number;
   models: WorkerModel[];
   metrics: RelayMetrics;
   logger: Logger;
@@ -37,12 +39,21 @@ export class EvaluationPool {
   #tasksInFlight = 0;
   #closing = false;
   #startedUp = false;
+  #peakWorkerHeap = 0;
+  #recycledWorkers = 0;
+  readonly #logger: Logger;
 
   constructor(options: EvaluationPoolOptions) {
     this.workers = options.workers;
     this.maxQueue = options.maxQueue;
     this.#metrics = options.metrics;
-    const workerData: WorkerInit = { models: options.models, keyCacheBytes: options.keyCacheBytes, ...(options.weightBudgetBytes === undefined ? {} : { weightBudgetBytes: options.weightBudgetBytes }) };
+    this.#logger = options.logger;
+    const workerData: WorkerInit = {
+      models: options.models,
+      keyCacheBytes: options.keyCacheBytes,
+      heapBudgetBytes: options.heapBudgetBytes ?? 2 ** 31,
+      ...(options.weightBudgetBytes === undefined ? {} : { weightBudgetBytes: options.weightBudgetBytes }),
+    };
     this.#piscina = new Piscina({
       filename: new URL('./evaluation-worker.ts', import.meta.url).href,
       minThreads: options.workers,
@@ -80,6 +91,16 @@ export class EvaluationPool {
    */
   get isReady(): boolean {
     return !this.#closing && this.#startedUp && this.#piscina.threads.some((t) => this.#readyThreads.has(t.threadId));
+  }
+
+  /** Largest WebAssembly heap any worker reported after a task (bytes): what hostile inputs are bounded against. */
+  get peakWorkerHeapBytes(): number {
+    return this.#peakWorkerHeap;
+  }
+
+  /** Workers replaced because their heap passed the budget. */
+  get recycledWorkers(): number {
+    return this.#recycledWorkers;
   }
 
   get queueDepth(): number {
@@ -153,11 +174,14 @@ export class EvaluationPool {
     let cpuMs = 0;
     const settled = await Promise.allSettled(
       parts.map(async ({ group, tiles }) => {
-        // Copy each item out of the request body: posting a view would clone the whole body per task.
-        const items = group.items.map((item) => item.slice());
-        const task = { kind: 'evaluate' as const, model, step, vectors, group: { vectors: group.vectors, items }, keys: shared, cancelled, ...(tiles.length ? { tiles: [...tiles] } : {}) };
+        // Copy each item out of the request body (again on a retry): posting a view would clone the whole body per task.
+        const make = () => {
+          const items = group.items.map((item) => item.slice());
+          const task = { kind: 'evaluate' as const, model, step, vectors, group: { vectors: group.vectors, items }, keys: shared, cancelled, ...(tiles.length ? { tiles: [...tiles] } : {}) };
+          return { task, transferList: items.map((i) => i.buffer as ArrayBuffer) };
+        };
         try {
-          const result = await this.#run(task, signal, items.map((i) => i.buffer as ArrayBuffer));
+          const result = await this.#run(make, signal);
           this.#metrics.stepEvaluation.observe({ model, step: String(step) }, result.evalMs / 1000);
           busyMs += result.busyMs;
           cpuMs += result.cpuMs;
@@ -176,7 +200,8 @@ export class EvaluationPool {
   /** Load keys with SEAL (cached in that worker) and check they cover the model's Galois steps. */
   async checkKeys(model: string, keys: KeyRef, signal: AbortSignal): Promise<void> {
     this.admit(1);
-    await this.#run({ kind: 'checkKeys', model, keys: { hash: keys.hash, bytes: toSharedBytes(keys.bytes) } }, signal, []);
+    const task = { kind: 'checkKeys' as const, model, keys: { hash: keys.hash, bytes: toSharedBytes(keys.bytes) } };
+    await this.#run(() => ({ task, transferList: [] }), signal);
   }
 
   /** Finish queued and running tasks, then stop the workers. */
@@ -186,17 +211,29 @@ export class EvaluationPool {
     await this.#piscina.close();
   }
 
-  async #run(task: WorkerTask, signal: AbortSignal, transferList: ArrayBuffer[]): Promise<WorkerResult & { ok: true }> {
+  /**
+   * Run one task. A worker that passed its heap budget leaves right after
+   * answering; a task piscina handed it in that instant fails with "worker
+   * exited" and is run once more on the replacement (tasks are pure).
+   */
+  async #run(make: () => { task: WorkerTask; transferList: ArrayBuffer[] }, signal: AbortSignal): Promise<WorkerResult & { ok: true }> {
     let result: WorkerResult;
     const submitted = performance.now();
     this.#tasksInFlight++;
     try {
-      result = (await this.#piscina.run(task, { signal, transferList: transferList as never })) as WorkerResult;
-    } catch (error) {
-      const e = error as Error;
-      if (e?.name === 'AbortError' || signal.aborted) throw signal.reason instanceof Error ? signal.reason : deadlineExceeded(0);
-      if (/queue is at limit|no task queue/i.test(e?.message ?? '')) throw overloaded();
-      throw error;
+      for (let attempt = 0; ; attempt++) {
+        const { task, transferList } = make();
+        try {
+          result = (await this.#piscina.run(task, { signal, transferList: transferList as never })) as WorkerResult;
+          break;
+        } catch (error) {
+          const e = error as Error;
+          if (e?.name === 'AbortError' || signal.aborted) throw signal.reason instanceof Error ? signal.reason : deadlineExceeded(0);
+          if (/queue is at limit|no task queue/i.test(e?.message ?? '')) throw overloaded();
+          if (attempt === 0 && this.#recycledWorkers > 0 && /worker exited with code: 0/.test(e?.message ?? '')) continue;
+          throw error;
+        }
+      }
     } finally {
       this.#tasksInFlight--;
     }
@@ -206,6 +243,11 @@ export class EvaluationPool {
     if ('stats' in result) {
       this.#workerStats.set(result.stats.threadId, result.stats);
       if (result.stats.keyCacheHit !== undefined) this.#metrics.keyCacheLookups.inc({ result: result.stats.keyCacheHit ? 'hit' : 'miss' });
+    }
+    if ('heapBytes' in result && result.heapBytes !== undefined) this.#peakWorkerHeap = Math.max(this.#peakWorkerHeap, result.heapBytes);
+    if ('recycling' in result && result.recycling) {
+      this.#recycledWorkers++;
+      this.#logger.warn({ heapBytes: result.heapBytes }, 'worker heap over budget; replacing the worker');
     }
     if (!result.ok) throw 'cancelled' in result ? new Error('skipped after a sibling group failed') : reviveError(result.error);
     return result;

@@ -7,6 +7,7 @@ import type { GaloisKeys } from 'node-seal';
 import { CkksContext, PlanError, type LinearOperator, StepOperators, buildSchedule, evaluateGroup, isFheLlmError } from '@fhe-llm/core';
 import { loadModelPath } from '@fhe-llm/core/node';
 import { KeyCache } from './key-cache.ts';
+import { nativeInflateBounded } from './native-inflate.ts';
 import { serializeError, type CheckKeysTask, type EvaluateTask, type KeyRef, type WorkerInit, type WorkerReadyMessage, type WorkerResult, type WorkerStats, type WorkerTask } from './worker-protocol.ts';
 
 const init = workerData as WorkerInit;
@@ -20,6 +21,7 @@ for (const model of init.models) {
   let ctx = contexts.get(presetId);
   if (!ctx) {
     ctx = await CkksContext.create(presetId);
+    ctx.inflate = nativeInflateBounded;
     contexts.set(presetId, ctx);
   }
   const schedule = buildSchedule(loadModelPath(model.checkpointPath).weights);
@@ -82,12 +84,14 @@ function keyMemoryBytes(ctx: CkksContext, keys: GaloisKeys): number {
 }
 
 /** Keys from the cache, or loaded (SEAL-validated) and cached; `release` frees keys the cache could not keep. */
-function borrowKeys(ctx: CkksContext, ref: KeyRef): { keys: GaloisKeys; release(): void } {
+function borrowKeys(operators: StepOperators, ref: KeyRef): { keys: GaloisKeys; release(): void } {
+  const ctx = operators.ctx;
   const cacheKey = `${ctx.preset.id}:${ref.hash}`;
   const cached = keyCache.get(cacheKey);
   keyCacheHit = cached !== undefined;
   if (cached) return { keys: cached, release() {} };
-  const keys = ctx.loadGaloisKeys(ref.bytes);
+  // At most one key per step the model uses: the size bound SEAL's loader never gets to exceed.
+  const keys = ctx.loadGaloisKeys(ref.bytes, operators.model.galoisSteps.length);
   const kept = keyCache.set(cacheKey, keys, keyMemoryBytes(ctx, keys));
   return { keys, release: kept ? () => {} : () => keys.delete() };
 }
@@ -100,7 +104,7 @@ function evaluate(task: EvaluateTask): { outputs: Uint8Array[]; evalMs: number }
     operator = operators.get(task.step, task.vectors).operator;
     operatorMemo.set(memoKey, operator);
   }
-  const borrowed = borrowKeys(operators.ctx, task.keys);
+  const borrowed = borrowKeys(operators, task.keys);
   try {
     const started = performance.now();
     const outputs = evaluateGroup(operator, borrowed.keys, task.group, task.tiles);
@@ -112,7 +116,7 @@ function evaluate(task: EvaluateTask): { outputs: Uint8Array[]; evalMs: number }
 
 function checkKeys(task: CheckKeysTask): void {
   const operators = operatorsFor(task.model);
-  const borrowed = borrowKeys(operators.ctx, task.keys);
+  const borrowed = borrowKeys(operators, task.keys);
   try {
     const missing = operators.model.galoisSteps.filter((step) => !borrowed.keys.hasKey(operators.ctx.galoisElement(step)));
     if (missing.length) {
@@ -123,8 +127,27 @@ function checkKeys(task: CheckKeysTask): void {
   }
 }
 
+/**
+ * WebAssembly memory only grows: once SEAL's heap (external memory of this
+ * isolate) passes the budget, this worker leaves after answering and the
+ * pool starts a fresh one. Inputs are bounded before SEAL sees them, so this
+ * is a backstop, not the defence.
+ */
+function recycleIfOverBudget(): { heapBytes: number; recycling?: true } {
+  const heapBytes = (getHeapStatistics() as { external_memory?: number }).external_memory ?? 0;
+  if (heapBytes <= init.heapBudgetBytes) return { heapBytes };
+  // After the result is posted (piscina posts it once run() has returned); piscina then starts a fresh worker.
+  setTimeout(() => process.exit(0), 0);
+  return { heapBytes, recycling: true };
+}
+
 export default function run(task: WorkerTask): WorkerResult {
   if (task.kind === 'evaluate' && Atomics.load(task.cancelled, 0) !== 0) return { ok: false, cancelled: true, busyMs: 0 };
+  const result = runTask(task);
+  return { ...result, ...recycleIfOverBudget() };
+}
+
+function runTask(task: WorkerTask): Exclude<WorkerResult, { cancelled: true }> {
   const started = performance.now();
   keyCacheHit = undefined;
   const cpuStarted = process.threadCpuUsage();

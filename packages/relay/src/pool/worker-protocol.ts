@@ -13,6 +13,8 @@ export interface WorkerInit {
   keyCacheBytes: number;
   /** Bytes of pre-encoded weights per worker and model (see StepOperatorsOptions); absent: no limit. */
   weightBudgetBytes?: number;
+  /** A worker whose WebAssembly heap (V8 external memory) passes this is replaced after its task. */
+  heapBudgetBytes: number;
 }
 
 /** A session's key blob: `bytes` views a SharedArrayBuffer, so posting it shares instead of copying. */
@@ -69,9 +71,15 @@ export interface WorkerStats {
   keyCacheHit?: boolean;
 }
 
+/** The worker's WebAssembly heap after a task; `recycling` when it passed its budget and is leaving. */
+export interface WorkerHeap {
+  heapBytes?: number;
+  recycling?: true;
+}
+
 export type WorkerResult =
-  | { ok: true; outputs: Uint8Array[]; evalMs: number; busyMs: number; /** this thread's CPU time for the task */ cpuMs: number; stats: WorkerStats }
-  | { ok: false; error: SerializedError; busyMs: number; stats: WorkerStats }
+  | ({ ok: true; outputs: Uint8Array[]; evalMs: number; busyMs: number; /** this thread's CPU time for the task */ cpuMs: number; stats: WorkerStats } & WorkerHeap)
+  | ({ ok: false; error: SerializedError; busyMs: number; stats: WorkerStats } & WorkerHeap)
   | { ok: false; cancelled: true; busyMs: 0 };
 
 /** Posted by a worker once SEAL and its models are loaded. */

@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { notReady, storeUnavailable } from '../relay-error.ts';
 import type { RelayServices } from '../relay-services.ts';
 
@@ -14,11 +14,32 @@ export function healthRoutes(services: RelayServices): Hono {
   app.get('/readyz', async (c) => {
     if (!services.isReady()) throw notReady();
     if (!(await services.store.isAvailable())) throw storeUnavailable();
-    return c.json({ status: 'ready', models: [...services.models.keys()], workers: services.pool?.workers ?? 0, store: services.store.kind });
+    // A full store still serves its sessions (so stays ready) but says so; new ones get 503 too_many_sessions.
+    const sessions = await services.store.count().catch(() => undefined);
+    const max = services.config.maxSessions;
+    return c.json({
+      status: 'ready',
+      models: [...services.models.keys()],
+      workers: services.pool?.workers ?? 0,
+      store: services.store.kind,
+      sessions: { count: sessions ?? null, max, full: sessions !== undefined && sessions >= max },
+    });
   });
-  app.get('/metrics', async (c) => {
+  // With --metrics-port, /metrics lives on its own port (metricsApp) and not on the public one.
+  if (services.config.metricsPort === undefined) app.get('/metrics', metricsHandler(services));
+  return app;
+}
+
+function metricsHandler(services: RelayServices) {
+  return async (c: Context) => {
     const registry = services.metrics.registry;
     return c.body(await registry.metrics(), 200, { 'Content-Type': registry.contentType });
-  });
+  };
+}
+
+/** The app behind --metrics-port: /metrics only, content unchanged. */
+export function metricsApp(services: RelayServices): Hono {
+  const app = new Hono();
+  app.get('/metrics', metricsHandler(services));
   return app;
 }

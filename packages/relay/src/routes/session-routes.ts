@@ -1,9 +1,11 @@
 import { Hono } from 'hono';
 import { WireFormatError, decodeEnvelope } from '@fhe-llm/core';
-import { binaryBody } from '../middleware/binary-body.ts';
+import { binaryBody, relayBodyOptions } from '../middleware/binary-body.ts';
+import { admitBeforeReading } from '../middleware/admission.ts';
+import { sessionExpiry } from '../sessions/session-expiry.ts';
 import { deadline } from '../middleware/deadline.ts';
 import { modelLookup } from '../middleware/model-lookup.ts';
-import { rateLimit } from '../middleware/rate-limit.ts';
+import { clientKey, rateLimit } from '../middleware/rate-limit.ts';
 import { sessionAuth } from '../middleware/session-auth.ts';
 import { toSharedBytes } from '../pool/shared-bytes.ts';
 import { RelayError, notReady } from '../relay-error.ts';
@@ -38,12 +40,17 @@ export function sessionRoutes(services: RelayServices): Hono<RelayEnv> {
 
   // Limited before the 1 MB body is read.
   const limited = rateLimit(services.rateLimits.sessions, config.trustProxyHops);
-  app.post('/v1/sessions', deadline(config.requestTimeoutMs), limited, modelLookup(services, 'query'), binaryBody(KEYS_BODY_LIMIT), async (c) => {
+  app.post('/v1/sessions', deadline(config.requestTimeoutMs), limited, modelLookup(services, 'query'), admitBeforeReading(services), binaryBody(KEYS_BODY_LIMIT, relayBodyOptions(services)), async (c) => {
     const model = c.var.model;
     const pool = services.pool;
     if (!pool) throw notReady();
     if ((await store.count()) >= config.maxSessions) {
       throw new RelayError(503, 'too_many_sessions', 'the relay holds as many sessions as it may; retry later', { 'Retry-After': '60' });
+    }
+    // One client (principal and address, as rate limits count) cannot take the whole store.
+    const owner = clientKey(c, config.trustProxyHops);
+    if (owner !== undefined && (await store.countOwned(owner)) >= config.maxSessionsPerClient) {
+      throw new RelayError(429, 'session_quota_exceeded', `this client holds ${config.maxSessionsPerClient} sessions; delete one or wait for one to expire`, { 'Retry-After': '60' });
     }
     const envelope = decodeEnvelope(c.var.body, { kind: 'galoisKeys', presetId: model.descriptor.preset, maxItems: 1 });
     if (envelope.items.length !== 1) throw new WireFormatError('bad_count', 'a key envelope carries exactly one item', { expected: 1, got: envelope.items.length });
@@ -61,8 +68,10 @@ export function sessionRoutes(services: RelayServices): Hono<RelayEnv> {
       model: model.id,
       keysHash,
       keyBytes: keys.byteLength,
+      ...(c.var.principal ? { principal: c.var.principal } : {}),
+      ...(owner !== undefined ? { owner } : {}),
       createdAt: now,
-      expiresAt: now + config.sessionTtl * 1000,
+      expiresAt: sessionExpiry(config, now, now),
     };
     await store.create(session, blob);
     services.metrics.sessionsCreated.inc({ model: model.id });

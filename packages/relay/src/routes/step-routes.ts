@@ -1,11 +1,14 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { decodeEnvelope, encodeStepResponse, splitOutputTiles, splitRequestGroups } from '@fhe-llm/core';
-import { OCTET_STREAM, binaryBody } from '../middleware/binary-body.ts';
+import { OCTET_STREAM, binaryBody, relayBodyOptions } from '../middleware/binary-body.ts';
 import { deadline } from '../middleware/deadline.ts';
 import { modelLookup } from '../middleware/model-lookup.ts';
 import { rateLimit } from '../middleware/rate-limit.ts';
 import { sessionAuth } from '../middleware/session-auth.ts';
 import { RelayError, notReady } from '../relay-error.ts';
+import { admitBeforeReading } from '../middleware/admission.ts';
+import { clientConcurrency } from '../middleware/client-concurrency.ts';
+import { sessionExpiry } from '../sessions/session-expiry.ts';
 import type { RelayEnv } from '../relay-env.ts';
 import type { RelayServices } from '../relay-services.ts';
 
@@ -49,10 +52,12 @@ export function stepRoutes(services: RelayServices): Hono<RelayEnv> {
     '/v1/models/:id/steps/:step',
     deadline(config.requestTimeoutMs),
     rateLimit(services.rateLimits.steps, config.trustProxyHops),
+    clientConcurrency(config.maxConcurrentStepsPerClient, config.trustProxyHops),
     modelLookup(services),
     sessionAuth(store),
     stepAndSessionMatch(),
-    binaryBody((c) => c.var.model.stepBodyLimit),
+    admitBeforeReading(services),
+    binaryBody((c) => c.var.model.stepBodyLimit, relayBodyOptions(services)),
     async (c) => {
       const { model, session } = c.var;
       const started = performance.now();
@@ -67,7 +72,7 @@ export function stepRoutes(services: RelayServices): Hono<RelayEnv> {
       // A lone group's output tiles go to several workers when the model was planned for it.
       const tileRuns = groups.length === 1 && model.descriptor.parallelism > 1 ? splitOutputTiles(plan, model.descriptor.parallelism) : [[]];
       const { outputs, busyMs, cpuMs } = await pool.evaluateGroups(model.id, step, envelope.vectors, groups, { hash: session.keysHash, bytes: keys }, c.var.signal, tileRuns);
-      await store.touch(session.id, Date.now() + config.sessionTtl * 1000);
+      await store.touch(session.id, sessionExpiry(config, session.createdAt, Date.now()));
       const response = encodeStepResponse(plan, envelope.vectors, outputs) as Uint8Array<ArrayBuffer>;
       services.metrics.stepsServed.inc({ model: model.id });
       services.metrics.stepDuration.observe({ model: model.id }, (performance.now() - started) / 1000);

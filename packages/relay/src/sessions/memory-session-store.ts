@@ -64,6 +64,13 @@ export class MemorySessionStore implements SessionStore {
     return this.#sessions.size;
   }
 
+  async countOwned(owner: string): Promise<number> {
+    this.sweep();
+    let n = 0;
+    for (const session of this.#sessions.values()) if (session.owner === owner) n++;
+    return n;
+  }
+
   async getKeys(hash: string): Promise<Uint8Array | undefined> {
     return this.#blobs.get(hash)?.bytes;
   }

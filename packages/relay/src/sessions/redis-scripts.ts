@@ -4,6 +4,7 @@
 //   p..keys:<hash>       the serialized Galois keys, stored once per hash
 //   p..keyusers:<hash>   sorted set session id -> expiresAt of the sessions using the blob
 //   p..blobs             sorted set hash -> the blob's expiry; p..blobbytes: hash -> size
+//   p..owned:<owner>     sorted set session id -> expiresAt of one client's sessions (quota)
 // A blob expires with the longest-lived session using it and is deleted as
 // soon as its last session is deleted. Scripts derive the blob's keys from the
 // session, so they need one Redis (standalone or Sentinel), not Redis Cluster.
@@ -26,11 +27,15 @@ local function refresh(p, hash, now)
 end
 `;
 
-/** ARGV: p, id, secretHash, model, keysHash, keyBytes, createdAt, expiresAt, now, blob. */
+/** ARGV: p, id, secretHash, model, keysHash, keyBytes, createdAt, expiresAt, now, blob, principal, owner ('' for none). */
 export const CREATE_SESSION = `${REFRESH_BLOB}
 local p, id, hash, expires = ARGV[1], ARGV[2], ARGV[5], ARGV[8]
 local session, blob = p .. 'session:' .. id, p .. 'keys:' .. hash
-redis.call('HSET', session, 'secretHash', ARGV[3], 'model', ARGV[4], 'keysHash', hash, 'keyBytes', ARGV[6], 'createdAt', ARGV[7], 'expiresAt', expires)
+redis.call('HSET', session, 'secretHash', ARGV[3], 'model', ARGV[4], 'keysHash', hash, 'keyBytes', ARGV[6], 'createdAt', ARGV[7], 'expiresAt', expires, 'principal', ARGV[11], 'owner', ARGV[12])
+if ARGV[12] ~= '' then
+  redis.call('ZADD', p .. 'owned:' .. ARGV[12], expires, id)
+  redis.call('PEXPIREAT', p .. 'owned:' .. ARGV[12], expires)
+end
 redis.call('PEXPIREAT', session, expires)
 redis.call('ZADD', p .. 'sessions', expires, id)
 if redis.call('EXISTS', blob) == 0 then redis.call('SET', blob, ARGV[10]) end
@@ -44,11 +49,16 @@ return 1
 export const TOUCH_SESSION = `${REFRESH_BLOB}
 local p, id = ARGV[1], ARGV[2]
 local session = p .. 'session:' .. id
-local current = redis.call('HMGET', session, 'expiresAt', 'keysHash')
+local current = redis.call('HMGET', session, 'expiresAt', 'keysHash', 'owner')
 if not current[1] then return false end
 local expires = current[1]
 if tonumber(ARGV[3]) > tonumber(expires) then expires = ARGV[3] end
 redis.call('HSET', session, 'expiresAt', expires)
+if current[3] and current[3] ~= '' then
+  local owned = p .. 'owned:' .. current[3]
+  redis.call('ZADD', owned, expires, id)
+  if tonumber(redis.call('PTTL', owned)) < tonumber(expires) - tonumber(ARGV[4]) then redis.call('PEXPIREAT', owned, expires) end
+end
 redis.call('PEXPIREAT', session, expires)
 redis.call('ZADD', p .. 'sessions', expires, id)
 redis.call('ZADD', p .. 'keyusers:' .. current[2], expires, id)
@@ -61,8 +71,10 @@ export const DELETE_SESSION = `${REFRESH_BLOB}
 local p, id = ARGV[1], ARGV[2]
 local session = p .. 'session:' .. id
 local hash = redis.call('HGET', session, 'keysHash')
+local owner = redis.call('HGET', session, 'owner')
 redis.call('ZREM', p .. 'sessions', id)
 if not hash then return 0 end
+if owner and owner ~= '' then redis.call('ZREM', p .. 'owned:' .. owner, id) end
 redis.call('DEL', session)
 redis.call('ZREM', p .. 'keyusers:' .. hash, id)
 refresh(p, hash, ARGV[3])
@@ -83,4 +95,11 @@ redis.call('ZREMRANGEBYSCORE', p .. 'blobs', '-inf', now)
 local total = 0
 for _, size in ipairs(redis.call('HVALS', p .. 'blobbytes')) do total = total + tonumber(size) end
 return total
+`;
+
+/** ARGV: p, owner, now. Live sessions of one client. */
+export const COUNT_OWNED = `
+local owned = ARGV[1] .. 'owned:' .. ARGV[2]
+redis.call('ZREMRANGEBYSCORE', owned, '-inf', ARGV[3])
+return redis.call('ZCARD', owned)
 `;

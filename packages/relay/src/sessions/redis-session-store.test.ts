@@ -6,6 +6,7 @@ import { RedisServer } from '../../test/cluster-kit.ts';
 import { isRelayError } from '../relay-error.ts';
 import { createRedisClient } from './redis-client.ts';
 import { RedisSessionStore } from './redis-session-store.ts';
+import { sha256Hex } from './session-credentials.ts';
 import type { SessionRecord } from './session-store.ts';
 
 let server: RedisServer;
@@ -36,15 +37,42 @@ const record = (id: string, keysHash: string, ttlMs = 60_000): SessionRecord => 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('RedisSessionStore', () => {
+  it('verifies a key blob against its hash when fetched: a blob changed inside Redis is refused', async () => {
+    const { a, b, prefix } = stores();
+    const blob = new Uint8Array([1, 2, 3]);
+    const hash = sha256Hex(blob);
+    await a.create(record('v1', hash), blob);
+    expect(await b.getKeys(hash)).toEqual(blob);
+    await redis.set(`${prefix}keys:${hash}`, Buffer.from([6, 6, 6]));
+    const fresh = new RedisSessionStore(other, { prefix });
+    await expect(fresh.getKeys(hash)).rejects.toMatchObject({ status: 503, code: 'store_corrupt' });
+  });
+
+  it('keeps principal and owner, and counts each owner\'s live sessions for the quota', async () => {
+    const { a, b } = stores();
+    await a.create({ ...record('o1', 'h1'), principal: 'key:aa', owner: 'key:aa|ip:1.2.3.4' }, new Uint8Array([1]));
+    await a.create({ ...record('o2', 'h1', 200), principal: 'key:aa', owner: 'key:aa|ip:1.2.3.4' }, new Uint8Array([1]));
+    await a.create(record('o3', 'h1'), new Uint8Array([1]));
+    expect(await b.get('o1')).toMatchObject({ principal: 'key:aa', owner: 'key:aa|ip:1.2.3.4' });
+    expect((await b.get('o3'))?.principal).toBeUndefined();
+    expect(await b.countOwned('key:aa|ip:1.2.3.4')).toBe(2);
+    await b.delete('o1');
+    expect(await a.countOwned('key:aa|ip:1.2.3.4')).toBe(1);
+    await sleep(250);
+    expect(await a.countOwned('key:aa|ip:1.2.3.4')).toBe(0);
+  });
+
   it('shares sessions and one key blob per hash between relays', async () => {
     const { a, b } = stores();
-    const first = record('a', 'h1');
+    // Blobs are named by their SHA-256, which getKeys checks.
+    const h1 = sha256Hex(new Uint8Array([1, 2, 3]));
+    const first = record('a', h1);
     await a.create(first, new Uint8Array([1, 2, 3]));
-    await a.create(record('b', 'h1'), new Uint8Array([1, 2, 3]));
+    await a.create(record('b', h1), new Uint8Array([1, 2, 3]));
     expect(await b.get('a')).toEqual(first);
     expect(await b.count()).toBe(2);
     expect(await b.keyBytes()).toBe(3);
-    const keys = await b.getKeys('h1');
+    const keys = await b.getKeys(h1);
     expect(keys?.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect([...keys!]).toEqual([1, 2, 3]);
     expect(await b.getKeys('nope')).toBeUndefined();

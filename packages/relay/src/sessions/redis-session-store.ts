@@ -1,8 +1,10 @@
 import type { Redis } from 'ioredis';
 import { KeyCache } from '../pool/key-cache.ts';
 import { toSharedBytes } from '../pool/shared-bytes.ts';
+import { RelayError } from '../relay-error.ts';
 import { redisCall } from './redis-client.ts';
-import { COUNT_SESSIONS, CREATE_SESSION, DELETE_SESSION, KEY_BYTES, TOUCH_SESSION } from './redis-scripts.ts';
+import { sha256Hex } from './session-credentials.ts';
+import { COUNT_OWNED, COUNT_SESSIONS, CREATE_SESSION, DELETE_SESSION, KEY_BYTES, TOUCH_SESSION } from './redis-scripts.ts';
 import type { SessionRecord, SessionStore } from './session-store.ts';
 
 export interface RedisSessionStoreOptions {
@@ -19,9 +21,10 @@ interface ScriptCommands {
   fheDeleteSession(...args: (string | number)[]): Promise<number>;
   fheCountSessions(...args: (string | number)[]): Promise<number>;
   fheKeyBytes(...args: (string | number)[]): Promise<number>;
+  fheCountOwned(...args: (string | number)[]): Promise<number>;
 }
 
-const SCRIPTS = { fheCreateSession: CREATE_SESSION, fheTouchSession: TOUCH_SESSION, fheDeleteSession: DELETE_SESSION, fheCountSessions: COUNT_SESSIONS, fheKeyBytes: KEY_BYTES };
+const SCRIPTS = { fheCreateSession: CREATE_SESSION, fheTouchSession: TOUCH_SESSION, fheDeleteSession: DELETE_SESSION, fheCountSessions: COUNT_SESSIONS, fheKeyBytes: KEY_BYTES, fheCountOwned: COUNT_OWNED };
 
 /**
  * Sessions and their Galois key blobs in Redis, so every replica serves every
@@ -61,7 +64,7 @@ export class RedisSessionStore implements SessionStore {
   async create(record: SessionRecord, keys: Uint8Array): Promise<void> {
     const r = record;
     const blob = Buffer.from(keys.buffer, keys.byteOffset, keys.byteLength);
-    await redisCall(() => this.#redis.fheCreateSession(this.#prefix, r.id, r.secretHash, r.model, r.keysHash, r.keyBytes, r.createdAt, r.expiresAt, Date.now(), blob));
+    await redisCall(() => this.#redis.fheCreateSession(this.#prefix, r.id, r.secretHash, r.model, r.keysHash, r.keyBytes, r.createdAt, r.expiresAt, Date.now(), blob, r.principal ?? '', r.owner ?? ''));
     this.#blobs.set(r.keysHash, toSharedBytes(keys), keys.byteLength);
   }
 
@@ -84,6 +87,10 @@ export class RedisSessionStore implements SessionStore {
 
   async count(): Promise<number> {
     return redisCall(() => this.#redis.fheCountSessions(this.#prefix, Date.now()));
+  }
+
+  async countOwned(owner: string): Promise<number> {
+    return redisCall(() => this.#redis.fheCountOwned(this.#prefix, owner, Date.now()));
   }
 
   /** From this process's cache, else from Redis (concurrent requests for one hash share the fetch). */
@@ -110,6 +117,8 @@ export class RedisSessionStore implements SessionStore {
   async #fetchKeys(hash: string): Promise<Uint8Array | undefined> {
     const bytes = await redisCall(() => this.#redis.getBuffer(`${this.#prefix}keys:${hash}`));
     if (!bytes) return undefined;
+    // Redis is not trusted with the keys' integrity: a blob is used only if it still hashes to its name.
+    if (sha256Hex(bytes) !== hash) throw new RelayError(503, 'store_corrupt', 'a stored key blob does not match its hash', { 'Retry-After': '60' });
     // Shared memory: workers read the blob without a copy per task (see toSharedBytes).
     const shared = toSharedBytes(bytes);
     this.#blobs.set(hash, shared, shared.byteLength);
@@ -128,6 +137,8 @@ function live(id: string, fields: Record<string, string>): SessionRecord | undef
     keyBytes: Number(fields.keyBytes),
     createdAt: Number(fields.createdAt),
     expiresAt: Number(fields.expiresAt),
+    ...(fields.principal ? { principal: fields.principal } : {}),
+    ...(fields.owner ? { owner: fields.owner } : {}),
   };
   return record.expiresAt > Date.now() ? record : undefined;
 }

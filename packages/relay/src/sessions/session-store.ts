@@ -11,6 +11,10 @@ export interface SessionRecord {
   /** SHA-256 of the serialized Galois keys, hex; the key blob is stored once per hash. */
   readonly keysHash: string;
   readonly keyBytes: number;
+  /** The authenticated principal (API key digest or JWT subject) that created it; only it may use the session. */
+  readonly principal?: string;
+  /** The client it counts against for the per-client session quota (principal and address, as rate limits count). */
+  readonly owner?: string;
   /** Milliseconds since the epoch. */
   readonly createdAt: number;
   readonly expiresAt: number;
@@ -38,6 +42,8 @@ export interface SessionStore {
   delete(id: string): Promise<boolean>;
   /** Live sessions. */
   count(): Promise<number>;
+  /** Live sessions whose `owner` is `owner`. */
+  countOwned(owner: string): Promise<number>;
   /** The key blob stored under `hash`, or undefined. */
   getKeys(hash: string): Promise<Uint8Array | undefined>;
   /** Bytes of all stored key blobs (each blob once). */

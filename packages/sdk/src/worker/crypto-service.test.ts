@@ -23,6 +23,32 @@ describe('crypto service (what the worker runs)', () => {
     expect((await service.status('ring')).stored).toBe(true);
   });
 
+  it('makes fresh Galois keys per session from the stored secret key: unlinkable bytes, same decryption', async () => {
+    const ctx = await CkksContext.create(PRESET);
+    const p = plan(ctx.preset);
+    const opened = await service.openKeys('ring-fresh', PRESET, [...p.galoisSteps]);
+    const fresh = [service.freshEvaluationKeys('ring-fresh', PRESET, [...p.galoisSteps]), service.freshEvaluationKeys('ring-fresh', PRESET, [...p.galoisSteps])];
+    expect(fresh[0]).not.toEqual(opened.evaluationKeys);
+    expect(fresh[1]).not.toEqual(fresh[0]);
+    const weight = Float64Array.from({ length: 24 }, (_, i) => ((i % 7) - 3) / 10);
+    const x = Float64Array.from([0.5, -1, 0.25, 1, 0, -0.5]);
+    const op = new LinearOperator(ctx, p, { dOut: 4, dIn: 6, weight });
+    for (const envelope of fresh) {
+      const keys = ctx.loadGaloisKeys(decodeEnvelope(envelope).items[0]);
+      const ct = ctx.loadCiphertext(decodeEnvelope(service.encryptStep('ring-fresh', p, [x])).items[0]);
+      const [out] = op.evaluate([ct], 1, keys);
+      const [y] = service.decryptStep('ring-fresh', p, 1, encodeEnvelope({ kind: 'ciphertexts', presetId: PRESET, vectors: 1, items: [ctx.save(out)] }));
+      for (let i = 0; i < 4; i++) {
+        let want = 0;
+        for (let j = 0; j < 6; j++) want += weight[i * 6 + j] * x[j];
+        expect(y[i]).toBeCloseTo(want, 4);
+      }
+      [out, ct, keys].forEach((o) => o.delete());
+    }
+    op.delete();
+    ctx.delete();
+  });
+
   it('encrypts for a plan and decrypts what the relay computes', async () => {
     const ctx = await CkksContext.create(PRESET);
     const p = plan(ctx.preset);

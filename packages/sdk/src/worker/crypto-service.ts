@@ -98,6 +98,15 @@ export class CryptoService {
     await this.#requireVault().remove(ring);
   }
 
+  /**
+   * Galois keys for `steps` made now from the ring's secret key with fresh
+   * randomness: each relay session gets keys of its own, so their hash does
+   * not link one browser's sessions (the stored keys stay for status only).
+   */
+  freshEvaluationKeys(ring: string, presetId: string, steps: number[]): Uint8Array {
+    return this.#evaluationKeys(this.#client(ring), presetId, steps);
+  }
+
   encryptStep(ring: string, plan: LinearPlan, vectors: Float64Array[]): Uint8Array {
     return encryptStepRequest(this.#client(ring), plan, vectors);
   }

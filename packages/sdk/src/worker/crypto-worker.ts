@@ -32,6 +32,10 @@ const api = {
   openKeys: async (ring: string, presetId: string, galoisSteps: number[], onProgress?: (e: ProgressEvent) => void) =>
     service.openKeys(ring, presetId, galoisSteps, onProgress),
   saveSession: (ring: string, session: StoredSession | undefined) => service.saveSession(ring, session),
+  freshEvaluationKeys: (ring: string, presetId: string, galoisSteps: number[]) => {
+    const keys = service.freshEvaluationKeys(ring, presetId, galoisSteps);
+    return transfer(keys, [keys.buffer as ArrayBuffer]);
+  },
   status: (ring: string) => service.status(ring),
   forget: (ring: string) => service.forget(ring),
   // `ms`: time this worker spent on the call (the client's crypto CPU cost, messaging excluded).

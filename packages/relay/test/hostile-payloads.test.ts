@@ -1,0 +1,112 @@
+// Attack suite, SEAL payloads: compressed and uncompressed objects that
+// would grow a worker's WebAssembly heap by gigabytes are refused with a
+// typed 400 before SEAL sees them, the workers' heaps stay within the bound,
+// and an established session keeps working.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeEnvelope, decryptStepResponse, encodeEnvelope, encryptStepRequest, planModelStep } from '@fhe-llm/core';
+import type { HostedModel } from '../src/models/hosted-model.ts';
+import type { Relay } from '../src/relay.ts';
+import { TestClient, bearer, createSession, errorOf, loadStories, octet, startRelay, testConfig, type CreatedSession } from './relay-test-kit.ts';
+import { sealBombs } from './seal-bombs.ts';
+
+const MiB = 1024 * 1024;
+let model: HostedModel;
+let relay: Relay;
+let client: TestClient;
+let session: CreatedSession;
+const request = (path: string, init?: RequestInit) => relay.app.request(path, init);
+
+/** Code each bomb must be refused with. */
+const EXPECTED: Record<string, string> = {
+  'zstd RLE blocks beyond the declared size (1 GiB)': 'inflation_limit',
+  'zstd declaring 1 GiB': 'inflation_limit',
+  'zlib (64 MiB)': 'inflation_limit',
+  'uncompressed, 2^40 key slots': 'bad_seal_object',
+  'unknown compression mode': 'bad_compression',
+};
+
+function validStep(step: number): { body: Uint8Array; plan: ReturnType<typeof planModelStep> } {
+  const plan = planModelStep(model.descriptor, step, 1);
+  const x = new Float64Array(model.descriptor.steps[step].dIn).fill(0.1);
+  return { body: encryptStepRequest(client.client, plan, [x]), plan };
+}
+
+async function stepStillWorks(): Promise<void> {
+  const { body, plan } = validStep(1);
+  const res = await request('/v1/models/stories260K/steps/1', { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: bearer(session.token) });
+  expect(res.status).toBe(200);
+  const [y] = decryptStepResponse(client.client, plan, 1, new Uint8Array(await res.arrayBuffer()));
+  expect(y.every(Number.isFinite)).toBe(true);
+}
+
+beforeAll(async () => {
+  model = await loadStories(testConfig().preset);
+  relay = await startRelay(testConfig(), { models: [model] });
+  client = await TestClient.create(model.descriptor);
+  session = await createSession(request, 'stories260K', client.keysEnvelope());
+  await stepStillWorks();
+});
+afterAll(async () => {
+  client?.delete();
+  await relay?.close();
+});
+
+describe('hostile SEAL payloads', () => {
+  it('refuses each bomb as Galois keys with a typed 400, heap bounded, relay ready', async () => {
+    const heapBefore = relay.services.pool!.peakWorkerHeapBytes;
+    for (const [name, bomb] of Object.entries(sealBombs())) {
+      expect(bomb.length, name).toBeLessThan(128 * 1024);
+      const body = encodeEnvelope({ kind: 'galoisKeys', presetId: model.descriptor.preset, vectors: 0, items: [bomb] });
+      const res = await request('/v1/sessions?model=stories260K', { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: octet });
+      expect({ name, ...(await errorOf(res)) }).toEqual({ name, status: 400, code: EXPECTED[name] });
+    }
+    expect(relay.services.pool!.peakWorkerHeapBytes - heapBefore).toBeLessThan(64 * MiB);
+    expect((await request('/readyz')).status).toBe(200);
+    await stepStillWorks();
+  });
+
+  it('refuses each bomb as a step ciphertext with a typed 400, heap bounded, other sessions unaffected', async () => {
+    const heapBefore = relay.services.pool!.peakWorkerHeapBytes;
+    const valid = decodeEnvelope(validStep(1).body);
+    for (const [name, bomb] of Object.entries(sealBombs())) {
+      const body = encodeEnvelope({ ...valid, items: [bomb, ...valid.items.slice(1)] });
+      const res = await request('/v1/models/stories260K/steps/1', { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: bearer(session.token) });
+      const code = name.startsWith('uncompressed') ? 'bad_seal_object' : EXPECTED[name];
+      expect({ name, ...(await errorOf(res)) }).toEqual({ name, status: 400, code });
+    }
+    expect(relay.services.pool!.peakWorkerHeapBytes - heapBefore).toBeLessThan(64 * MiB);
+    expect(relay.services.pool!.recycledWorkers).toBe(0);
+    await stepStillWorks();
+  });
+
+  it('refuses Galois keys for more rotations than the model uses (exact step set)', async () => {
+    const extra = [...model.descriptor.galoisSteps, 3];
+    const res = await request('/v1/sessions?model=stories260K', { method: 'POST', body: client.keysEnvelope(extra) as Uint8Array<ArrayBuffer>, headers: octet });
+    expect(await errorOf(res)).toEqual({ status: 400, code: 'too_many_galois_keys' });
+    const fewer = model.descriptor.galoisSteps.slice(1);
+    expect(await errorOf(await request('/v1/sessions?model=stories260K', { method: 'POST', body: client.keysEnvelope(fewer) as Uint8Array<ArrayBuffer>, headers: octet }))).toEqual({ status: 422, code: 'missing_galois_keys' });
+  });
+});
+
+describe('worker heap budget', () => {
+  it('replaces a worker whose heap passed its budget after it answered, and keeps serving', async () => {
+    const small = await startRelay(testConfig({ workers: 1, workerHeapBytes: 16 * MiB }), { models: [model] });
+    try {
+      const smallRequest = (path: string, init?: RequestInit) => small.app.request(path, init);
+      const own = await createSession(smallRequest, 'stories260K', client.keysEnvelope());
+      const pool = small.services.pool!;
+      expect(pool.recycledWorkers).toBe(1);
+      for (let i = 0; i < 2; i++) {
+        // The replacement loads SEAL and the model; until then the relay says so with 503 not_ready.
+        while (!pool.isReady) await new Promise((r) => setTimeout(r, 100));
+        const { body } = validStep(1);
+        const res = await smallRequest('/v1/models/stories260K/steps/1', { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: bearer(own.token) });
+        expect(res.status).toBe(200);
+      }
+      // The replacement recycles too once its own heap (warmed plans, keys) passes the budget.
+      expect(pool.recycledWorkers).toBeGreaterThanOrEqual(1);
+    } finally {
+      await small.close();
+    }
+  });
+});
