@@ -28,7 +28,9 @@ it('10,000 evaluations keep memory flat', async () => {
     const before = process.memoryUsage().rss;
     for (let i = 1000; i < 10_000; i++) roundTrip(i);
     const grown = process.memoryUsage().rss - before;
-    expect(grown).toBeLessThan(32 * 1024 * 1024);
+    // A leak would add over 500 MiB; the bounded inflation before SEAL (pure JS
+    // in this realm) leaves tens of MiB of collectable buffers, so allow 64 MiB.
+    expect(grown).toBeLessThan(64 * 1024 * 1024);
   } finally {
     op.delete();
     keys.delete();
