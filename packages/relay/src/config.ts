@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { DEFAULT_PRESET, getPreset, presetIds } from '@fhe-llm/core';
+import { DEFAULT_PRESET, getPreset, presetIds, RELAY_EMBEDDING_MAX_VOCAB } from '@fhe-llm/core';
 
 /**
  * A model to host: its public id, the model file or folder (llama2.c, GGUF or
@@ -88,6 +88,7 @@ export const relayConfigSchema = z.object({
   corsOrigins: z.array(z.string().min(1)).default(DEFAULT_CORS_ORIGINS),
   logLevel: z.enum(LOG_LEVELS).default('info'),
   tileParallelism: int(1, 64).default(1),
+  embedding: z.enum(['auto', 'client', 'relay']).default('auto'),
   staticDir: z
     .string()
     .min(1)
@@ -168,6 +169,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'corsOrigins', flag: 'cors-origin', env: 'FHE_LLM_CORS_ORIGINS', value: 'origin', repeatable: true, help: "allowed browser origin (repeatable; '*' wildcards a port or label)" },
   { key: 'logLevel', flag: 'log-level', env: 'FHE_LLM_LOG_LEVEL', value: 'level', help: LOG_LEVELS.join(', ') },
   { key: 'tileParallelism', flag: 'tile-parallelism', env: 'FHE_LLM_TILE_PARALLELISM', value: 'n', help: "workers one request's output tiles may be spread over: lower latency per token, more total work (1 favours throughput)" },
+  { key: 'embedding', flag: 'embedding', env: 'FHE_LLM_EMBEDDING', value: 'auto|client|relay', help: `where tokens are embedded: 'relay' keeps the table here (the client uploads a one-hot vector over the vocabulary), 'client' publishes it at /v1/models/{id}/embedding (the first step becomes a small layer); auto: client above ${RELAY_EMBEDDING_MAX_VOCAB} tokens` },
   { key: 'staticDir', flag: 'static', env: 'FHE_LLM_STATIC_DIR', value: 'dir', help: 'also serve a built site (e.g. the demo) from this directory at /' },
   { key: 'redisUrl', flag: 'redis-url', env: 'REDIS_URL', value: 'url', help: 'keep sessions, key blobs and rate-limit counters in Redis (redis:// or rediss://), shared by every replica (none: in this process)' },
   { key: 'rateLimitStepsPerMinute', flag: 'rate-limit-steps-per-minute', env: 'FHE_LLM_RATE_LIMIT_STEPS_PER_MINUTE', value: 'n', help: 'step requests per client per minute before 429 rate_limited (0 = no limit)' },

@@ -106,7 +106,7 @@ export class Relay {
   async start(): Promise<void> {
     if (this.#listen) await this.#startServer();
     const started = performance.now();
-    const models = this.#preloaded ? [...this.#preloaded] : await Promise.all(this.config.models.map((spec) => loadHostedModel(spec, this.config.preset, this.config.tileParallelism)));
+    const models = this.#preloaded ? [...this.#preloaded] : await Promise.all(this.config.models.map((spec) => loadHostedModel(spec, this.config.preset, this.config.tileParallelism, this.config.embedding)));
     for (const model of models) this.services.models.set(model.id, model);
     const pool = new EvaluationPool({
       workers: this.config.workers,

@@ -15,7 +15,7 @@ describe('OpenAPI document', () => {
       Object.entries(openApiDocument.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`)),
     );
     expect([...served].sort()).toEqual([...documented].sort());
-    expect(served.size).toBe(11);
+    expect(served.size).toBe(12);
   });
 
   it('is served at /v1/openapi.json as OpenAPI 3.1', async () => {

@@ -1,5 +1,5 @@
 import type { Remote } from 'comlink';
-import { parseTokenizerFile, planModelStep, SpeculationController, type EncryptedModelDescriptor, type LinearPlan, type StepRunner, type TextTokenizer, type TrafficCounters } from '@fhe-llm/core';
+import { embeddingOf, parseTokenizerFile, planModelStep, SpeculationController, type EncryptedModelDescriptor, type LinearPlan, type StepRunner, type TextTokenizer, type TrafficCounters } from '@fhe-llm/core';
 import { ProtocolError } from './errors/protocol-error.ts';
 import { checkEncryptedModelDescriptor } from './relay/check-descriptor.ts';
 import { checkPresetSecurity } from './security-floor.ts';
@@ -42,6 +42,8 @@ export interface ModelSessionDeps {
 export class ModelSession implements StepRunner {
   readonly descriptor: EncryptedModelDescriptor;
   readonly tokenizer: TextTokenizer;
+  /** The token-embedding table, when the model embeds on the client (see ModelDescriptor.embedding). */
+  readonly embeddingTable: Float32Array | undefined;
   readonly ring: string;
   readonly counters: SessionCounters = { roundTrips: 0, bytesUp: 0, bytesDown: 0, relayMs: 0, cryptoMs: 0, stepMs: 0 };
   /** Learns, across this model's completions, how many drafts a pass should carry. */
@@ -60,9 +62,10 @@ export class ModelSession implements StepRunner {
   /** Keys just made (first upload) are fresh already; every later upload makes new ones. */
   #freshKeysNext = false;
 
-  private constructor(descriptor: EncryptedModelDescriptor, tokenizer: TextTokenizer, deps: ModelSessionDeps) {
+  private constructor(descriptor: EncryptedModelDescriptor, tokenizer: TextTokenizer, embeddingTable: Float32Array | undefined, deps: ModelSessionDeps) {
     this.descriptor = descriptor;
     this.tokenizer = tokenizer;
+    this.embeddingTable = embeddingTable;
     this.#deps = deps;
     this.ring = ringId(deps.relay.baseUrl, descriptor.id, descriptor.preset);
   }
@@ -74,7 +77,9 @@ export class ModelSession implements StepRunner {
     if (published && typeof (published as { preset?: unknown }).preset === 'string') checkPresetSecurity((published as { preset: string }).preset, deps.allowInsecurePresets);
     const descriptor = checkEncryptedModelDescriptor(published, modelId);
     const tokenizer = parseTokenizerFile(tokenizerBytes, descriptor.config.vocabSize);
-    const session = new ModelSession(descriptor, tokenizer, deps);
+    const { vocabSize, dim } = descriptor.config;
+    const table = embeddingOf(descriptor) === 'client' ? await deps.relay.getEmbedding(modelId, vocabSize * dim, signal) : undefined;
+    const session = new ModelSession(descriptor, tokenizer, table, deps);
     await session.#openKeys(signal);
     return session;
   }

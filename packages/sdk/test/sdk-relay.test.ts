@@ -60,6 +60,12 @@ describe('SDK against a real relay', () => {
     expect(completion.fhe.relay_cpu_ms + completion.fhe.client_cpu_ms).toBeLessThan(2 * completion.fhe.ms);
   });
 
+  it('keeps the embedding table of a small vocabulary on the relay', async () => {
+    const response = await fetch(`${relay.url}/v1/models/stories260K/embedding`);
+    expect(response.status).toBe(404);
+    expect((await response.json()).error.code).toBe('embedding_not_served');
+  });
+
   it('speculative: false runs one pass per token, with the same tokens', async () => {
     const ref = reference.find((c) => c.prompt === 'Once upon a time')!;
     const completion = await client.completions.create({ model: 'stories260K', prompt: ref.prompt, max_tokens: 12, speculative: false });

@@ -1,7 +1,7 @@
 import type { LlamaWeights } from '../model/checkpoint.ts';
 import { loadModelBytes } from '../model/formats/load-model.ts';
 import { parseTokenizerFile, type TextTokenizer } from '../model/tokenizer-file.ts';
-import { buildSchedule, type Schedule } from '../model/schedule.ts';
+import { buildSchedule, type EmbeddingPlacement, type Schedule } from '../model/schedule.ts';
 import { calibrateBounds } from '../model/calibrate.ts';
 import { describeModel, type StepBounds } from '../model/model-descriptor.ts';
 import { calibrationKey, validCachedBounds, type CalibrationCache } from './calibration-cache.ts';
@@ -28,6 +28,8 @@ export interface PrepareModelOptions {
   calibrationSteps?: number;
   /** Reuse bounds calibrated before for the same files and settings (see CalibrationCache). */
   calibrationCache?: CalibrationCache;
+  /** Where tokens are embedded (see EmbeddingPlacement). Default 'auto': on the client for large vocabularies. */
+  embedding?: EmbeddingPlacement | 'auto';
 }
 
 export interface PreparedModel {
@@ -55,11 +57,11 @@ export async function prepareModel(options: PrepareModelOptions): Promise<Prepar
   const weights = options.weights ?? (options.checkpoint ? loadModelBytes(options.checkpoint).weights : undefined);
   if (!weights) throw new TypeError('prepareModel needs checkpoint bytes or weights');
   const tokenizer = parseTokenizerFile(options.tokenizer, weights.config.vocabSize);
-  const schedule = buildSchedule(weights);
+  const schedule = buildSchedule(weights, { embedding: options.embedding });
   const steps = options.calibrationSteps ?? 256;
   const cache = options.calibrationCache;
   // Keyed by the weights as loaded (any format, after dequantization), not the file's bytes.
-  const key = cache ? await calibrationKey([...weightTensors(weights), options.tokenizer], { prompts: CALIBRATION_PROMPTS, steps, config: weights.config }) : '';
+  const key = cache ? await calibrationKey([...weightTensors(weights), options.tokenizer], { prompts: CALIBRATION_PROMPTS, steps, config: weights.config, embedding: schedule.embedding }) : '';
   const cached = cache ? await cache.read(key) : undefined;
   let bounds: StepBounds[];
   const calibrationCached = cached !== undefined && validCachedBounds(cached, schedule.steps.length);

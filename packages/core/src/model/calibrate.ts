@@ -74,7 +74,7 @@ export async function calibrateBounds(
   const margin = options.margin ?? 1.5;
   const steps = Math.min(options.steps ?? schedule.config.seqLen, schedule.config.seqLen);
   const recorder = new RecordingRunner(new PlaintextStepRunner(schedule), schedule.steps.length);
-  const client = new SplitInferenceClient(describeModel('calibration', schedule), recorder);
+  const client = new SplitInferenceClient(describeModel('calibration', schedule), recorder, { embeddingTable: schedule.clientEmbedding });
   const sampler = options.sampler ?? new Sampler({ temperature: 0 });
   for (const prompt of samples) {
     client.reset();

@@ -23,9 +23,9 @@ export type { SamplerOptions } from './sampler.ts';
 export { generate, sequentialForwarder } from './generate.ts';
 export type { GenerateOptions, GenerationResult, TokenForwarder } from './generate.ts';
 
-export { buildSchedule, scheduleLayout } from './schedule.ts';
-export type { Schedule, ScheduleStep, StepKind, StepShape } from './schedule.ts';
-export { describeModel, validateModelDescriptor, maxRowNorm, MODEL_DESCRIPTOR_FORMAT, UNBOUNDED } from './model-descriptor.ts';
+export { buildSchedule, embeddingPlacementFor, RELAY_EMBEDDING_MAX_VOCAB, scheduleLayout } from './schedule.ts';
+export type { EmbeddingPlacement, Schedule, ScheduleStep, StepKind, StepShape } from './schedule.ts';
+export { describeModel, embeddingOf, validateModelDescriptor, maxRowNorm, MODEL_DESCRIPTOR_FORMAT, UNBOUNDED } from './model-descriptor.ts';
 export type { ModelDescriptor, StepBounds, StepDescriptor } from './model-descriptor.ts';
 export { SplitInferenceClient } from './split-client.ts';
 export type { SequenceInput, SplitClientOptions, StepRunner } from './split-client.ts';

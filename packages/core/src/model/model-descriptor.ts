@@ -2,7 +2,7 @@ import { configFromHeader, LLAMA2C_NORM_EPS, LLAMA2C_ROPE_THETA } from './checkp
 import type { LlamaConfig } from './checkpoint.ts';
 import { ModelFormatError } from './model-format-error.ts';
 import { scheduleLayout } from './schedule.ts';
-import type { Schedule, StepShape } from './schedule.ts';
+import type { EmbeddingPlacement, Schedule, StepShape } from './schedule.ts';
 
 export const MODEL_DESCRIPTOR_FORMAT = 'fhe-llm/split-llama/1';
 
@@ -43,7 +43,18 @@ export interface ModelDescriptor {
   normEps: number;
   /** RoPE base (llama2.c: 10000). */
   ropeTheta: number;
+  /**
+   * Where the token embedding is looked up. With 'client', the relay serves
+   * the table (GET /v1/models/{id}/embedding, float32 [vocab][dim]) and step 0
+   * maps x to q, k, v. Absent in descriptors from before it existed: 'relay'.
+   */
+  embedding?: EmbeddingPlacement;
   steps: StepDescriptor[];
+}
+
+/** The descriptor's embedding placement, 'relay' when absent. */
+export function embeddingOf(descriptor: Pick<ModelDescriptor, 'embedding'>): EmbeddingPlacement {
+  return descriptor.embedding ?? 'relay';
 }
 
 /** Bounds that check nothing; for calibration runs. Infinity does not survive JSON. */
@@ -59,6 +70,7 @@ export function describeModel(id: string, schedule: Schedule, bounds?: readonly 
     config: { ...schedule.config },
     normEps: schedule.config.normEps ?? LLAMA2C_NORM_EPS,
     ropeTheta: schedule.config.ropeTheta ?? LLAMA2C_ROPE_THETA,
+    embedding: schedule.embedding,
     steps: schedule.steps.map(({ id: stepId, kind, layer, dIn, dOut, weight }, i) => ({
       id: stepId,
       kind,
@@ -106,7 +118,10 @@ export function validateModelDescriptor(value: unknown): ModelDescriptor {
     if (c[key] !== v) throw invalid(`config.${key} is ${JSON.stringify(c[key])}, expected ${JSON.stringify(v)}`);
   }
 
-  const layout = scheduleLayout(derived);
+  if (value.embedding !== undefined && value.embedding !== 'relay' && value.embedding !== 'client') {
+    throw invalid(`embedding is ${JSON.stringify(value.embedding)}, expected "relay" or "client"`);
+  }
+  const layout = scheduleLayout(derived, value.embedding ?? 'relay');
   const steps = value.steps;
   if (!Array.isArray(steps) || steps.length !== layout.length) {
     throw new ModelFormatError(

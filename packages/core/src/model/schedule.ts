@@ -12,12 +12,36 @@ import type { LlamaConfig, LlamaWeights } from './checkpoint.ts';
  * update x, and the next normalised matmul is composed through that update:
  * B·(x + R·u) = [B, B·R]·[x; u]. That gives 2 steps per layer plus the first.
  *
- *   embed        in: one-hot token (vocab)  out: [x; Wqkv_0·g·x]
+ *   embed        in: one-hot token (vocab)  out: [x; Wqkv_0·g·x]     (embedding on the relay)
+ *   qkv          in: x = E[token] (dim)     out: Wqkv_0·g·x          (embedding on the client)
  *   attn-ffn l   in: [x; a]                 out: [Wo·a; W1·g·x'; W3·g·x']    x' = x + Wo·a
  *   ffn-qkv l    in: [x'; h]                out: [W2·h; Wqkv_{l+1}·g·x'']    x'' = x' + W2·h
  *   ffn-logits   in: [x'; h] (last layer)   out: [W2·h; Wcls·g_final·x'']
  */
-export type StepKind = 'embed' | 'attn-ffn' | 'ffn-qkv' | 'ffn-logits';
+export type StepKind = 'embed' | 'qkv' | 'attn-ffn' | 'ffn-qkv' | 'ffn-logits';
+
+/**
+ * Where the token-embedding lookup happens.
+ * - 'relay': the first step takes a one-hot token, so the table stays on the
+ *   relay; its upload and cost grow with the vocabulary (vocab / slots
+ *   ciphertexts per token, vocab x (dim + qkv) weights).
+ * - 'client': the client holds the table (the relay publishes it) and the
+ *   first step maps x to q, k, v like any layer. A client could rebuild the
+ *   table through 'relay' steps anyway, one query per maxVectors tokens.
+ */
+export type EmbeddingPlacement = 'relay' | 'client';
+
+/**
+ * Above this vocabulary the one-hot upload spans more than two ciphertexts
+ * at N=4096 and its step outweighs a layer: the table moves to the client.
+ */
+export const RELAY_EMBEDDING_MAX_VOCAB = 4096;
+
+/** 'auto' resolved for a config (see RELAY_EMBEDDING_MAX_VOCAB). */
+export function embeddingPlacementFor(config: LlamaConfig, requested: EmbeddingPlacement | 'auto' = 'auto'): EmbeddingPlacement {
+  if (requested !== 'auto') return requested;
+  return config.vocabSize > RELAY_EMBEDDING_MAX_VOCAB ? 'client' : 'relay';
+}
 
 /** What a step is, without its weights. */
 export interface StepShape {
@@ -36,14 +60,21 @@ export interface ScheduleStep extends StepShape {
 
 export interface Schedule {
   config: LlamaConfig;
+  embedding: EmbeddingPlacement;
+  /** The token-embedding table [vocab][dim] when the client does the lookup. */
+  clientEmbedding?: Float32Array;
   steps: ScheduleStep[];
 }
 
 /** The step sequence for a config: 1 + 2 * nLayers steps, in execution order. */
-export function scheduleLayout(config: LlamaConfig): StepShape[] {
+export function scheduleLayout(config: LlamaConfig, embedding: EmbeddingPlacement = 'relay'): StepShape[] {
   const { dim, hiddenDim, kvDim, vocabSize, nLayers } = config;
   const qkv = dim + 2 * kvDim;
-  const steps: StepShape[] = [{ id: 'embed+qkv0', kind: 'embed', layer: 0, dIn: vocabSize, dOut: dim + qkv }];
+  const steps: StepShape[] = [
+    embedding === 'client'
+      ? { id: 'qkv0', kind: 'qkv', layer: 0, dIn: dim, dOut: qkv }
+      : { id: 'embed+qkv0', kind: 'embed', layer: 0, dIn: vocabSize, dOut: dim + qkv },
+  ];
   for (let l = 0; l < nLayers; l++) {
     steps.push({ id: `attn-out+ffn-in${l}`, kind: 'attn-ffn', layer: l, dIn: 2 * dim, dOut: dim + 2 * hiddenDim });
     if (l < nLayers - 1) {
@@ -107,20 +138,24 @@ function embedThenMatmul(dim: number, vocab: number, embedding: Float32Array, b:
 }
 
 /** Cuts a model into its split-inference steps (Float64 matrices, composed as above). */
-export function buildSchedule(weights: LlamaWeights): Schedule {
+export function buildSchedule(weights: LlamaWeights, options: { embedding?: EmbeddingPlacement | 'auto' } = {}): Schedule {
   const config = weights.config;
+  const embedding = embeddingPlacementFor(config, options.embedding);
   const { dim, hiddenDim, vocabSize, nLayers } = config;
   const layers = weights.layers;
   const qkvGained = (l: number): Float64Array =>
     stackWithGain([layers[l].wq, layers[l].wk, layers[l].wv], dim, layers[l].rmsAtt);
 
-  const layout = scheduleLayout(config);
-  const weightsByStep: Float64Array[] = [embedThenMatmul(dim, vocabSize, weights.tokenEmbedding, qkvGained(0))];
+  const layout = scheduleLayout(config, embedding);
+  const weightsByStep: Float64Array[] = [
+    embedding === 'client' ? qkvGained(0) : embedThenMatmul(dim, vocabSize, weights.tokenEmbedding, qkvGained(0)),
+  ];
   for (let l = 0; l < nLayers; l++) {
     const ffnIn = stackWithGain([layers[l].w1, layers[l].w3], dim, layers[l].rmsFfn);
     weightsByStep.push(residualThenMatmul(dim, layers[l].wo, dim, ffnIn));
     const next = l < nLayers - 1 ? qkvGained(l + 1) : stackWithGain([weights.wcls], dim, weights.rmsFinal);
     weightsByStep.push(residualThenMatmul(dim, layers[l].w2, hiddenDim, next));
   }
-  return { config, steps: layout.map((shape, i) => ({ ...shape, weight: weightsByStep[i] })) };
+  const steps = layout.map((shape, i) => ({ ...shape, weight: weightsByStep[i] }));
+  return embedding === 'client' ? { config, embedding, clientEmbedding: weights.tokenEmbedding, steps } : { config, embedding, steps };
 }

@@ -1,5 +1,5 @@
 import type { LlamaConfig } from './checkpoint.ts';
-import { validateModelDescriptor } from './model-descriptor.ts';
+import { embeddingOf, validateModelDescriptor } from './model-descriptor.ts';
 import type { ModelDescriptor } from './model-descriptor.ts';
 import { PrecisionError } from './precision-error.ts';
 import { SplitKvCache } from './split-kv-cache.ts';
@@ -18,6 +18,8 @@ export interface StepRunner {
 export interface SplitClientOptions {
   /** A step output beyond factor x its calibrated output bound is rejected (default 4). */
   implausibleFactor?: number;
+  /** The token-embedding table [vocab][dim]; required when the descriptor's embedding is 'client'. */
+  embeddingTable?: Float32Array;
 }
 
 /** Tokens of one sequence for a batched forward call. */
@@ -54,12 +56,20 @@ export class SplitInferenceClient {
   readonly #runner: StepRunner;
   readonly #config: LlamaConfig;
   readonly #factor: number;
+  readonly #embedding: Float32Array | undefined;
 
   constructor(descriptor: ModelDescriptor, runner: StepRunner, options: SplitClientOptions = {}) {
     this.descriptor = validateModelDescriptor(descriptor);
     this.#config = descriptor.config;
     this.#runner = runner;
     this.#factor = options.implausibleFactor ?? 4;
+    if (embeddingOf(descriptor) === 'client') {
+      const expected = descriptor.config.vocabSize * descriptor.config.dim;
+      if (options.embeddingTable?.length !== expected) {
+        throw new RangeError(`model ${descriptor.id} looks tokens up on the client: embeddingTable needs ${expected} values, got ${options.embeddingTable?.length ?? 'none'}`);
+      }
+      this.#embedding = options.embeddingTable;
+    }
     this.cache = this.createCache();
   }
 
@@ -88,11 +98,20 @@ export class SplitInferenceClient {
     const { dim, hiddenDim, nLayers } = this.#config;
     const eps = this.descriptor.normEps;
 
-    let out = await this.#run(0, rows.map((r) => this.#oneHot(r.token)), signal);
-    rows.forEach((r, i) => {
-      r.x.set(out[i].subarray(0, dim));
-      this.#takeQkv(r, out[i], 0);
-    });
+    const table = this.#embedding;
+    let out: Float64Array[];
+    if (table) {
+      // The client's own lookup: step 0 is x -> [q; k; v], no update part.
+      for (const r of rows) for (let j = 0; j < dim; j++) r.x[j] = table[r.token * dim + j];
+      out = await this.#run(0, rows.map((r) => Float64Array.from(r.x)), signal);
+      rows.forEach((r, i) => this.#takeQkv(r, out[i], 0, 0));
+    } else {
+      out = await this.#run(0, rows.map((r) => this.#oneHot(r.token)), signal);
+      rows.forEach((r, i) => {
+        r.x.set(out[i].subarray(0, dim));
+        this.#takeQkv(r, out[i], 0);
+      });
+    }
     this.#attendAll(rows, 0);
 
     const logits: Float32Array[] = [];
@@ -167,17 +186,20 @@ export class SplitInferenceClient {
     return v;
   }
 
-  /** From a step output [update (dim); q; k; v] with r.x up to date: normalise, RoPE, cache k and v. */
-  #takeQkv(r: Row, out: Float64Array, layer: number): void {
+  /**
+   * From a step output [update (dim); q; k; v] (q at `qAt`, dim unless the
+   * step has no update part) with r.x up to date: normalise, RoPE, cache k and v.
+   */
+  #takeQkv(r: Row, out: Float64Array, layer: number, qAt = this.#config.dim): void {
     const { dim, kvDim, headSize } = this.#config;
     const s = rms(r.x, this.descriptor.normEps);
     const k = new Float64Array(kvDim);
-    for (let j = 0; j < dim; j++) r.q[j] = out[dim + j] / s;
-    for (let j = 0; j < kvDim; j++) k[j] = out[2 * dim + j] / s;
+    for (let j = 0; j < dim; j++) r.q[j] = out[qAt + j] / s;
+    for (let j = 0; j < kvDim; j++) k[j] = out[qAt + dim + j] / s;
     applyRope(r.q, k, r.pos, headSize, this.descriptor.ropeTheta);
     const at = r.cache.offset(layer, r.pos);
     r.cache.keys.set(k, at);
-    for (let j = 0; j < kvDim; j++) r.cache.values[at + j] = out[2 * dim + kvDim + j] / s;
+    for (let j = 0; j < kvDim; j++) r.cache.values[at + j] = out[qAt + dim + kvDim + j] / s;
   }
 
   /** After every row wrote its k/v for this layer, so prompt tokens see each other. */

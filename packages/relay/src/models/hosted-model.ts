@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { EncryptedModelDescriptor } from '@fhe-llm/core';
+import type { EmbeddingPlacement, EncryptedModelDescriptor } from '@fhe-llm/core';
 import type { ModelSpec } from '../config.ts';
 import { PlanTable } from './plan-table.ts';
 import { maxStepBodyBytes } from './step-body-limit.ts';
@@ -11,6 +11,8 @@ export interface HostedModel {
   readonly descriptor: EncryptedModelDescriptor;
   /** The tokenizer file (tokenizer.bin or tokenizer.json), served as is (public). */
   readonly tokenizer: Uint8Array;
+  /** Float32 little-endian [vocab][dim], when the descriptor puts the embedding on the client (public then). */
+  readonly embeddingTable?: EmbeddingTable;
   /** What /v1/models reports about the model besides its descriptor. */
   readonly info: HostedModelInfo;
   /** Memoized plans, shared by every request for this model. */
@@ -21,11 +23,18 @@ export interface HostedModel {
   readonly calibrationCached?: boolean;
 }
 
+export interface EmbeddingTable {
+  bytes: Uint8Array;
+  /** Strong validator for caches: SHA-256 of `bytes`, hex. */
+  sha256: string;
+}
+
 export interface PrepareRequest {
   spec: ModelSpec;
   preset: string;
   /** Workers one ciphertext group may be spread over (see DescribeOptions.parallelism). */
   parallelism: number;
+  embedding: EmbeddingPlacement | 'auto';
 }
 
 export interface HostedModelInfo {
@@ -40,20 +49,22 @@ export interface HostedModelInfo {
 export interface PrepareResponse {
   descriptor: EncryptedModelDescriptor;
   tokenizer: Uint8Array;
+  embeddingTable?: EmbeddingTable;
   /** Bounds came from the calibration file beside the model (see calibration-file-cache.ts). */
   calibrationCached: boolean;
   info: HostedModelInfo;
 }
 
 /** Parse and calibrate a model in a worker thread (see prepare-model-worker.ts). */
-export function loadHostedModel(spec: ModelSpec, preset: string, parallelism = 1): Promise<HostedModel> {
+export function loadHostedModel(spec: ModelSpec, preset: string, parallelism = 1, embedding: EmbeddingPlacement | 'auto' = 'auto'): Promise<HostedModel> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./prepare-model-worker.ts', import.meta.url), { workerData: { spec, preset, parallelism } satisfies PrepareRequest });
+    const worker = new Worker(new URL('./prepare-model-worker.ts', import.meta.url), { workerData: { spec, preset, parallelism, embedding } satisfies PrepareRequest });
     let settled = false;
     worker.once('message', (response: PrepareResponse) => {
       settled = true;
       const plans = new PlanTable(response.descriptor);
-      resolve({ id: spec.id, spec, descriptor: response.descriptor, tokenizer: response.tokenizer, info: response.info, plans, stepBodyLimit: maxStepBodyBytes(response.descriptor, plans), calibrationCached: response.calibrationCached });
+      const { descriptor, tokenizer, embeddingTable, info, calibrationCached } = response;
+      resolve({ id: spec.id, spec, descriptor, tokenizer, ...(embeddingTable && { embeddingTable }), info, plans, stepBodyLimit: maxStepBodyBytes(descriptor, plans), calibrationCached });
       void worker.terminate();
     });
     worker.once('error', (error: Error) => {

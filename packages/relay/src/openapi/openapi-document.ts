@@ -37,7 +37,7 @@ export const openApiDocument = {
       },
       ModelDescriptor: {
         type: 'object',
-        description: 'EncryptedModelDescriptor: format, id, config, normEps, ropeTheta, steps (shapes and calibrated bounds), preset, planner, galoisSteps, maxVectors, plans',
+        description: 'EncryptedModelDescriptor: format, id, config, normEps, ropeTheta, embedding ("relay" or "client"), steps (shapes and calibrated bounds), preset, planner, galoisSteps, maxVectors, plans',
         required: ['format', 'id', 'config', 'steps', 'preset', 'galoisSteps', 'maxVectors', 'plans'],
         properties: {
           format: { type: 'string' },
@@ -103,6 +103,20 @@ export const openApiDocument = {
         security: client,
         parameters: [modelId],
         responses: { '200': { description: 'tokenizer bytes', content: binary }, '401': unauthenticated, '404': errorResponse('model_not_found'), '503': retryable('not_ready, auth_unavailable') },
+      },
+    },
+    '/v1/models/{id}/embedding': {
+      get: {
+        summary: 'The token-embedding table, float32 little-endian [vocab][dim], for a model whose descriptor says "embedding": "client" (public then); ETag is its SHA-256, If-None-Match answers 304',
+        security: client,
+        parameters: [modelId],
+        responses: {
+          '200': { description: 'table bytes', content: binary, headers: { ETag: { description: 'quoted hex SHA-256 of the body', schema: { type: 'string' } } } },
+          '304': { description: 'the cached copy is current' },
+          '401': unauthenticated,
+          '404': errorResponse('model_not_found, embedding_not_served (the model embeds on the relay)'),
+          '503': retryable('not_ready, auth_unavailable'),
+        },
       },
     },
     '/v1/models/{id}/steps/{step}': {

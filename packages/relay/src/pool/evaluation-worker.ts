@@ -4,7 +4,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { GaloisKeys } from 'node-seal';
-import { CkksContext, PlanError, type LinearOperator, StepOperators, buildSchedule, evaluateGroup, isFheLlmError } from '@fhe-llm/core';
+import { CkksContext, PlanError, type LinearOperator, StepOperators, buildSchedule, embeddingOf, evaluateGroup, isFheLlmError } from '@fhe-llm/core';
 import { loadModelPath } from '@fhe-llm/core/node';
 import { KeyCache } from './key-cache.ts';
 import { nativeInflateBounded } from './native-inflate.ts';
@@ -24,7 +24,7 @@ for (const model of init.models) {
     ctx.inflate = nativeInflateBounded;
     contexts.set(presetId, ctx);
   }
-  const schedule = buildSchedule(loadModelPath(model.checkpointPath).weights);
+  const schedule = buildSchedule(loadModelPath(model.checkpointPath).weights, { embedding: embeddingOf(model.descriptor) });
   const operators = new StepOperators(ctx, model.descriptor, schedule, init.weightBudgetBytes === undefined ? {} : { memoryBudgetBytes: init.weightBudgetBytes });
   operators.warm();
   models.set(model.id, operators);
