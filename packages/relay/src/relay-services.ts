@@ -6,6 +6,7 @@ import type { BodyBudget } from './middleware/body-budget.ts';
 import type { RateLimit } from './middleware/rate-limit.ts';
 import type { EvaluationPool } from './pool/evaluation-pool.ts';
 import type { SessionStore } from './sessions/session-store.ts';
+import type { StartupSnapshot } from './startup-progress.ts';
 
 /** Everything the routes use. `models` and `pool` fill in while the relay starts. */
 export interface RelayServices {
@@ -21,4 +22,6 @@ export interface RelayServices {
   pool: EvaluationPool | undefined;
   /** Models loaded, workers up, not shutting down. */
   isReady(): boolean;
+  /** How far start-up is (what /readyz says while not ready). */
+  startup(): StartupSnapshot;
 }

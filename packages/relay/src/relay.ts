@@ -13,6 +13,7 @@ import { BodyBudget } from './middleware/body-budget.ts';
 import { InFlightRequests } from './middleware/in-flight.ts';
 import { createRateLimit } from './middleware/rate-limit.ts';
 import { loadHostedModel, type HostedModel } from './models/hosted-model.ts';
+import { StartupProgress } from './startup-progress.ts';
 import { EvaluationPool } from './pool/evaluation-pool.ts';
 import type { RelayEnv } from './relay-env.ts';
 import type { RelayServices } from './relay-services.ts';
@@ -53,6 +54,7 @@ export class Relay {
   #metricsServer: Server | undefined;
   #loaded = false;
   #draining = false;
+  readonly #startup: StartupProgress;
   #closed: Promise<void> | undefined;
 
   constructor(config: RelayConfig, options: RelayOptions = {}) {
@@ -61,6 +63,7 @@ export class Relay {
     this.#listen = options.listen ?? true;
     this.#startupTimeoutMs = options.startupTimeoutMs ?? 120_000;
     this.#preloaded = options.models;
+    this.#startup = new StartupProgress(this.logger, (options.models ?? config.models).map((m) => m.id));
     const redis = config.redisUrl ? createRedisClient(config.redisUrl, this.logger) : undefined;
     this.#redis = redis;
     const relay = this;
@@ -77,6 +80,7 @@ export class Relay {
       bodyBudget: new BodyBudget(config.bodyBytesInFlight, config.bodyBytesInFlightPerClient),
       pool: undefined,
       isReady: () => relay.#loaded && !relay.#draining && (relay.services.pool?.isReady ?? false),
+      startup: () => relay.#startup.snapshot(),
     };
     this.services.metrics.bind({
       pool: () => this.services.pool?.readings(),
@@ -106,7 +110,16 @@ export class Relay {
   async start(): Promise<void> {
     if (this.#listen) await this.#startServer();
     const started = performance.now();
-    const models = this.#preloaded ? [...this.#preloaded] : await Promise.all(this.config.models.map((spec) => loadHostedModel(spec, this.config.preset, this.config.tileParallelism, this.config.embedding)));
+    const progress = this.#startup;
+    const models = this.#preloaded
+      ? [...this.#preloaded]
+      : await Promise.all(
+          this.config.models.map(async (spec) => {
+            const model = await loadHostedModel(spec, this.config.preset, this.config.tileParallelism, this.config.embedding, (p) => progress.model(spec.id, p));
+            progress.prepared(spec.id, model.calibrationCached);
+            return model;
+          }),
+        );
     for (const model of models) this.services.models.set(model.id, model);
     const pool = new EvaluationPool({
       workers: this.config.workers,
@@ -119,8 +132,10 @@ export class Relay {
       logger: this.logger,
     });
     this.services.pool = pool;
+    progress.startingWorkers(() => ({ ready: pool.readyWorkers, total: pool.workers }));
     await pool.waitUntilReady(this.#startupTimeoutMs);
     this.#loaded = true;
+    progress.phase = 'ready';
     this.logger.info({ models: models.map((m) => m.id), calibration: Object.fromEntries(models.map((m) => [m.id, m.calibrationCached ? 'cached' : 'calibrated'])), workers: this.config.workers, preset: this.config.preset, store: this.services.store.kind, ms: Math.round(performance.now() - started) }, 'ready');
   }
 
@@ -136,6 +151,7 @@ export class Relay {
 
   async #close(): Promise<void> {
     this.#draining = true;
+    this.#startup.phase = 'draining';
     const server = this.#server;
     const serverClosed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     server?.closeIdleConnections();

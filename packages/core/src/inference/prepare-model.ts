@@ -30,6 +30,8 @@ export interface PrepareModelOptions {
   calibrationCache?: CalibrationCache;
   /** Where tokens are embedded (see EmbeddingPlacement). Default 'auto': on the client for large vocabularies. */
   embedding?: EmbeddingPlacement | 'auto';
+  /** Calibration progress: positions run so far and in all (not called when the bounds come from the cache). */
+  onCalibrationProgress?: (done: number, total: number) => void;
 }
 
 export interface PreparedModel {
@@ -69,7 +71,7 @@ export async function prepareModel(options: PrepareModelOptions): Promise<Prepar
     bounds = cached;
   } else {
     const samples = CALIBRATION_PROMPTS.map((p) => tokenizer.encode(p, { bos: true, eos: false }));
-    bounds = (await calibrateBounds(schedule, samples, { steps })).bounds;
+    bounds = (await calibrateBounds(schedule, samples, { steps, onProgress: options.onCalibrationProgress })).bounds;
     await cache?.write(key, bounds);
   }
   const descriptor = describeEncryptedModel(describeModel(options.id, schedule, bounds), options.preset ?? DEFAULT_PRESET, {

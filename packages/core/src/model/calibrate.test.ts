@@ -19,6 +19,15 @@ const PROMPTS = [
 ];
 
 describe('calibrateBounds', () => {
+  it('reports progress in positions, rising to the total', async () => {
+    const seen: [number, number][] = [];
+    await calibrateBounds(schedule, [tokenizer.encode('Once upon a time'), tokenizer.encode('')], { steps: 12, onProgress: (done, total) => seen.push([done, total]) });
+    expect(seen.every(([, total]) => total === 24)).toBe(true);
+    expect(seen.map(([done]) => done)).toEqual([...seen.map(([done]) => done)].sort((a, b) => a - b));
+    expect(seen.at(-1)).toEqual([24, 24]);
+    expect(seen.length).toBeGreaterThan(4);
+  });
+
   it('records per-step ranges of stories260K that fit the CKKS headroom', async () => {
     const samples = PROMPTS.map((p) => tokenizer.encode(p));
     const greedy = await calibrateBounds(schedule, samples);

@@ -14,6 +14,8 @@ export interface CalibrationOptions {
   steps?: number;
   /** Sampler for the generated part (default greedy). */
   sampler?: { sample(logits: Float32Array): number };
+  /** Called after each forward pass with positions run so far and in all (a large model takes minutes). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface CalibrationResult {
@@ -76,10 +78,23 @@ export async function calibrateBounds(
   const recorder = new RecordingRunner(new PlaintextStepRunner(schedule), schedule.steps.length);
   const client = new SplitInferenceClient(describeModel('calibration', schedule), recorder, { embeddingTable: schedule.clientEmbedding });
   const sampler = options.sampler ?? new Sampler({ temperature: 0 });
+  const total = samples.length * steps;
+  let done = 0;
+  const reporting = {
+    forward: async (tokens: number[], startPos: number) => {
+      const logits = await client.forward(tokens, startPos);
+      done += tokens.length;
+      options.onProgress?.(done, total);
+      return logits;
+    },
+  };
   for (const prompt of samples) {
     client.reset();
-    await generate(client, sampler, prompt, { steps });
+    const before = done;
+    await generate(reporting, sampler, prompt, { steps });
+    done = before + steps; // a sample that stopped early (EOS) still counts whole
   }
+  options.onProgress?.(total, total);
   const observed = recorder.observed;
   return {
     observed,

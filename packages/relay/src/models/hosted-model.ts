@@ -46,6 +46,14 @@ export interface HostedModelInfo {
   source: string;
 }
 
+/** Where a model's preparation is; posted by the worker before its response. */
+export interface PrepareProgress {
+  type: 'progress';
+  phase: 'loading' | 'calibrating';
+  /** Of this phase, 0..1. */
+  fraction: number;
+}
+
 export interface PrepareResponse {
   descriptor: EncryptedModelDescriptor;
   tokenizer: Uint8Array;
@@ -56,11 +64,19 @@ export interface PrepareResponse {
 }
 
 /** Parse and calibrate a model in a worker thread (see prepare-model-worker.ts). */
-export function loadHostedModel(spec: ModelSpec, preset: string, parallelism = 1, embedding: EmbeddingPlacement | 'auto' = 'auto'): Promise<HostedModel> {
+export function loadHostedModel(
+  spec: ModelSpec,
+  preset: string,
+  parallelism = 1,
+  embedding: EmbeddingPlacement | 'auto' = 'auto',
+  onProgress?: (progress: PrepareProgress) => void,
+): Promise<HostedModel> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./prepare-model-worker.ts', import.meta.url), { workerData: { spec, preset, parallelism, embedding } satisfies PrepareRequest });
     let settled = false;
-    worker.once('message', (response: PrepareResponse) => {
+    worker.on('message', (message: PrepareResponse | PrepareProgress) => {
+      if ('type' in message) return onProgress?.(message);
+      const response = message;
       settled = true;
       const plans = new PlanTable(response.descriptor);
       const { descriptor, tokenizer, embeddingTable, info, calibrationCached } = response;

@@ -8,10 +8,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { prepareModel } from '@fhe-llm/core';
 import { calibrationFileCache } from './calibration-file-cache.ts';
 import { loadModelPath, tokenizerForModel } from '@fhe-llm/core/node';
-import type { PrepareRequest, PrepareResponse } from './hosted-model.ts';
+import type { PrepareProgress, PrepareRequest, PrepareResponse } from './hosted-model.ts';
 
 const request = workerData as PrepareRequest;
+const progress = (message: Omit<PrepareProgress, 'type'>) => parentPort?.postMessage({ type: 'progress', ...message } satisfies PrepareProgress);
+progress({ phase: 'loading', fraction: 0 });
 const loaded = loadModelPath(request.spec.checkpoint);
+progress({ phase: 'calibrating', fraction: 0 });
+let reported = 0;
 const tokenizer = tokenizerForModel(loaded, request.spec.tokenizer);
 const prepared = await prepareModel({
   id: request.spec.id,
@@ -21,6 +25,11 @@ const prepared = await prepareModel({
   parallelism: request.parallelism,
   embedding: request.embedding,
   calibrationCache: calibrationFileCache(request.spec.checkpoint),
+  // Every 5%: a large model calibrates for minutes, and /readyz and the logs should say how far it is.
+  onCalibrationProgress: (done, total) => {
+    const fraction = done / total;
+    if (fraction - reported >= 0.05 || fraction === 1) progress({ phase: 'calibrating', fraction: (reported = fraction) });
+  },
 });
 const info = {
   architecture: loaded.architecture,

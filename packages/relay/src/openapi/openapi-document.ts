@@ -72,7 +72,7 @@ export const openApiDocument = {
   },
   paths: {
     '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'the process runs' } } } },
-    '/readyz': { get: { summary: 'Readiness', responses: { '200': { description: 'models loaded and workers up' }, '503': retryable('not_ready (starting or shutting down), store_unavailable (Redis unreachable)') } } },
+    '/readyz': { get: { summary: 'Readiness', responses: { '200': { description: 'models loaded and workers up' }, '503': retryable('not_ready (starting or shutting down; the body also carries startup: phase, elapsedS, per-model phase and calibration fraction, workers ready of total), store_unavailable (Redis unreachable)') } } },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
     '/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
     '/v1/models': {

@@ -78,6 +78,11 @@ export class EvaluationPool {
     this.#piscina.on('error', (error: unknown) => options.logger.error({ err: error }, 'evaluation worker failed'));
   }
 
+  /** Worker threads that have loaded SEAL and the models (start-up progress). */
+  get readyWorkers(): number {
+    return this.#piscina.threads.filter((t) => this.#readyThreads.has(t.threadId)).length;
+  }
+
   /** Every worker thread has loaded SEAL and the models. */
   get allWorkersReady(): boolean {
     const threads = this.#piscina.threads;

@@ -12,7 +12,11 @@ export function healthRoutes(services: RelayServices): Hono {
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
-    if (!services.isReady()) throw notReady();
+    if (!services.isReady()) {
+      // The usual error body plus how far start-up is: loading and calibrating a large model takes minutes.
+      const error = notReady();
+      return c.json({ error: { code: error.code, message: error.message }, startup: services.startup() }, 503, error.headers);
+    }
     if (!(await services.store.isAvailable())) throw storeUnavailable();
     // A full store still serves its sessions (so stays ready) but says so; new ones get 503 too_many_sessions.
     const sessions = await services.store.count().catch(() => undefined);
@@ -23,6 +27,7 @@ export function healthRoutes(services: RelayServices): Hono {
       workers: services.pool?.workers ?? 0,
       store: services.store.kind,
       sessions: { count: sessions ?? null, max, full: sessions !== undefined && sessions >= max },
+      startup: services.startup(),
     });
   });
   // With --metrics-port, /metrics lives on its own port (metricsApp) and not on the public one.
