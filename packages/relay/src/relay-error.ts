@@ -1,19 +1,20 @@
+import { FheLlmError } from '@fhe-llm/core';
+
 /**
  * An error the relay answers with a specific HTTP status and stable code.
  * Thrown anywhere in a request; the error handler turns it into
- * `{ "error": { "code", "message" } }`. Recognised by `name`, like core's errors.
+ * `{ "error": { "code", "message" } }`. Recognised by `name`, like core's errors
+ * (it is one: FheLlmError, so code/expected/got mean the same everywhere).
  */
-export class RelayError extends Error {
+export class RelayError extends FheLlmError {
   override name = 'RelayError';
   readonly status: number;
-  readonly code: string;
   /** Extra response headers, e.g. Retry-After on 503. */
   readonly headers: Readonly<Record<string, string>>;
 
-  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
-    super(message);
+  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}, details: { expected?: unknown; got?: unknown; cause?: unknown } = {}) {
+    super(code, message, details);
     this.status = status;
-    this.code = code;
     this.headers = headers;
   }
 }

@@ -1,3 +1,5 @@
+import { FheLlmError } from '../errors/fhe-error.ts';
+
 /** What was wrong with a model, tokenizer or descriptor; see `ModelFormatError.code`. */
 export type ModelFormatErrorCode =
   | 'truncated'
@@ -11,16 +13,13 @@ export type ModelFormatErrorCode =
  * `expected`/`got` carry the numbers that disagreed (byte counts for file sizes)
  * when the failure is a comparison.
  */
-export class ModelFormatError extends Error {
+export class ModelFormatError extends FheLlmError {
   override name = 'ModelFormatError';
-  readonly code: ModelFormatErrorCode;
-  readonly expected: number | undefined;
-  readonly got: number | undefined;
+  declare readonly code: ModelFormatErrorCode;
+  declare readonly expected: number | undefined;
+  declare readonly got: number | undefined;
 
   constructor(code: ModelFormatErrorCode, message: string, expected?: number, got?: number) {
-    super(message);
-    this.code = code;
-    this.expected = expected;
-    this.got = got;
+    super(code, message, { expected, got });
   }
 }

@@ -1,12 +1,14 @@
+import { FheLlmError } from '../errors/fhe-error.ts';
+
 /**
  * A step output that cannot be a real activation: non-finite, or far beyond the
  * calibrated range. Under CKKS this means the ciphertext was decrypted with too
  * little precision or overflowed its headroom; sampling from it would produce
  * confident garbage, so the client stops instead.
  */
-export class PrecisionError extends Error {
+export class PrecisionError extends FheLlmError {
   override name = 'PrecisionError';
-  readonly code = 'implausible_value';
+  declare readonly code: 'implausible_value';
   readonly stepId: string;
   readonly stepIndex: number;
   /** Row of the batch (which token) the value belongs to. */
@@ -19,8 +21,10 @@ export class PrecisionError extends Error {
 
   constructor(stepId: string, stepIndex: number, row: number, index: number, value: number, bound: number) {
     super(
+      'implausible_value',
       `step ${stepIndex} (${stepId}) produced an implausible value ${value} at output index ${index} ` +
         `(row ${row}); accepted magnitude is ${bound}`,
+      { expected: `|value| <= ${bound}`, got: value },
     );
     this.stepId = stepId;
     this.stepIndex = stepIndex;

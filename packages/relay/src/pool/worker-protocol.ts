@@ -1,4 +1,4 @@
-import { FheLlmError, isFheLlmError, type EncryptedModelDescriptor } from '@fhe-llm/core';
+import { errorFromTransfer, errorToTransfer, isFheLlmError, type EncryptedModelDescriptor, type FheLlmError, type TransferredError } from '@fhe-llm/core';
 
 /** What a worker needs to host a model without calibrating it again. */
 export interface WorkerModel {
@@ -50,13 +50,9 @@ export interface CheckKeysTask {
 
 export type WorkerTask = EvaluateTask | CheckKeysTask;
 
-/** A typed error as plain data: structured clone keeps neither `name` nor `code` of an Error. */
-export interface SerializedError {
-  name: string;
+/** A typed error as plain data (core's TransferredError, with its code required). */
+export interface SerializedError extends TransferredError {
   code: string;
-  message: string;
-  expected?: unknown;
-  got?: unknown;
 }
 
 /** A worker's own readings, sent with every result (a busy worker cannot answer a scrape). */
@@ -93,26 +89,15 @@ export function isWorkerReadyMessage(message: unknown): message is WorkerReadyMe
   return typeof message === 'object' && message !== null && (message as WorkerReadyMessage).type === 'fhe-llm-worker-ready';
 }
 
+/** Core's pair (errorToTransfer / errorFromTransfer), the one the SDK's crypto worker uses too. */
 export function serializeError(error: FheLlmError): SerializedError {
-  const out: SerializedError = { name: error.name, code: error.code, message: error.message };
-  if (error.expected !== undefined) out.expected = toPlain(error.expected);
-  if (error.got !== undefined) out.got = toPlain(error.got);
-  return out;
+  return { ...errorToTransfer(error), code: error.code };
 }
 
 /** The typed error again, recognisable by name and code like the original. */
 export function reviveError(data: SerializedError): FheLlmError {
-  const error = new FheLlmError(data.code, data.message, { expected: data.expected, got: data.got });
-  error.name = data.name;
-  return error;
+  return errorFromTransfer(data) as FheLlmError;
 }
 
 export { isFheLlmError };
 
-function toPlain(value: unknown): unknown {
-  try {
-    return structuredClone(value);
-  } catch {
-    return String(value);
-  }
-}

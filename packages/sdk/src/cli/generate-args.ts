@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_PRESET } from '@fhe-llm/core';
+import { DEFAULT_PRESET, FheLlmError } from '@fhe-llm/core';
 import { COMPLETION_PARAMETERS, type CompletionParameter } from '../completion-parameters.ts';
 
 export type GenerateMode = 'plaintext' | 'local-fhe' | 'relay';
@@ -54,8 +54,13 @@ Options:
   -h, --help             show this help
 `;
 
-export class UsageError extends Error {
+/** A command line the CLI cannot run (code `bad_usage`); it prints the message and exits 2. */
+export class UsageError extends FheLlmError {
   override name = 'UsageError';
+
+  constructor(message: string) {
+    super('bad_usage', message);
+  }
 }
 
 /** A sampling flag: its default and valid range come from the table completions.create uses. */
