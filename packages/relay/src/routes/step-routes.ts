@@ -3,6 +3,7 @@ import { decodeEnvelope, encodeStepResponse, splitOutputTiles, splitRequestGroup
 import { OCTET_STREAM, binaryBody, relayBodyOptions } from '../middleware/binary-body.ts';
 import { deadline } from '../middleware/deadline.ts';
 import { modelLookup } from '../middleware/model-lookup.ts';
+import { chargeQueryBudget, queryBudgetLimits } from '../middleware/query-budget.ts';
 import { rateLimit } from '../middleware/rate-limit.ts';
 import { sessionAuth } from '../middleware/session-auth.ts';
 import { RelayError, notReady } from '../relay-error.ts';
@@ -47,6 +48,7 @@ function stepAndSessionMatch(): MiddlewareHandler<RelayEnv> {
  */
 export function stepRoutes(services: RelayServices): Hono<RelayEnv> {
   const { store, config } = services;
+  const budget = queryBudgetLimits(config);
   const app = new Hono<RelayEnv>();
   app.post(
     '/v1/models/:id/steps/:step',
@@ -67,6 +69,8 @@ export function stepRoutes(services: RelayServices): Hono<RelayEnv> {
       const envelope = decodeEnvelope(c.var.body, { kind: 'ciphertexts', presetId: model.descriptor.preset });
       const plan = model.plans.get(step, envelope.vectors);
       const groups = splitRequestGroups(plan, envelope);
+      // Charged once the body has proved well formed (a malformed one costs nothing), before any evaluation.
+      await chargeQueryBudget(c, store, budget, envelope.vectors, config.trustProxyHops);
       const keys = await store.getKeys(session.keysHash);
       if (!keys) throw sessionNotFound();
       // A lone group's output tiles go to several workers when the model was planned for it.
