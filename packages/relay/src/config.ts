@@ -106,6 +106,12 @@ export const relayConfigSchema = z.object({
   queryBudgetWindowSeconds: int(1).default(3600),
   queryBudgetVectorsTotal: int(0).default(0),
   trustProxyHops: int(0, 16).default(0),
+  // Tracing is off (the SDK not even loaded) unless an OTLP endpoint is given.
+  otlpEndpoint: z
+    .string()
+    .url()
+    .refine((url) => /^https?:$/.test(new URL(url).protocol), 'use an http:// or https:// OTLP endpoint')
+    .optional(),
   // Keys are secrets: validated for length only, never echoed in errors or logs.
   apiKeys: z.array(z.string().min(16, 'API keys must be at least 16 characters')).default([]),
   // Keys fetched over plain http could be swapped by anyone on the path: https only, loopback excepted (tests, sidecars).
@@ -181,6 +187,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'queryBudgetWindowSeconds', flag: 'query-budget-window-seconds', env: 'FHE_LLM_QUERY_BUDGET_WINDOW_SECONDS', value: 'seconds', help: 'length of a query-budget window, starting at its first vector' },
   { key: 'queryBudgetVectorsTotal', flag: 'query-budget-vectors-total', env: 'FHE_LLM_QUERY_BUDGET_VECTORS_TOTAL', value: 'n', help: 'activation vectors one principal may ever have evaluated (kept in the session store; 0 = no limit)' },
   { key: 'trustProxyHops', flag: 'trust-proxy-hops', env: 'FHE_LLM_TRUST_PROXY_HOPS', value: 'n', help: 'proxies in front that append to X-Forwarded-For; the client address for rate limits is the n-th entry from its right (0 = the TCP peer)' },
+  { key: 'otlpEndpoint', flag: 'otlp-endpoint', env: 'FHE_LLM_OTLP_ENDPOINT', fallbackEnv: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'url', help: 'export OpenTelemetry traces over OTLP/HTTP to this collector (spans go to <url>/v1/traces; OTEL_EXPORTER_OTLP_HEADERS and OTEL_SERVICE_NAME apply); none: tracing off' },
   { key: 'apiKeys', flag: 'api-key', env: 'FHE_LLM_API_KEYS', value: 'key', repeatable: true, help: 'require X-API-Key (or a client JWT) on /v1/models and /v1/sessions (repeatable; the variable is comma-separated; prefer it: flags show in ps)' },
   { key: 'jwksUrl', flag: 'jwks-url', env: 'FHE_LLM_JWKS_URL', value: 'url', help: 'accept X-Client-Token JWTs signed by a key of this JWK set (https; needs --jwt-issuer and --jwt-audience)' },
   { key: 'jwtIssuer', flag: 'jwt-issuer', env: 'FHE_LLM_JWT_ISSUER', value: 'iss', help: 'required "iss" of client JWTs' },

@@ -10,6 +10,8 @@ import { RelayError, notReady } from '../relay-error.ts';
 import { admitBeforeReading } from '../middleware/admission.ts';
 import { clientConcurrency } from '../middleware/client-concurrency.ts';
 import { sessionExpiry } from '../sessions/session-expiry.ts';
+import { ATTR } from '../tracing/span-attributes.ts';
+import { traceEvaluation } from '../tracing/evaluation-spans.ts';
 import type { RelayEnv } from '../relay-env.ts';
 import type { RelayServices } from '../relay-services.ts';
 
@@ -67,6 +69,8 @@ export function stepRoutes(services: RelayServices): Hono<RelayEnv> {
       if (!pool) throw notReady();
       const step = stepIndex(c.req.param('step'), model.descriptor.steps.length);
       const envelope = decodeEnvelope(c.var.body, { kind: 'ciphertexts', presetId: model.descriptor.preset });
+      const shape = { [ATTR.model]: model.id, [ATTR.step]: step, [ATTR.vectors]: envelope.vectors };
+      c.var.span?.setAttributes(shape);
       const plan = model.plans.get(step, envelope.vectors);
       const groups = splitRequestGroups(plan, envelope);
       // Charged once the body has proved well formed (a malformed one costs nothing), before any evaluation.
@@ -75,7 +79,9 @@ export function stepRoutes(services: RelayServices): Hono<RelayEnv> {
       if (!keys) throw sessionNotFound();
       // A lone group's output tiles go to several workers when the model was planned for it.
       const tileRuns = groups.length === 1 && model.descriptor.parallelism > 1 ? splitOutputTiles(plan, model.descriptor.parallelism) : [[]];
-      const { outputs, busyMs, cpuMs } = await pool.evaluateGroups(model.id, step, envelope.vectors, groups, { hash: session.keysHash, bytes: keys }, c.var.signal, tileRuns);
+      const { outputs, busyMs, cpuMs } = await traceEvaluation(services.tracer, c.var.span, { ...shape, [ATTR.groups]: groups.length }, () =>
+        pool.evaluateGroups(model.id, step, envelope.vectors, groups, { hash: session.keysHash, bytes: keys }, c.var.signal, tileRuns),
+      );
       await store.touch(session.id, sessionExpiry(config, session.createdAt, Date.now()));
       const response = encodeStepResponse(plan, envelope.vectors, outputs) as Uint8Array<ArrayBuffer>;
       services.metrics.stepsServed.inc({ model: model.id });
