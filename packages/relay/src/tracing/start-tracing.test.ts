@@ -42,7 +42,7 @@ describe('startTracing', () => {
       tracing.tracer.startSpan('probe').end();
       await tracing.shutdown();
       expect(received).toHaveLength(1);
-      expect(received[0]).toMatchObject({ path: '/v1/traces' });
+      expect(received[0]).toMatchObject({ path: '/v1/traces', type: 'application/json' });
       expect(received[0].bytes).toBeGreaterThan(0);
     } finally {
       server.close();
