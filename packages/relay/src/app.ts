@@ -13,11 +13,14 @@ import { modelRoutes } from './routes/model-routes.ts';
 import { sessionRoutes } from './routes/session-routes.ts';
 import { pageHeaders, staticSite } from './routes/static-site.ts';
 import { stepRoutes } from './routes/step-routes.ts';
+import { traceRequests } from './tracing/trace-requests.ts';
 
 /** The relay's HTTP application, testable in-process with `app.request()`. */
 export function createApp(services: RelayServices, inFlight?: InFlightRequests): Hono<RelayEnv> {
   const { config } = services;
   const app = new Hono<RelayEnv>();
+  // Outermost, so the span covers everything the relay does with the request.
+  app.use('*', traceRequests(() => services.tracer));
   if (inFlight) app.use('*', inFlight.middleware());
   app.use('*', requestMetrics(services.metrics, services.logger));
   if (config.staticDir) app.use('*', pageHeaders());

@@ -102,7 +102,17 @@ export const relayConfigSchema = z.object({
   rateLimitStepsPerMinute: int(0).default(6_000),
   maxConcurrentStepsPerClient: int(1).default(8),
   rateLimitSessionsPerHour: int(0).default(60),
+  // Off by default: existing deployments and demos keep working; operators who care about extraction rate opt in.
+  queryBudgetVectorsPerWindow: int(0).default(0),
+  queryBudgetWindowSeconds: int(1).default(3600),
+  queryBudgetVectorsTotal: int(0).default(0),
   trustProxyHops: int(0, 16).default(0),
+  // Tracing is off (the SDK not even loaded) unless an OTLP endpoint is given.
+  otlpEndpoint: z
+    .string()
+    .url()
+    .refine((url) => /^https?:$/.test(new URL(url).protocol), 'use an http:// or https:// OTLP endpoint')
+    .optional(),
   // Keys are secrets: validated for length only, never echoed in errors or logs.
   apiKeys: z.array(z.string().min(16, 'API keys must be at least 16 characters')).default([]),
   // Keys fetched over plain http could be swapped by anyone on the path: https only, loopback excepted (tests, sidecars).
@@ -175,7 +185,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'rateLimitStepsPerMinute', flag: 'rate-limit-steps-per-minute', env: 'FHE_LLM_RATE_LIMIT_STEPS_PER_MINUTE', value: 'n', help: 'step requests per client per minute before 429 rate_limited (0 = no limit)' },
   { key: 'maxConcurrentStepsPerClient', flag: 'max-concurrent-steps-per-client', env: 'FHE_LLM_MAX_CONCURRENT_STEPS_PER_CLIENT', value: 'n', help: 'step requests one client (principal and address) may have in progress on a replica (beyond: 429 too_many_concurrent_requests), so one client cannot fill the shared queue' },
   { key: 'rateLimitSessionsPerHour', flag: 'rate-limit-sessions-per-hour', env: 'FHE_LLM_RATE_LIMIT_SESSIONS_PER_HOUR', value: 'n', help: 'session creations per client per hour before 429 rate_limited (0 = no limit)' },
+  { key: 'queryBudgetVectorsPerWindow', flag: 'query-budget-vectors-per-window', env: 'FHE_LLM_QUERY_BUDGET_VECTORS_PER_WINDOW', value: 'n', help: 'activation vectors one principal (API key or JWT subject, else address) may have evaluated per window before 429 query_budget_exceeded (0 = no limit); at least the largest model maxVectors' },
+  { key: 'queryBudgetWindowSeconds', flag: 'query-budget-window-seconds', env: 'FHE_LLM_QUERY_BUDGET_WINDOW_SECONDS', value: 'seconds', help: 'length of a query-budget window, starting at its first vector' },
+  { key: 'queryBudgetVectorsTotal', flag: 'query-budget-vectors-total', env: 'FHE_LLM_QUERY_BUDGET_VECTORS_TOTAL', value: 'n', help: 'activation vectors one principal may ever have evaluated (kept in the session store; 0 = no limit)' },
   { key: 'trustProxyHops', flag: 'trust-proxy-hops', env: 'FHE_LLM_TRUST_PROXY_HOPS', value: 'n', help: 'proxies in front that append to X-Forwarded-For; the client address for rate limits is the n-th entry from its right (0 = the TCP peer)' },
+  { key: 'otlpEndpoint', flag: 'otlp-endpoint', env: 'FHE_LLM_OTLP_ENDPOINT', fallbackEnv: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'url', help: 'export OpenTelemetry traces over OTLP/HTTP to this collector (spans go to <url>/v1/traces; OTEL_EXPORTER_OTLP_HEADERS and OTEL_SERVICE_NAME apply); none: tracing off' },
   { key: 'apiKeys', flag: 'api-key', env: 'FHE_LLM_API_KEYS', value: 'key', repeatable: true, help: 'require X-API-Key (or a client JWT) on /v1/models and /v1/sessions (repeatable; the variable is comma-separated; prefer it: flags show in ps)' },
   { key: 'jwksUrl', flag: 'jwks-url', env: 'FHE_LLM_JWKS_URL', value: 'url', help: 'accept X-Client-Token JWTs signed by a key of this JWK set (https; needs --jwt-issuer and --jwt-audience)' },
   { key: 'jwtIssuer', flag: 'jwt-issuer', env: 'FHE_LLM_JWT_ISSUER', value: 'iss', help: 'required "iss" of client JWTs' },

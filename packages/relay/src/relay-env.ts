@@ -1,3 +1,4 @@
+import type { Span } from '@opentelemetry/api';
 import type { HostedModel } from './models/hosted-model.ts';
 import type { SessionRecord } from './sessions/session-store.ts';
 
@@ -14,6 +15,8 @@ export interface RelayEnv {
     model: HostedModel;
     /** Who the client is, when clientAuth identified it: `key:<digest>` or `sub:<JWT subject>`. */
     principal: string | undefined;
+    /** The request's span when tracing is on (traceRequests). */
+    span: Span | undefined;
     /** The stable error code of an error answer (set by the error handlers, counted by requestMetrics). */
     errorCode: string;
   };

@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { RelayConfig } from './config.ts';
 import type { RelayMetrics } from './metrics/relay-metrics.ts';
@@ -20,6 +21,8 @@ export interface RelayServices {
   /** Request-body bytes being read (admission before buffering). */
   readonly bodyBudget: BodyBudget;
   pool: EvaluationPool | undefined;
+  /** Set when tracing is on (--otlp-endpoint, or a tracer a test hands in); undefined: no spans at all. */
+  tracer: Tracer | undefined;
   /** Models loaded, workers up, not shutting down. */
   isReady(): boolean;
   /** How far start-up is (what /readyz says while not ready). */

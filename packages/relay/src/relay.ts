@@ -21,6 +21,8 @@ import { MemorySessionStore } from './sessions/memory-session-store.ts';
 import { createRedisClient } from './sessions/redis-client.ts';
 import { RedisSessionStore } from './sessions/redis-session-store.ts';
 import type { SessionStore } from './sessions/session-store.ts';
+import type { Tracer } from '@opentelemetry/api';
+import { startTracing, type RelayTracing } from './tracing/start-tracing.ts';
 
 export interface RelayOptions {
   logger?: Logger;
@@ -32,6 +34,8 @@ export interface RelayOptions {
   startupTimeoutMs?: number;
   /** Models already prepared (by loadHostedModel) for this preset: skips calibrating config.models again. */
   models?: readonly HostedModel[];
+  /** Trace with this tracer instead of starting the SDK for config.otlpEndpoint (tests: an in-memory exporter). */
+  tracer?: Tracer;
 }
 
 /**
@@ -48,6 +52,8 @@ export class Relay {
   readonly #listen: boolean;
   readonly #startupTimeoutMs: number;
   readonly #preloaded: readonly HostedModel[] | undefined;
+  /** The SDK this relay started (config.otlpEndpoint), flushed and stopped by close(). */
+  #tracing: RelayTracing | undefined;
   /** Sessions and rate-limit counters share this connection (config.redisUrl). */
   readonly #redis: Redis | undefined;
   #server: Server | undefined;
@@ -79,6 +85,7 @@ export class Relay {
       },
       bodyBudget: new BodyBudget(config.bodyBytesInFlight, config.bodyBytesInFlightPerClient),
       pool: undefined,
+      tracer: options.tracer,
       isReady: () => relay.#loaded && !relay.#draining && (relay.services.pool?.isReady ?? false),
       startup: () => relay.#startup.snapshot(),
     };
@@ -108,6 +115,10 @@ export class Relay {
 
   /** Listen, then load models and start workers; resolves when ready. */
   async start(): Promise<void> {
+    if (!this.services.tracer && this.config.otlpEndpoint) {
+      this.#tracing = await startTracing(this.config.otlpEndpoint, this.logger);
+      this.services.tracer = this.#tracing.tracer;
+    }
     if (this.#listen) await this.#startServer();
     const started = performance.now();
     const progress = this.#startup;
@@ -170,6 +181,8 @@ export class Relay {
     await this.services.pool?.close();
     await this.services.store.close();
     this.#redis?.disconnect();
+    // Last, so the spans of drained requests are exported too; a collector that is down must not hang shutdown.
+    if (this.#tracing) await within(this.#tracing.shutdown().catch(() => {}), 5_000);
     this.logger.info('stopped');
   }
 

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
 import { API_KEY_HEADER, CLIENT_TOKEN_HEADER } from './client-auth.ts';
+import { QUERY_BUDGET_HEADERS } from './query-budget.ts';
 
 /**
  * `*` in an allowed origin stands for one port or host label (letters,
@@ -33,7 +34,7 @@ export function securityMiddleware(corsOrigins: readonly string[]): MiddlewareHa
       origin: (origin) => allowed(origin),
       allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
       allowHeaders: ['Authorization', 'Content-Type', API_KEY_HEADER, CLIENT_TOKEN_HEADER],
-      exposeHeaders: ['Retry-After', 'Content-Length', 'Server-Timing'],
+      exposeHeaders: ['Retry-After', 'Content-Length', 'Server-Timing', ...QUERY_BUDGET_HEADERS],
       maxAge: 600,
     }),
   ];

@@ -11,6 +11,14 @@ const client = [{}, { apiKey: [] }, { clientToken: [] }];
 const bearer = [{ sessionToken: [] }, { sessionToken: [], apiKey: [] }, { sessionToken: [], clientToken: [] }];
 const unauthenticated = errorResponse('unauthorized (session token), unauthenticated (X-API-Key / X-Client-Token missing or rejected when the relay requires one)');
 const limited = retryable('rate_limited: the client (API key or JWT subject with its address, else the address; IPv6 by /64) used its allowance; too_many_uploads, too_many_concurrent_requests, session_quota_exceeded: its share of bodies in flight, steps in progress or sessions');
+// Present only when the relay has a query budget (--query-budget-vectors-per-window / -total).
+const budgetHeaders = {
+  'Query-Budget-Limit': { schema: { type: 'integer' }, description: 'activation vectors per window' },
+  'Query-Budget-Remaining': { schema: { type: 'integer' }, description: 'vectors left in this window' },
+  'Query-Budget-Reset': { schema: { type: 'integer' }, description: 'seconds until the window ends' },
+  'Query-Budget-Total-Limit': { schema: { type: 'integer' }, description: 'activation vectors ever' },
+  'Query-Budget-Total-Remaining': { schema: { type: 'integer' }, description: 'vectors left in total' },
+};
 
 export const openApiDocument = {
   openapi: '3.1.0',
@@ -130,7 +138,10 @@ export const openApiDocument = {
           '200': {
             description: 'output ciphertexts envelope',
             content: binary,
-            headers: { 'Server-Timing': { description: 'worker;dur=<ms>, worker-cpu;dur=<ms>: evaluation-worker busy (wall) time and CPU time for this request', schema: { type: 'string' } } },
+            headers: {
+              'Server-Timing': { description: 'worker;dur=<ms>, worker-cpu;dur=<ms>: evaluation-worker busy (wall) time and CPU time for this request', schema: { type: 'string' } },
+              ...budgetHeaders,
+            },
           },
           '400': errorResponse('envelope format: truncated, bad_magic, unsupported_version, bad_kind, bad_header, too_many_items, bad_preset, preset_mismatch, trailing_bytes; SEAL size rules: bad_seal_header, bad_compression, seal_object_too_large, inflation_limit, bad_seal_object'),
           '401': unauthenticated,
@@ -141,7 +152,7 @@ export const openApiDocument = {
           '413': errorResponse('body_too_large'),
           '415': errorResponse('unsupported_media_type'),
           '422': errorResponse('invalid_ciphertext, bad_count, too_many_vectors, bad_size, bad_level, bad_form, bad_scale'),
-          '429': limited,
+          '429': { ...limited, description: `${limited.description}; query_budget_exceeded: the principal's activation vectors per window or in total (Retry-After only when the window's end makes room)`, headers: { ...limited.headers, ...budgetHeaders } },
           '503': retryable('overloaded, deadline_exceeded, not_ready, store_unavailable, store_corrupt, auth_unavailable, body_budget_exhausted'),
         },
       },

@@ -5,6 +5,22 @@ import type { PoolReadings, RelayMetrics } from '../metrics/relay-metrics.ts';
 import { toSharedBytes } from './shared-bytes.ts';
 import { isWorkerReadyMessage, reviveError, type KeyRef, type WorkerInit, type WorkerModel, type WorkerResult, type WorkerStats, type WorkerTask } from './worker-protocol.ts';
 
+/** One task's timeline, for tracing: epoch milliseconds, so spans can be placed after the fact. */
+export interface TaskTiming {
+  /** Handed to piscina. */
+  readonly submittedAt: number;
+  /** Its result back in this thread. */
+  readonly settledAt: number;
+  /** Round trip beyond the worker's own time: queueing and message passing. */
+  readonly queueWaitMs: number;
+  readonly busyMs: number;
+  readonly evalMs: number;
+  readonly cpuMs: number;
+}
+
+/** Wall-clock milliseconds with performance.now()'s resolution. */
+const epochNow = () => performance.timeOrigin + performance.now();
+
 export interface EvaluationPoolOptions {
   workers: number;
   /** Tasks allowed to wait for a worker; beyond that requests get 503 overloaded. */
@@ -168,7 +184,7 @@ export class EvaluationPool {
     keys: KeyRef,
     signal: AbortSignal,
     tileRuns: readonly (readonly number[])[] = [[]],
-  ): Promise<{ outputs: Uint8Array[][]; busyMs: number; cpuMs: number }> {
+  ): Promise<{ outputs: Uint8Array[][]; busyMs: number; cpuMs: number; tasks: TaskTiming[] }> {
     // One task per (group, run of output tiles); an empty run means every tile.
     const parts = groups.flatMap((group) => tileRuns.map((tiles) => ({ group, tiles })));
     this.admit(parts.length);
@@ -177,6 +193,7 @@ export class EvaluationPool {
     let firstError: unknown;
     let busyMs = 0;
     let cpuMs = 0;
+    const tasks: TaskTiming[] = [];
     const settled = await Promise.allSettled(
       parts.map(async ({ group, tiles }) => {
         // Copy each item out of the request body (again on a retry): posting a view would clone the whole body per task.
@@ -186,10 +203,13 @@ export class EvaluationPool {
           return { task, transferList: items.map((i) => i.buffer as ArrayBuffer) };
         };
         try {
+          const submittedAt = epochNow();
           const result = await this.#run(make, signal);
+          const settledAt = epochNow();
           this.#metrics.stepEvaluation.observe({ model, step: String(step) }, result.evalMs / 1000);
           busyMs += result.busyMs;
           cpuMs += result.cpuMs;
+          tasks.push({ submittedAt, settledAt, queueWaitMs: Math.max(0, settledAt - submittedAt - result.busyMs), busyMs: result.busyMs, evalMs: result.evalMs, cpuMs: result.cpuMs });
           return result.outputs;
         } catch (error) {
           if (Atomics.compareExchange(cancelled, 0, 0, 1) === 0) firstError = error;
@@ -199,7 +219,7 @@ export class EvaluationPool {
     );
     if (settled.some((s) => s.status === 'rejected')) throw firstError;
     const outputs = settled.map((s) => (s as PromiseFulfilledResult<Uint8Array[]>).value);
-    return { outputs: groups.map((_, g) => outputs.slice(g * tileRuns.length, (g + 1) * tileRuns.length).flat()), busyMs, cpuMs };
+    return { outputs: groups.map((_, g) => outputs.slice(g * tileRuns.length, (g + 1) * tileRuns.length).flat()), busyMs, cpuMs, tasks };
   }
 
   /** Load keys with SEAL (cached in that worker) and check they cover the model's Galois steps. */

@@ -3,12 +3,15 @@ import { decodeEnvelope, encodeStepResponse, splitOutputTiles, splitRequestGroup
 import { OCTET_STREAM, binaryBody, relayBodyOptions } from '../middleware/binary-body.ts';
 import { deadline } from '../middleware/deadline.ts';
 import { modelLookup } from '../middleware/model-lookup.ts';
+import { chargeQueryBudget, queryBudgetLimits } from '../middleware/query-budget.ts';
 import { rateLimit } from '../middleware/rate-limit.ts';
 import { sessionAuth } from '../middleware/session-auth.ts';
 import { RelayError, notReady } from '../relay-error.ts';
 import { admitBeforeReading } from '../middleware/admission.ts';
 import { clientConcurrency } from '../middleware/client-concurrency.ts';
 import { sessionExpiry } from '../sessions/session-expiry.ts';
+import { ATTR } from '../tracing/span-attributes.ts';
+import { traceEvaluation } from '../tracing/evaluation-spans.ts';
 import type { RelayEnv } from '../relay-env.ts';
 import type { RelayServices } from '../relay-services.ts';
 
@@ -47,6 +50,7 @@ function stepAndSessionMatch(): MiddlewareHandler<RelayEnv> {
  */
 export function stepRoutes(services: RelayServices): Hono<RelayEnv> {
   const { store, config } = services;
+  const budget = queryBudgetLimits(config);
   const app = new Hono<RelayEnv>();
   app.post(
     '/v1/models/:id/steps/:step',
@@ -65,13 +69,19 @@ export function stepRoutes(services: RelayServices): Hono<RelayEnv> {
       if (!pool) throw notReady();
       const step = stepIndex(c.req.param('step'), model.descriptor.steps.length);
       const envelope = decodeEnvelope(c.var.body, { kind: 'ciphertexts', presetId: model.descriptor.preset });
+      const shape = { [ATTR.model]: model.id, [ATTR.step]: step, [ATTR.vectors]: envelope.vectors };
+      c.var.span?.setAttributes(shape);
       const plan = model.plans.get(step, envelope.vectors);
       const groups = splitRequestGroups(plan, envelope);
+      // Charged once the body has proved well formed (a malformed one costs nothing), before any evaluation.
+      await chargeQueryBudget(c, store, budget, envelope.vectors, config.trustProxyHops);
       const keys = await store.getKeys(session.keysHash);
       if (!keys) throw sessionNotFound();
       // A lone group's output tiles go to several workers when the model was planned for it.
       const tileRuns = groups.length === 1 && model.descriptor.parallelism > 1 ? splitOutputTiles(plan, model.descriptor.parallelism) : [[]];
-      const { outputs, busyMs, cpuMs } = await pool.evaluateGroups(model.id, step, envelope.vectors, groups, { hash: session.keysHash, bytes: keys }, c.var.signal, tileRuns);
+      const { outputs, busyMs, cpuMs } = await traceEvaluation(services.tracer, c.var.span, { ...shape, [ATTR.groups]: groups.length }, () =>
+        pool.evaluateGroups(model.id, step, envelope.vectors, groups, { hash: session.keysHash, bytes: keys }, c.var.signal, tileRuns),
+      );
       await store.touch(session.id, sessionExpiry(config, session.createdAt, Date.now()));
       const response = encodeStepResponse(plan, envelope.vectors, outputs) as Uint8Array<ArrayBuffer>;
       services.metrics.stepsServed.inc({ model: model.id });

@@ -64,4 +64,32 @@ describe('MemorySessionStore', () => {
     expect(await store.count()).toBe(1);
     expect(await store.keyBytes()).toBe(2);
   });
+
+  it('charges query budgets per principal: per window and in total, refusing without counting', async () => {
+    const store = makeStore();
+    const limits = { perWindow: 10, windowMs: 1_000, total: 25 };
+    expect(await store.chargeQueryBudget('key:a', 6, limits)).toEqual({ allowed: true, windowUsed: 6, windowResetAt: 2_000, totalUsed: 6 });
+    // 6 + 5 > 10: refused, and the refused vectors are not counted.
+    expect(await store.chargeQueryBudget('key:a', 5, limits)).toMatchObject({ allowed: false, windowUsed: 6, totalUsed: 6 });
+    expect(await store.chargeQueryBudget('key:a', 4, limits)).toMatchObject({ allowed: true, windowUsed: 10 });
+    // Another principal has its own counters.
+    expect(await store.chargeQueryBudget('sub:b', 10, limits)).toMatchObject({ allowed: true, windowUsed: 10, totalUsed: 10 });
+    now = 2_000;
+    expect(await store.chargeQueryBudget('key:a', 10, limits)).toEqual({ allowed: true, windowUsed: 10, windowResetAt: 3_000, totalUsed: 20 });
+    now = 3_500;
+    // A fresh window, but only 5 of the total are left.
+    expect(await store.chargeQueryBudget('key:a', 6, limits)).toMatchObject({ allowed: false, windowUsed: 0, totalUsed: 20 });
+    expect(await store.chargeQueryBudget('key:a', 5, limits)).toMatchObject({ allowed: true, totalUsed: 25 });
+    store.sweep();
+    expect(await store.chargeQueryBudget('key:a', 1, limits)).toMatchObject({ allowed: false, totalUsed: 25 });
+  });
+
+  it('forgets ended budget windows when no total limit needs them', async () => {
+    const store = makeStore();
+    const limits = { perWindow: 10, windowMs: 1_000, total: 0 };
+    await store.chargeQueryBudget('key:a', 10, limits);
+    now = 5_000;
+    store.sweep();
+    expect(await store.chargeQueryBudget('key:a', 10, limits)).toEqual({ allowed: true, windowUsed: 10, windowResetAt: 6_000, totalUsed: 10 });
+  });
 });

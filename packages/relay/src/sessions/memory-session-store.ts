@@ -1,4 +1,5 @@
 import { toSharedBytes } from '../pool/shared-bytes.ts';
+import { MemoryQueryBudget, type QueryBudgetLimits, type QueryBudgetUsage } from './query-budget.ts';
 import type { SessionRecord, SessionStore } from './session-store.ts';
 
 interface KeyBlob {
@@ -18,10 +19,12 @@ export class MemorySessionStore implements SessionStore {
   readonly #sessions = new Map<string, SessionRecord>();
   readonly #blobs = new Map<string, KeyBlob>();
   readonly #now: () => number;
+  readonly #budget: MemoryQueryBudget;
   readonly #sweeper: ReturnType<typeof setInterval>;
 
   constructor(options: { now?: () => number; sweepIntervalMs?: number } = {}) {
     this.#now = options.now ?? Date.now;
+    this.#budget = new MemoryQueryBudget(this.#now);
     // Expired sessions are also dropped lazily on access; the sweep frees memory of abandoned ones.
     this.#sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 60_000);
     this.#sweeper.unref();
@@ -75,6 +78,10 @@ export class MemorySessionStore implements SessionStore {
     return this.#blobs.get(hash)?.bytes;
   }
 
+  async chargeQueryBudget(principal: string, vectors: number, limits: QueryBudgetLimits): Promise<QueryBudgetUsage> {
+    return this.#budget.charge(principal, vectors, limits);
+  }
+
   async keyBytes(): Promise<number> {
     let total = 0;
     for (const blob of this.#blobs.values()) total += blob.bytes.byteLength;
@@ -85,12 +92,14 @@ export class MemorySessionStore implements SessionStore {
   sweep(): void {
     const now = this.#now();
     for (const [id, session] of this.#sessions) if (session.expiresAt <= now) this.#remove(id);
+    this.#budget.sweep();
   }
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
     this.#sessions.clear();
     this.#blobs.clear();
+    this.#budget.clear();
   }
 
   #live(id: string): SessionRecord | undefined {

@@ -5,6 +5,8 @@
 //   p..keyusers:<hash>   sorted set session id -> expiresAt of the sessions using the blob
 //   p..blobs             sorted set hash -> the blob's expiry; p..blobbytes: hash -> size
 //   p..owned:<owner>     sorted set session id -> expiresAt of one client's sessions (quota)
+//   p..budget:window:<principal>  vectors charged in the current window, PEXPIRE at its end
+//   p..budget:total:<principal>   vectors charged ever (no expiry: a total budget must not reset)
 // A blob expires with the longest-lived session using it and is deleted as
 // soon as its last session is deleted. Scripts derive the blob's keys from the
 // session, so they need one Redis (standalone or Sentinel), not Redis Cluster.
@@ -102,4 +104,31 @@ export const COUNT_OWNED = `
 local owned = ARGV[1] .. 'owned:' .. ARGV[2]
 redis.call('ZREMRANGEBYSCORE', owned, '-inf', ARGV[3])
 return redis.call('ZCARD', owned)
+`;
+
+/**
+ * ARGV: p, principal, vectors, perWindow, windowMs, total (0 = no limit).
+ * Check both limits and count in one step, so replicas sharing the Redis
+ * cannot each take the last vectors. Returns {allowed 0|1, windowUsed,
+ * window ms left, totalUsed}. The window keeps its end (SET ... PX of the
+ * remaining time) however often it is charged.
+ */
+export const CHARGE_QUERY_BUDGET = `
+local p, principal = ARGV[1], ARGV[2]
+local n, perWindow, windowMs, limit = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local window, totalKey = p .. 'budget:window:' .. principal, p .. 'budget:total:' .. principal
+local left = redis.call('PTTL', window)
+local used = 0
+if left > 0 then used = tonumber(redis.call('GET', window) or '0') else left = windowMs end
+local total = tonumber(redis.call('GET', totalKey) or '0')
+local allowed = 1
+if perWindow > 0 and used + n > perWindow then allowed = 0 end
+if limit > 0 and total + n > limit then allowed = 0 end
+if allowed == 1 then
+  used = used + n
+  total = total + n
+  redis.call('SET', window, used, 'PX', left)
+  redis.call('SET', totalKey, total)
+end
+return {allowed, used, left, total}
 `;

@@ -111,6 +111,27 @@ describe('RedisSessionStore', () => {
     expect(await b.keyBytes()).toBe(3);
   });
 
+  it('charges query budgets atomically across replicas, per window and in total', async () => {
+    const { a, b, prefix } = stores();
+    const limits = { perWindow: 10, windowMs: 400, total: 25 };
+    // Twenty concurrent charges of one vector from two replicas: exactly ten fit the window.
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).chargeQueryBudget('key:a', 1, limits)));
+    expect(results.filter((r) => r.allowed)).toHaveLength(10);
+    expect(await a.chargeQueryBudget('key:a', 1, limits)).toMatchObject({ allowed: false, windowUsed: 10, totalUsed: 10 });
+    expect(await b.chargeQueryBudget('sub:other', 10, limits)).toMatchObject({ allowed: true, windowUsed: 10, totalUsed: 10 });
+    const refused = await b.chargeQueryBudget('key:a', 3, limits);
+    expect(refused.windowResetAt).toBeGreaterThan(Date.now());
+    expect(refused.windowResetAt).toBeLessThanOrEqual(Date.now() + 400);
+    // Charging keeps the window's end; the total has no expiry.
+    expect(await redis.pttl(`${prefix}budget:window:key:a`)).toBeLessThanOrEqual(400);
+    expect(await redis.pttl(`${prefix}budget:total:key:a`)).toBe(-1);
+    await sleep(450);
+    expect(await a.chargeQueryBudget('key:a', 10, limits)).toMatchObject({ allowed: true, windowUsed: 10, totalUsed: 20 });
+    await sleep(450);
+    expect(await b.chargeQueryBudget('key:a', 6, limits)).toMatchObject({ allowed: false, windowUsed: 0, totalUsed: 20 });
+    expect(await b.chargeQueryBudget('key:a', 5, limits)).toMatchObject({ allowed: true, windowUsed: 5, totalUsed: 25 });
+  });
+
   it('answers 503 store_unavailable at once while Redis is down, and recovers by itself', async () => {
     const { a } = stores();
     await a.create(record('x', 'h1'), new Uint8Array([1]));

@@ -4,7 +4,8 @@ import { toSharedBytes } from '../pool/shared-bytes.ts';
 import { RelayError } from '../relay-error.ts';
 import { redisCall } from './redis-client.ts';
 import { sha256Hex } from './session-credentials.ts';
-import { COUNT_OWNED, COUNT_SESSIONS, CREATE_SESSION, DELETE_SESSION, KEY_BYTES, TOUCH_SESSION } from './redis-scripts.ts';
+import type { QueryBudgetLimits, QueryBudgetUsage } from './query-budget.ts';
+import { CHARGE_QUERY_BUDGET, COUNT_OWNED, COUNT_SESSIONS, CREATE_SESSION, DELETE_SESSION, KEY_BYTES, TOUCH_SESSION } from './redis-scripts.ts';
 import type { SessionRecord, SessionStore } from './session-store.ts';
 
 export interface RedisSessionStoreOptions {
@@ -22,9 +23,10 @@ interface ScriptCommands {
   fheCountSessions(...args: (string | number)[]): Promise<number>;
   fheKeyBytes(...args: (string | number)[]): Promise<number>;
   fheCountOwned(...args: (string | number)[]): Promise<number>;
+  fheChargeQueryBudget(...args: (string | number)[]): Promise<[number, number, number, number]>;
 }
 
-const SCRIPTS = { fheCreateSession: CREATE_SESSION, fheTouchSession: TOUCH_SESSION, fheDeleteSession: DELETE_SESSION, fheCountSessions: COUNT_SESSIONS, fheKeyBytes: KEY_BYTES, fheCountOwned: COUNT_OWNED };
+const SCRIPTS = { fheCreateSession: CREATE_SESSION, fheTouchSession: TOUCH_SESSION, fheDeleteSession: DELETE_SESSION, fheCountSessions: COUNT_SESSIONS, fheKeyBytes: KEY_BYTES, fheCountOwned: COUNT_OWNED, fheChargeQueryBudget: CHARGE_QUERY_BUDGET };
 
 /**
  * Sessions and their Galois key blobs in Redis, so every replica serves every
@@ -91,6 +93,13 @@ export class RedisSessionStore implements SessionStore {
 
   async countOwned(owner: string): Promise<number> {
     return redisCall(() => this.#redis.fheCountOwned(this.#prefix, owner, Date.now()));
+  }
+
+  async chargeQueryBudget(principal: string, vectors: number, limits: QueryBudgetLimits): Promise<QueryBudgetUsage> {
+    const [allowed, windowUsed, leftMs, totalUsed] = await redisCall(() =>
+      this.#redis.fheChargeQueryBudget(this.#prefix, principal, vectors, limits.perWindow, limits.windowMs, limits.total),
+    );
+    return { allowed: allowed === 1, windowUsed, windowResetAt: Date.now() + leftMs, totalUsed };
   }
 
   /** From this process's cache, else from Redis (concurrent requests for one hash share the fetch). */

@@ -1,3 +1,5 @@
+import type { QueryBudgetLimits, QueryBudgetUsage } from './query-budget.ts';
+
 /**
  * What the relay remembers about a session. The secret itself is never
  * stored, only its SHA-256, so a store dump cannot impersonate anyone.
@@ -46,6 +48,12 @@ export interface SessionStore {
   countOwned(owner: string): Promise<number>;
   /** The key blob stored under `hash`, or undefined. */
   getKeys(hash: string): Promise<Uint8Array | undefined>;
+  /**
+   * Count `vectors` against `principal`'s query budget if they fit its
+   * limits, atomically (replicas sharing a store cannot both take the last
+   * vectors); refused charges count nothing.
+   */
+  chargeQueryBudget(principal: string, vectors: number, limits: QueryBudgetLimits): Promise<QueryBudgetUsage>;
   /** Bytes of all stored key blobs (each blob once). */
   keyBytes(): Promise<number>;
   close(): Promise<void>;
