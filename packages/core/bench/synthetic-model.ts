@@ -44,7 +44,7 @@ const operators = new StepOperators(ctx, model.descriptor, model.schedule);
 const runner = new LocalFheStepRunner(client, operators);
 const prepareS = (performance.now() - tPrep) / 1000;
 try {
-  const enc = recording(new SplitInferenceClient(model.descriptor, runner, { embeddingTable: model.schedule.clientEmbedding }));
+  const enc = recording(new SplitInferenceClient(model.descriptor, runner, { clientTable: model.schedule.clientTable }));
   const tEnc = performance.now();
   const encRun = await generate(enc.forwarder, new Sampler({ temperature: 0 }), promptIds, { steps });
   const encS = (performance.now() - tEnc) / 1000;

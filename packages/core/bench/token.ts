@@ -42,7 +42,7 @@ for (const presetId of presets) {
       return plain.runStep(i, xs);
     },
   };
-  await new SplitInferenceClient(model.descriptor, recorder, { embeddingTable: model.schedule.clientEmbedding }).forward(ids, 0);
+  await new SplitInferenceClient(model.descriptor, recorder, { clientTable: model.schedule.clientTable }).forward(ids, 0);
   for (const n of vectorCounts) {
     operators.warm([n]);
     let relay = 0;

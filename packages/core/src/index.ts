@@ -15,6 +15,6 @@ export type { SessionGrant } from './protocol/session-grant.ts';
 export { describeEncryptedModel, planModelStep, planVectorCounts, PLANNER_VERSION, type EncryptedModelDescriptor, type DescribeOptions } from './inference/encrypted-model.ts';
 export { StepOperators, type StepOperatorsOptions } from './inference/step-operators.ts';
 export { LocalFheStepRunner, runEncryptedStep, type TrafficCounters } from './inference/local-fhe-runner.ts';
-export { prepareModel, CALIBRATION_PROMPTS, type PrepareModelOptions, type PreparedModel } from './inference/prepare-model.ts';
+export { buildSplitSchedule, isGpt2Weights, prepareModel, CALIBRATION_PROMPTS, type PrepareModelOptions, type PreparedModel } from './inference/prepare-model.ts';
 export { calibrationKey, CALIBRATION_VERSION, type CalibrationCache } from './inference/calibration-cache.ts';
 export * from './model/index.ts';

@@ -61,7 +61,7 @@ describe('stories15M shape under the default preset, in process', () => {
   it('gives the plaintext greedy token wherever the top-2 gap exceeds 1e-3, logits within 0.05', async () => {
     const prompt = parseTokenizerFile(tokenizerBytes, weights.config.vocabSize).encode('Once upon a time', { bos: true, eos: false });
     const plain = new Float32Transformer(weights);
-    const split = new SplitInferenceClient(model.descriptor, runner, { embeddingTable: model.schedule.clientEmbedding });
+    const split = new SplitInferenceClient(model.descriptor, runner, { clientTable: model.schedule.clientTable });
     // Prefill (one batch), then single tokens, all fed the plaintext's choices so positions line up.
     const tokens = [...prompt];
     const encrypted = await split.forward(prompt, 0);

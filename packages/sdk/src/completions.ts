@@ -51,7 +51,7 @@ export async function* streamCompletion(session: ModelSession, params: Completio
   const id = `cmpl-${crypto.randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   const model = session.descriptor.id;
-  const split = new SplitInferenceClient(session.descriptor, session, { embeddingTable: session.embeddingTable });
+  const split = new SplitInferenceClient(session.descriptor, session, { clientTable: session.clientTable });
   const promptIds = session.tokenizer.encode(params.prompt, { bos: true, eos: false });
   const seqLen = session.descriptor.config.seqLen;
   if (promptIds.length > seqLen) throw new RangeError(`the prompt is ${promptIds.length} tokens; the model holds ${seqLen}`);

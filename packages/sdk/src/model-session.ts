@@ -43,7 +43,7 @@ export class ModelSession implements StepRunner {
   readonly descriptor: EncryptedModelDescriptor;
   readonly tokenizer: TextTokenizer;
   /** The token-embedding table, when the model embeds on the client (see ModelDescriptor.embedding). */
-  readonly embeddingTable: Float32Array | undefined;
+  readonly clientTable: Float32Array | undefined;
   readonly ring: string;
   readonly counters: SessionCounters = { roundTrips: 0, bytesUp: 0, bytesDown: 0, relayMs: 0, cryptoMs: 0, stepMs: 0 };
   /** Learns, across this model's completions, how many drafts a pass should carry. */
@@ -62,10 +62,10 @@ export class ModelSession implements StepRunner {
   /** Keys just made (first upload) are fresh already; every later upload makes new ones. */
   #freshKeysNext = false;
 
-  private constructor(descriptor: EncryptedModelDescriptor, tokenizer: TextTokenizer, embeddingTable: Float32Array | undefined, deps: ModelSessionDeps) {
+  private constructor(descriptor: EncryptedModelDescriptor, tokenizer: TextTokenizer, clientTable: Float32Array | undefined, deps: ModelSessionDeps) {
     this.descriptor = descriptor;
     this.tokenizer = tokenizer;
-    this.embeddingTable = embeddingTable;
+    this.clientTable = clientTable;
     this.#deps = deps;
     this.ring = ringId(deps.relay.baseUrl, descriptor.id, descriptor.preset);
   }
@@ -78,7 +78,7 @@ export class ModelSession implements StepRunner {
     const descriptor = checkEncryptedModelDescriptor(published, modelId);
     const tokenizer = parseTokenizerFile(tokenizerBytes, descriptor.config.vocabSize);
     const { vocabSize, dim } = descriptor.config;
-    const table = embeddingOf(descriptor) === 'client' ? await deps.relay.getEmbedding(modelId, vocabSize * dim, signal) : undefined;
+    const table = embeddingOf(descriptor) === 'client' ? await deps.relay.getClientTable(modelId, vocabSize * dim, signal) : undefined;
     const session = new ModelSession(descriptor, tokenizer, table, deps);
     await session.#openKeys(signal);
     return session;

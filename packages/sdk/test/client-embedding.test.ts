@@ -28,7 +28,7 @@ describe('embedding on the client, SDK against a real relay', () => {
     const descriptor = await (await fetch(`${relay.url}/v1/models/stories260K`)).json();
     expect(descriptor.embedding).toBe('client');
     expect(descriptor.steps[0]).toMatchObject({ id: 'qkv0', kind: 'qkv', dIn: 64 });
-    const response = await fetch(`${relay.url}/v1/models/stories260K/embedding`);
+    const response = await fetch(`${relay.url}/v1/models/stories260K/client-table`);
     expect(response.status).toBe(200);
     const bytes = new Uint8Array(await response.arrayBuffer());
     const table = loadModelPath(new URL('stories260K.bin', modelsDir).pathname).weights.tokenEmbedding;
@@ -36,7 +36,7 @@ describe('embedding on the client, SDK against a real relay', () => {
     expect(new Float32Array(bytes.buffer)).toEqual(table);
     const etag = response.headers.get('etag');
     expect(etag).toMatch(/^"[0-9a-f]{64}"$/);
-    expect((await fetch(`${relay.url}/v1/models/stories260K/embedding`, { headers: { 'If-None-Match': etag! } })).status).toBe(304);
+    expect((await fetch(`${relay.url}/v1/models/stories260K/client-table`, { headers: { 'If-None-Match': etag! } })).status).toBe(304);
   });
 
   it('greedy completion reproduces llama2.c, 11 round trips per pass', async () => {

@@ -61,9 +61,9 @@ describe('SDK against a real relay', () => {
   });
 
   it('keeps the embedding table of a small vocabulary on the relay', async () => {
-    const response = await fetch(`${relay.url}/v1/models/stories260K/embedding`);
+    const response = await fetch(`${relay.url}/v1/models/stories260K/client-table`);
     expect(response.status).toBe(404);
-    expect((await response.json()).error.code).toBe('embedding_not_served');
+    expect((await response.json()).error.code).toBe('client_table_not_served');
   });
 
   it('speculative: false runs one pass per token, with the same tokens', async () => {

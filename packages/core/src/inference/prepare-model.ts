@@ -1,4 +1,6 @@
 import type { LlamaWeights } from '../model/checkpoint.ts';
+import type { Gpt2Weights } from '../model/gpt2.ts';
+import { buildGpt2Schedule } from '../model/gpt2-schedule.ts';
 import { loadModelBytes } from '../model/formats/load-model.ts';
 import { parseTokenizerFile, type TextTokenizer } from '../model/tokenizer-file.ts';
 import { buildSchedule, type EmbeddingPlacement, type Schedule } from '../model/schedule.ts';
@@ -13,9 +15,9 @@ export const CALIBRATION_PROMPTS = ['Once upon a time', '', 'The little dog was 
 
 export interface PrepareModelOptions {
   id: string;
-  /** A llama2.c or GGUF file in memory; or give `weights` already loaded (any format). */
+  /** A llama2.c or GGUF file in memory; or give `weights` already loaded (any format; LLaMA or GPT-2). */
   checkpoint?: Uint8Array;
-  weights?: LlamaWeights;
+  weights?: LlamaWeights | Gpt2Weights;
   /** llama2.c tokenizer.bin or Hugging Face tokenizer.json bytes. */
   tokenizer: Uint8Array;
   /** CKKS preset. Default DEFAULT_PRESET. */
@@ -35,7 +37,7 @@ export interface PrepareModelOptions {
 }
 
 export interface PreparedModel {
-  weights: LlamaWeights;
+  weights: LlamaWeights | Gpt2Weights;
   tokenizer: TextTokenizer;
   schedule: Schedule;
   descriptor: EncryptedModelDescriptor;
@@ -43,11 +45,26 @@ export interface PreparedModel {
   calibrationCached: boolean;
 }
 
+export function isGpt2Weights(w: LlamaWeights | Gpt2Weights): w is Gpt2Weights {
+  return 'positionEmbedding' in w;
+}
+
 /** Every tensor of a model, in a fixed order, as bytes (views, no copies). */
-function weightTensors(w: LlamaWeights): Uint8Array[] {
-  const tensors: Float32Array[] = [w.tokenEmbedding, w.rmsFinal, w.wcls];
-  for (const l of w.layers) tensors.push(l.rmsAtt, l.wq, l.wk, l.wv, l.wo, l.rmsFfn, l.w1, l.w2, l.w3);
+function weightTensors(w: LlamaWeights | Gpt2Weights): Uint8Array[] {
+  const tensors: Float32Array[] = [];
+  if (isGpt2Weights(w)) {
+    tensors.push(w.tokenEmbedding, w.positionEmbedding, w.lnfGain, w.lnfBias, w.wcls);
+    for (const l of w.layers) tensors.push(l.ln1Gain, l.ln1Bias, l.wqkv, l.bqkv, l.wo, l.bo, l.ln2Gain, l.ln2Bias, l.wfc, l.bfc, l.wproj, l.bproj);
+  } else {
+    tensors.push(w.tokenEmbedding, w.rmsFinal, w.wcls);
+    for (const l of w.layers) tensors.push(l.rmsAtt, l.wq, l.wk, l.wv, l.wo, l.rmsFfn, l.w1, l.w2, l.w3);
+  }
   return tensors.map((t) => new Uint8Array(t.buffer, t.byteOffset, t.byteLength));
+}
+
+/** The split schedule of a LLaMA (embedding placement as asked) or GPT-2 (embedding on the client) model. */
+export function buildSplitSchedule(weights: LlamaWeights | Gpt2Weights, embedding?: EmbeddingPlacement | 'auto'): Schedule {
+  return isGpt2Weights(weights) ? buildGpt2Schedule(weights) : buildSchedule(weights, { embedding });
 }
 
 /**
@@ -59,11 +76,11 @@ export async function prepareModel(options: PrepareModelOptions): Promise<Prepar
   const weights = options.weights ?? (options.checkpoint ? loadModelBytes(options.checkpoint).weights : undefined);
   if (!weights) throw new TypeError('prepareModel needs checkpoint bytes or weights');
   const tokenizer = parseTokenizerFile(options.tokenizer, weights.config.vocabSize);
-  const schedule = buildSchedule(weights, { embedding: options.embedding });
+  const schedule = buildSplitSchedule(weights, options.embedding);
   const steps = options.calibrationSteps ?? 256;
   const cache = options.calibrationCache;
   // Keyed by the weights as loaded (any format, after dequantization), not the file's bytes.
-  const key = cache ? await calibrationKey([...weightTensors(weights), options.tokenizer], { prompts: CALIBRATION_PROMPTS, steps, config: weights.config, embedding: schedule.embedding }) : '';
+  const key = cache ? await calibrationKey([...weightTensors(weights), options.tokenizer], { prompts: CALIBRATION_PROMPTS, steps, config: weights.config, embedding: schedule.embedding, architecture: schedule.architecture }) : '';
   const cached = cache ? await cache.read(key) : undefined;
   let bounds: StepBounds[];
   const calibrationCached = cached !== undefined && validCachedBounds(cached, schedule.steps.length);

@@ -76,7 +76,7 @@ export async function calibrateBounds(
   const margin = options.margin ?? 1.5;
   const steps = Math.min(options.steps ?? schedule.config.seqLen, schedule.config.seqLen);
   const recorder = new RecordingRunner(new PlaintextStepRunner(schedule), schedule.steps.length);
-  const client = new SplitInferenceClient(describeModel('calibration', schedule), recorder, { embeddingTable: schedule.clientEmbedding });
+  const client = new SplitInferenceClient(describeModel('calibration', schedule), recorder, { clientTable: schedule.clientTable });
   const sampler = options.sampler ?? new Sampler({ temperature: 0 });
   const total = samples.length * steps;
   let done = 0;

@@ -16,12 +16,12 @@ describe('embedding on the client', () => {
   it('makes step 0 a dim -> qkv map and leaves every other step as it was', () => {
     const { dim, kvDim } = weights.config;
     expect(onClient.embedding).toBe('client');
-    expect(onClient.clientEmbedding).toBe(weights.tokenEmbedding);
+    expect(onClient.clientTable).toBe(weights.tokenEmbedding);
     const [first, ...rest] = onClient.steps;
     expect([first.id, first.kind, first.dIn, first.dOut]).toEqual(['qkv0', 'qkv', dim, dim + 2 * kvDim]);
     expect(first.weight.length).toBe(first.dIn * first.dOut);
     rest.forEach((s, i) => expect(s.weight).toEqual(onRelay.steps[i + 1].weight));
-    expect(onRelay.clientEmbedding).toBeUndefined();
+    expect(onRelay.clientTable).toBeUndefined();
   });
 
   it('is chosen automatically above RELAY_EMBEDDING_MAX_VOCAB tokens, and on request', () => {
@@ -33,7 +33,7 @@ describe('embedding on the client', () => {
   it('reproduces the reference tokens with the same round trips per forward', async () => {
     const descriptor = describeModel('stories260K', onClient);
     for (const c of cases) {
-      const client = new SplitInferenceClient(descriptor, new PlaintextStepRunner(onClient), { embeddingTable: weights.tokenEmbedding });
+      const client = new SplitInferenceClient(descriptor, new PlaintextStepRunner(onClient), { clientTable: weights.tokenEmbedding });
       const result = await generate(client, new Sampler({ temperature: 0 }), c.prompt_token_ids, { steps: c.steps });
       expect(result.nextTokenIds).toEqual(c.next_token_ids);
       expect(client.roundTrips % (2 * weights.config.nLayers + 1)).toBe(0);
@@ -42,7 +42,7 @@ describe('embedding on the client', () => {
 
   it('gives the same logits as the one-hot step (Float64 twins of each other)', async () => {
     const tokens = cases[0].prompt_token_ids;
-    const viaClient = await new SplitInferenceClient(describeModel('c', onClient), new PlaintextStepRunner(onClient), { embeddingTable: weights.tokenEmbedding }).forward(tokens, 0);
+    const viaClient = await new SplitInferenceClient(describeModel('c', onClient), new PlaintextStepRunner(onClient), { clientTable: weights.tokenEmbedding }).forward(tokens, 0);
     const viaRelay = await new SplitInferenceClient(describeModel('r', onRelay), new PlaintextStepRunner(onRelay)).forward(tokens, 0);
     viaClient.forEach((row, p) => row.forEach((v, i) => expect(Math.abs(v - viaRelay[p][i])).toBeLessThan(1e-4)));
   });
@@ -50,8 +50,8 @@ describe('embedding on the client', () => {
   it('refuses a client without the table, or with a table of the wrong size', () => {
     const descriptor = describeModel('stories260K', onClient);
     const runner = new PlaintextStepRunner(onClient);
-    expect(() => new SplitInferenceClient(descriptor, runner)).toThrow(/embeddingTable needs/);
-    expect(() => new SplitInferenceClient(descriptor, runner, { embeddingTable: new Float32Array(10) })).toThrow(/got 10/);
+    expect(() => new SplitInferenceClient(descriptor, runner)).toThrow(/clientTable needs/);
+    expect(() => new SplitInferenceClient(descriptor, runner, { clientTable: new Float32Array(10) })).toThrow(/got 10/);
   });
 
   it('is part of the descriptor, validated against the step layout', () => {

@@ -24,8 +24,10 @@ export { generate, sequentialForwarder } from './generate.ts';
 export type { GenerateOptions, GenerationResult, TokenForwarder } from './generate.ts';
 
 export { buildSchedule, embeddingPlacementFor, RELAY_EMBEDDING_MAX_VOCAB, scheduleLayout } from './schedule.ts';
-export type { EmbeddingPlacement, Schedule, ScheduleStep, StepKind, StepShape } from './schedule.ts';
-export { describeModel, embeddingOf, validateModelDescriptor, maxRowNorm, MODEL_DESCRIPTOR_FORMAT, UNBOUNDED } from './model-descriptor.ts';
+export type { EmbeddingPlacement, Schedule, ScheduleStep, SplitArchitecture, StepKind, StepShape } from './schedule.ts';
+export { buildGpt2Schedule, gpt2ClientTableLayout, gpt2SplitConfig, type Gpt2ClientTableLayout } from './gpt2-schedule.ts';
+export { centeredStd, clientBlockFor, type ClientBlock } from './client-block.ts';
+export { architectureOf, clientTableLength, describeModel, embeddingOf, validateModelDescriptor, maxRowNorm, MODEL_DESCRIPTOR_FORMAT, UNBOUNDED } from './model-descriptor.ts';
 export type { ModelDescriptor, StepBounds, StepDescriptor } from './model-descriptor.ts';
 export { SplitInferenceClient } from './split-client.ts';
 export type { SequenceInput, SplitClientOptions, StepRunner } from './split-client.ts';

@@ -2,7 +2,8 @@ import { configFromHeader, LLAMA2C_NORM_EPS, LLAMA2C_ROPE_THETA } from './checkp
 import type { LlamaConfig } from './checkpoint.ts';
 import { ModelFormatError } from './model-format-error.ts';
 import { scheduleLayout } from './schedule.ts';
-import type { EmbeddingPlacement, Schedule, StepShape } from './schedule.ts';
+import type { EmbeddingPlacement, Schedule, SplitArchitecture, StepShape } from './schedule.ts';
+import { gpt2ClientTableLayout } from './gpt2-schedule.ts';
 
 export const MODEL_DESCRIPTOR_FORMAT = 'fhe-llm/split-llama/1';
 
@@ -45,11 +46,24 @@ export interface ModelDescriptor {
   ropeTheta: number;
   /**
    * Where the token embedding is looked up. With 'client', the relay serves
-   * the table (GET /v1/models/{id}/embedding, float32 [vocab][dim]) and step 0
+   * the table (GET /v1/models/{id}/client-table, float32 [vocab][dim]) and step 0
    * maps x to q, k, v. Absent in descriptors from before it existed: 'relay'.
    */
   embedding?: EmbeddingPlacement;
+  /** The block the client runs between steps (see SplitArchitecture). Absent: 'llama'. */
+  architecture?: SplitArchitecture;
   steps: StepDescriptor[];
+}
+
+/** The descriptor's architecture, 'llama' when absent. */
+export function architectureOf(descriptor: Pick<ModelDescriptor, 'architecture'>): SplitArchitecture {
+  return descriptor.architecture ?? 'llama';
+}
+
+/** Float32 values of the client table a descriptor implies (0 when the relay embeds tokens). */
+export function clientTableLength(descriptor: Pick<ModelDescriptor, 'embedding' | 'architecture' | 'config'>): number {
+  if (embeddingOf(descriptor) !== 'client') return 0;
+  return architectureOf(descriptor) === 'gpt2' ? gpt2ClientTableLayout(descriptor.config).length : descriptor.config.vocabSize * descriptor.config.dim;
 }
 
 /** The descriptor's embedding placement, 'relay' when absent. */
@@ -71,6 +85,7 @@ export function describeModel(id: string, schedule: Schedule, bounds?: readonly 
     normEps: schedule.config.normEps ?? LLAMA2C_NORM_EPS,
     ropeTheta: schedule.config.ropeTheta ?? LLAMA2C_ROPE_THETA,
     embedding: schedule.embedding,
+    architecture: schedule.architecture,
     steps: schedule.steps.map(({ id: stepId, kind, layer, dIn, dOut, weight }, i) => ({
       id: stepId,
       kind,
@@ -121,7 +136,11 @@ export function validateModelDescriptor(value: unknown): ModelDescriptor {
   if (value.embedding !== undefined && value.embedding !== 'relay' && value.embedding !== 'client') {
     throw invalid(`embedding is ${JSON.stringify(value.embedding)}, expected "relay" or "client"`);
   }
-  const layout = scheduleLayout(derived, value.embedding ?? 'relay');
+  if (value.architecture !== undefined && value.architecture !== 'llama' && value.architecture !== 'gpt2') {
+    throw invalid(`architecture is ${JSON.stringify(value.architecture)}, expected "llama" or "gpt2"`);
+  }
+  if (value.architecture === 'gpt2' && value.embedding !== 'client') throw invalid('a gpt2 descriptor needs "embedding": "client" (positions are looked up by the client)');
+  const layout = scheduleLayout(derived, value.embedding ?? 'relay', value.architecture ?? 'llama');
   const steps = value.steps;
   if (!Array.isArray(steps) || steps.length !== layout.length) {
     throw new ModelFormatError(

@@ -32,6 +32,14 @@ export type StepKind = 'embed' | 'qkv' | 'attn-ffn' | 'ffn-qkv' | 'ffn-logits';
 export type EmbeddingPlacement = 'relay' | 'client';
 
 /**
+ * The block the schedule follows. 'llama': RMSNorm, RoPE, a gated SiLU MLP, no
+ * biases. 'gpt2': LayerNorm (its centering folded into the matrices), learned
+ * positions, a GELU MLP, biases the client adds (see gpt2-schedule.ts); its
+ * embedding is always on the client.
+ */
+export type SplitArchitecture = 'llama' | 'gpt2';
+
+/**
  * Above this vocabulary the one-hot upload spans more than two ciphertexts
  * at N=4096 and its step outweighs a layer: the table moves to the client.
  */
@@ -60,23 +68,30 @@ export interface ScheduleStep extends StepShape {
 
 export interface Schedule {
   config: LlamaConfig;
+  architecture: SplitArchitecture;
   embedding: EmbeddingPlacement;
-  /** The token-embedding table [vocab][dim] when the client does the lookup. */
-  clientEmbedding?: Float32Array;
+  /**
+   * What the client holds when it embeds tokens: the token-embedding table
+   * [vocab][dim] (LLaMA), plus positions and published biases (GPT-2, see
+   * gpt2ClientTableLayout). The relay serves it as is.
+   */
+  clientTable?: Float32Array;
   steps: ScheduleStep[];
 }
 
 /** The step sequence for a config: 1 + 2 * nLayers steps, in execution order. */
-export function scheduleLayout(config: LlamaConfig, embedding: EmbeddingPlacement = 'relay'): StepShape[] {
+export function scheduleLayout(config: LlamaConfig, embedding: EmbeddingPlacement = 'relay', architecture: SplitArchitecture = 'llama'): StepShape[] {
   const { dim, hiddenDim, kvDim, vocabSize, nLayers } = config;
   const qkv = dim + 2 * kvDim;
+  // LLaMA's MLP has two input matrices (gate and up), GPT-2's one.
+  const mlpIn = architecture === 'gpt2' ? hiddenDim : 2 * hiddenDim;
   const steps: StepShape[] = [
     embedding === 'client'
       ? { id: 'qkv0', kind: 'qkv', layer: 0, dIn: dim, dOut: qkv }
       : { id: 'embed+qkv0', kind: 'embed', layer: 0, dIn: vocabSize, dOut: dim + qkv },
   ];
   for (let l = 0; l < nLayers; l++) {
-    steps.push({ id: `attn-out+ffn-in${l}`, kind: 'attn-ffn', layer: l, dIn: 2 * dim, dOut: dim + 2 * hiddenDim });
+    steps.push({ id: `attn-out+ffn-in${l}`, kind: 'attn-ffn', layer: l, dIn: 2 * dim, dOut: dim + mlpIn });
     if (l < nLayers - 1) {
       steps.push({ id: `ffn-out+qkv${l + 1}`, kind: 'ffn-qkv', layer: l, dIn: dim + hiddenDim, dOut: dim + qkv });
     } else {
@@ -102,7 +117,7 @@ function stackWithGain(parts: Float32Array[], cols: number, gain: Float32Array):
  * [[0, R], [B, B·R]] for residual update R (dim x k) and normalised matmul
  * B (m x dim): in [x; u], out [R·u; B·(x + R·u)].
  */
-function residualThenMatmul(dim: number, r: Float32Array, k: number, b: Float64Array): Float64Array {
+export function residualThenMatmul(dim: number, r: Float32Array, k: number, b: Float64Array): Float64Array {
   const m = b.length / dim;
   const dIn = dim + k;
   const w = new Float64Array((dim + m) * dIn);
@@ -157,5 +172,5 @@ export function buildSchedule(weights: LlamaWeights, options: { embedding?: Embe
     weightsByStep.push(residualThenMatmul(dim, layers[l].w2, hiddenDim, next));
   }
   const steps = layout.map((shape, i) => ({ ...shape, weight: weightsByStep[i] }));
-  return embedding === 'client' ? { config, embedding, clientEmbedding: weights.tokenEmbedding, steps } : { config, embedding, steps };
+  return embedding === 'client' ? { config, architecture: 'llama', embedding, clientTable: weights.tokenEmbedding, steps } : { config, architecture: 'llama', embedding, steps };
 }

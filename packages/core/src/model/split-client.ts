@@ -1,10 +1,11 @@
 import type { LlamaConfig } from './checkpoint.ts';
+import { clientBlockFor, type ClientBlock } from './client-block.ts';
 import { embeddingOf, validateModelDescriptor } from './model-descriptor.ts';
 import type { ModelDescriptor } from './model-descriptor.ts';
 import { PrecisionError } from './precision-error.ts';
 import { SplitKvCache } from './split-kv-cache.ts';
 import { StepOutputError } from './step-output-error.ts';
-import { applyRope, attend, rms, silu } from './weightless-ops.ts';
+import { applyRope, attend } from './weightless-ops.ts';
 
 /**
  * Evaluates one server step y = W x (+ b) for a batch of input vectors and
@@ -18,8 +19,8 @@ export interface StepRunner {
 export interface SplitClientOptions {
   /** A step output beyond factor x its calibrated output bound is rejected (default 4). */
   implausibleFactor?: number;
-  /** The token-embedding table [vocab][dim]; required when the descriptor's embedding is 'client'. */
-  embeddingTable?: Float32Array;
+  /** The client table the relay publishes (see Schedule.clientTable); required when the descriptor's embedding is 'client'. */
+  clientTable?: Float32Array;
 }
 
 /** Tokens of one sequence for a batched forward call. */
@@ -56,20 +57,16 @@ export class SplitInferenceClient {
   readonly #runner: StepRunner;
   readonly #config: LlamaConfig;
   readonly #factor: number;
-  readonly #embedding: Float32Array | undefined;
+  readonly #embedsTokens: boolean;
+  readonly #block: ClientBlock;
 
   constructor(descriptor: ModelDescriptor, runner: StepRunner, options: SplitClientOptions = {}) {
     this.descriptor = validateModelDescriptor(descriptor);
     this.#config = descriptor.config;
     this.#runner = runner;
     this.#factor = options.implausibleFactor ?? 4;
-    if (embeddingOf(descriptor) === 'client') {
-      const expected = descriptor.config.vocabSize * descriptor.config.dim;
-      if (options.embeddingTable?.length !== expected) {
-        throw new RangeError(`model ${descriptor.id} looks tokens up on the client: embeddingTable needs ${expected} values, got ${options.embeddingTable?.length ?? 'none'}`);
-      }
-      this.#embedding = options.embeddingTable;
-    }
+    this.#embedsTokens = embeddingOf(descriptor) === 'client';
+    this.#block = clientBlockFor(this.descriptor, options.clientTable);
     this.cache = this.createCache();
   }
 
@@ -95,14 +92,13 @@ export class SplitInferenceClient {
   async forwardBatch(sequences: SequenceInput[], signal?: AbortSignal): Promise<Float32Array[][]> {
     const rows = this.#rowsFor(sequences);
     if (rows.length === 0) return sequences.map(() => []);
-    const { dim, hiddenDim, nLayers } = this.#config;
-    const eps = this.descriptor.normEps;
+    const { dim, nLayers } = this.#config;
+    const block = this.#block;
 
-    const table = this.#embedding;
     let out: Float64Array[];
-    if (table) {
+    if (this.#embedsTokens) {
       // The client's own lookup: step 0 is x -> [q; k; v], no update part.
-      for (const r of rows) for (let j = 0; j < dim; j++) r.x[j] = table[r.token * dim + j];
+      for (const r of rows) block.embed(r.x, r.token, r.pos);
       out = await this.#run(0, rows.map((r) => Float64Array.from(r.x)), signal);
       rows.forEach((r, i) => this.#takeQkv(r, out[i], 0, 0));
     } else {
@@ -116,14 +112,16 @@ export class SplitInferenceClient {
 
     const logits: Float32Array[] = [];
     for (let l = 0; l < nLayers; l++) {
+      // Residual biases (GPT-2) join x before it goes out, so the step's composed matrix sees the updated x.
+      for (const r of rows) block.addResidualBias(r.x, l, 'attn');
       out = await this.#run(1 + 2 * l, rows.map((r) => concat(r.x, r.a)), signal);
       rows.forEach((r, i) => {
         const o = out[i];
         for (let j = 0; j < dim; j++) r.x[j] += o[j];
-        const s = rms(r.x, eps);
-        for (let j = 0; j < hiddenDim; j++) r.h[j] = silu(o[dim + j] / s) * (o[dim + hiddenDim + j] / s);
+        block.mlp(r.h, o, dim, block.norm(r.x), l);
       });
 
+      for (const r of rows) block.addResidualBias(r.x, l, 'mlp');
       out = await this.#run(2 + 2 * l, rows.map((r) => concat(r.x, r.h)), signal);
       rows.forEach((r, i) => {
         const o = out[i];
@@ -131,8 +129,9 @@ export class SplitInferenceClient {
         if (l < nLayers - 1) {
           this.#takeQkv(r, o, l + 1);
         } else {
-          const s = rms(r.x, eps);
-          logits.push(Float32Array.from(o.subarray(dim), (v) => v / s));
+          const s = block.norm(r.x);
+          const bias = block.logitsBias();
+          logits.push(Float32Array.from(o.subarray(dim), (v, i) => v / s + (bias ? bias[i] : 0)));
         }
       });
       if (l < nLayers - 1) this.#attendAll(rows, l + 1);
@@ -192,14 +191,16 @@ export class SplitInferenceClient {
    */
   #takeQkv(r: Row, out: Float64Array, layer: number, qAt = this.#config.dim): void {
     const { dim, kvDim, headSize } = this.#config;
-    const s = rms(r.x, this.descriptor.normEps);
+    const s = this.#block.norm(r.x);
+    const b = this.#block.qkvBias(layer);
+    const bias = (i: number) => (b ? b[i] : 0);
     const k = new Float64Array(kvDim);
-    for (let j = 0; j < dim; j++) r.q[j] = out[qAt + j] / s;
-    for (let j = 0; j < kvDim; j++) k[j] = out[qAt + dim + j] / s;
-    applyRope(r.q, k, r.pos, headSize, this.descriptor.ropeTheta);
+    for (let j = 0; j < dim; j++) r.q[j] = out[qAt + j] / s + bias(j);
+    for (let j = 0; j < kvDim; j++) k[j] = out[qAt + dim + j] / s + bias(dim + j);
+    if (this.#block.rope) applyRope(r.q, k, r.pos, headSize, this.descriptor.ropeTheta);
     const at = r.cache.offset(layer, r.pos);
     r.cache.keys.set(k, at);
-    for (let j = 0; j < kvDim; j++) r.cache.values[at + j] = out[qAt + dim + kvDim + j] / s;
+    for (let j = 0; j < kvDim; j++) r.cache.values[at + j] = out[qAt + dim + kvDim + j] / s + bias(dim + kvDim + j);
   }
 
   /** After every row wrote its k/v for this layer, so prompt tokens see each other. */

@@ -12,7 +12,7 @@ export interface HostedModel {
   /** The tokenizer file (tokenizer.bin or tokenizer.json), served as is (public). */
   readonly tokenizer: Uint8Array;
   /** Float32 little-endian [vocab][dim], when the descriptor puts the embedding on the client (public then). */
-  readonly embeddingTable?: EmbeddingTable;
+  readonly clientTable?: ClientTable;
   /** What /v1/models reports about the model besides its descriptor. */
   readonly info: HostedModelInfo;
   /** Memoized plans, shared by every request for this model. */
@@ -23,7 +23,7 @@ export interface HostedModel {
   readonly calibrationCached?: boolean;
 }
 
-export interface EmbeddingTable {
+export interface ClientTable {
   bytes: Uint8Array;
   /** Strong validator for caches: SHA-256 of `bytes`, hex. */
   sha256: string;
@@ -57,7 +57,7 @@ export interface PrepareProgress {
 export interface PrepareResponse {
   descriptor: EncryptedModelDescriptor;
   tokenizer: Uint8Array;
-  embeddingTable?: EmbeddingTable;
+  clientTable?: ClientTable;
   /** Bounds came from the calibration file beside the model (see calibration-file-cache.ts). */
   calibrationCached: boolean;
   info: HostedModelInfo;
@@ -79,8 +79,8 @@ export function loadHostedModel(
       const response = message;
       settled = true;
       const plans = new PlanTable(response.descriptor);
-      const { descriptor, tokenizer, embeddingTable, info, calibrationCached } = response;
-      resolve({ id: spec.id, spec, descriptor, tokenizer, ...(embeddingTable && { embeddingTable }), info, plans, stepBodyLimit: maxStepBodyBytes(descriptor, plans), calibrationCached });
+      const { descriptor, tokenizer, clientTable, info, calibrationCached } = response;
+      resolve({ id: spec.id, spec, descriptor, tokenizer, ...(clientTable && { clientTable }), info, plans, stepBodyLimit: maxStepBodyBytes(descriptor, plans), calibrationCached });
       void worker.terminate();
     });
     worker.once('error', (error: Error) => {

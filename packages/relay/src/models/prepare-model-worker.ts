@@ -41,10 +41,10 @@ const info = {
 };
 // Only the table leaves this thread, copied out of the checkpoint's buffer
 // (little-endian, as every platform Node runs on) and moved, not cloned.
-const table = prepared.schedule.clientEmbedding;
+const table = prepared.schedule.clientTable;
 const tableBytes = table ? new Uint8Array(table.slice().buffer) : undefined;
-const embeddingTable = tableBytes && { bytes: tableBytes, sha256: createHash('sha256').update(tableBytes).digest('hex') };
+const clientTable = tableBytes && { bytes: tableBytes, sha256: createHash('sha256').update(tableBytes).digest('hex') };
 parentPort?.postMessage(
-  { descriptor: prepared.descriptor, tokenizer: tokenizer.bytes, ...(embeddingTable && { embeddingTable }), info, calibrationCached: prepared.calibrationCached } satisfies PrepareResponse,
+  { descriptor: prepared.descriptor, tokenizer: tokenizer.bytes, ...(clientTable && { clientTable }), info, calibrationCached: prepared.calibrationCached } satisfies PrepareResponse,
   tableBytes ? [tableBytes.buffer] : [],
 );

@@ -113,7 +113,7 @@ export const openApiDocument = {
         responses: { '200': { description: 'tokenizer bytes', content: binary }, '401': unauthenticated, '404': errorResponse('model_not_found'), '503': retryable('not_ready, auth_unavailable') },
       },
     },
-    '/v1/models/{id}/embedding': {
+    '/v1/models/{id}/client-table': {
       get: {
         summary: 'The token-embedding table, float32 little-endian [vocab][dim], for a model whose descriptor says "embedding": "client" (public then); ETag is its SHA-256, If-None-Match answers 304',
         security: client,
@@ -122,7 +122,7 @@ export const openApiDocument = {
           '200': { description: 'table bytes', content: binary, headers: { ETag: { description: 'quoted hex SHA-256 of the body', schema: { type: 'string' } } } },
           '304': { description: 'the cached copy is current' },
           '401': unauthenticated,
-          '404': errorResponse('model_not_found, embedding_not_served (the model embeds on the relay)'),
+          '404': errorResponse('model_not_found, client_table_not_served (the model embeds on the relay)'),
           '503': retryable('not_ready, auth_unavailable'),
         },
       },

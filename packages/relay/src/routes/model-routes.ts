@@ -21,9 +21,9 @@ export function modelRoutes(services: RelayServices): Hono<RelayEnv> {
       'Cache-Control': 'public, max-age=3600',
     }),
   );
-  app.get('/v1/models/:id/embedding', modelLookup(services), (c) => {
-    const table = c.var.model.embeddingTable;
-    if (!table) throw new RelayError(404, 'embedding_not_served', `model ${c.var.model.id} embeds tokens on the relay (descriptor "embedding": "relay")`);
+  app.get('/v1/models/:id/client-table', modelLookup(services), (c) => {
+    const table = c.var.model.clientTable;
+    if (!table) throw new RelayError(404, 'client_table_not_served', `model ${c.var.model.id} embeds tokens on the relay (descriptor "embedding": "relay")`);
     const etag = `"${table.sha256}"`;
     const headers = { ETag: etag, 'Cache-Control': 'public, max-age=86400', 'Content-Type': 'application/octet-stream' };
     // Tens to hundreds of MB: let a cached copy answer with 304.

@@ -108,7 +108,7 @@ async function generateCommand(args: GenerateArgs) {
   try {
     const options: RunGenerationOptions = {
       ...base,
-      forwarder: splitBatchForwarder(new SplitInferenceClient(model.descriptor, runner, { embeddingTable: model.schedule.clientEmbedding }), 1),
+      forwarder: splitBatchForwarder(new SplitInferenceClient(model.descriptor, runner, { clientTable: model.schedule.clientTable }), 1),
       tokenizer: model.tokenizer,
       seqLen: model.weights.config.seqLen,
       counters: runner.counters,

@@ -27,7 +27,7 @@ export class RelayApi {
   /** Tokenizer files by model id: fetched once per client (they are public and large, up to megabytes of JSON). */
   readonly #tokenizers = new Map<string, Promise<Uint8Array>>();
   /** Token-embedding tables by model id, for models that embed on the client (tens of MB: fetched once). */
-  readonly #embeddings = new Map<string, Promise<Float32Array>>();
+  readonly #clientTables = new Map<string, Promise<Float32Array>>();
 
   constructor(options: RelayApiOptions) {
     this.baseUrl = options.relayUrl.replace(/\/+$/, '');
@@ -73,17 +73,17 @@ export class RelayApi {
    * descriptor says `"embedding": "client"`; its size is checked against the
    * descriptor (ProtocolError 'bad_response' otherwise).
    */
-  getEmbedding(id: string, expectedValues: number, signal?: AbortSignal): Promise<Float32Array> {
-    const cached = this.#embeddings.get(id);
+  getClientTable(id: string, expectedValues: number, signal?: AbortSignal): Promise<Float32Array> {
+    const cached = this.#clientTables.get(id);
     if (cached) return cached;
-    const fetched = this.#call(`/v1/models/${encodeURIComponent(id)}/embedding`, { signal }, (r) => r.arrayBuffer()).then((buffer) => {
+    const fetched = this.#call(`/v1/models/${encodeURIComponent(id)}/client-table`, { signal }, (r) => r.arrayBuffer()).then((buffer) => {
       if (buffer.byteLength !== expectedValues * 4) {
         throw new ProtocolError('bad_response', `the embedding table of ${id} is ${buffer.byteLength} bytes; its descriptor implies ${expectedValues * 4}`, { expected: expectedValues * 4, got: buffer.byteLength });
       }
       return new Float32Array(buffer);
     });
-    this.#embeddings.set(id, fetched);
-    fetched.catch(() => this.#embeddings.delete(id)); // a failure is not cached
+    this.#clientTables.set(id, fetched);
+    fetched.catch(() => this.#clientTables.delete(id)); // a failure is not cached
     return fetched;
   }
 
