@@ -1,4 +1,4 @@
-import { Sampler, SplitInferenceClient, TokenTextDecoder, decode, splitBatchForwarder, type DecodeStats } from '@fhe-llm/core';
+import { Sampler, SplitInferenceClient, TokenTextDecoder, decode, splitBatchForwarder, stopTokenOf, type DecodeStats } from '@fhe-llm/core';
 import { COMPLETION_PARAMETERS, type CompletionParameterName } from './completion-parameters.ts';
 import type { ModelSession } from './model-session.ts';
 import type { Completion, CompletionChunk, CompletionParams, CompletionStream, FinishReason } from './types.ts';
@@ -77,6 +77,7 @@ export async function* streamCompletion(session: ModelSession, params: Completio
     samplers: sequences.map((s) => new Sampler({ temperature, topp: top_p, seed: seed + s.index })),
     speculation: speculative ? session.speculation : undefined,
     signal: params.signal,
+    stopTokenId: stopTokenOf(session.tokenizer),
   });
   // Time this generator runs (not while the caller handles a chunk): the client's share of the wall clock.
   let activeMs = 0;

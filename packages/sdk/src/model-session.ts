@@ -1,5 +1,5 @@
 import type { Remote } from 'comlink';
-import { embeddingOf, parseTokenizerFile, planModelStep, SpeculationController, type EncryptedModelDescriptor, type LinearPlan, type StepRunner, type TextTokenizer, type TrafficCounters } from '@fhe-llm/core';
+import { clientTableLength, parseTokenizerFile, planModelStep, SpeculationController, type EncryptedModelDescriptor, type LinearPlan, type StepRunner, type TextTokenizer, type TrafficCounters } from '@fhe-llm/core';
 import { ProtocolError } from './errors/protocol-error.ts';
 import { checkEncryptedModelDescriptor } from './relay/check-descriptor.ts';
 import { checkPresetSecurity } from './security-floor.ts';
@@ -42,7 +42,7 @@ export interface ModelSessionDeps {
 export class ModelSession implements StepRunner {
   readonly descriptor: EncryptedModelDescriptor;
   readonly tokenizer: TextTokenizer;
-  /** The token-embedding table, when the model embeds on the client (see ModelDescriptor.embedding). */
+  /** The client table (token embeddings; for GPT-2 also positions and biases), when the model embeds on the client. */
   readonly clientTable: Float32Array | undefined;
   readonly ring: string;
   readonly counters: SessionCounters = { roundTrips: 0, bytesUp: 0, bytesDown: 0, relayMs: 0, cryptoMs: 0, stepMs: 0 };
@@ -77,8 +77,8 @@ export class ModelSession implements StepRunner {
     if (published && typeof (published as { preset?: unknown }).preset === 'string') checkPresetSecurity((published as { preset: string }).preset, deps.allowInsecurePresets);
     const descriptor = checkEncryptedModelDescriptor(published, modelId);
     const tokenizer = parseTokenizerFile(tokenizerBytes, descriptor.config.vocabSize);
-    const { vocabSize, dim } = descriptor.config;
-    const table = embeddingOf(descriptor) === 'client' ? await deps.relay.getClientTable(modelId, vocabSize * dim, signal) : undefined;
+    const tableLength = clientTableLength(descriptor);
+    const table = tableLength > 0 ? await deps.relay.getClientTable(modelId, tableLength, signal) : undefined;
     const session = new ModelSession(descriptor, tokenizer, table, deps);
     await session.#openKeys(signal);
     return session;

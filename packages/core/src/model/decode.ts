@@ -118,6 +118,8 @@ export interface DecodeOptions {
   onPass?: (pass: PassReport) => void;
   /** Clock for pass times (default performance.now). */
   now?: () => number;
+  /** The token that ends a sequence (see stopTokenOf); default BOS_ID, llama2.c's convention. */
+  stopTokenId?: number;
 }
 
 interface SequenceState {
@@ -160,8 +162,9 @@ export async function* decode(forwarder: BatchForwarder, o: DecodeOptions): Asyn
   if (budget === 0) return stats;
   const sequences: SequenceState[] = o.samplers.map((sampler, index) => ({ index, sampler, context: [...prompt], produced: 0, finish: null }));
 
+  const stopToken = o.stopTokenId ?? BOS_ID;
   const take = (s: SequenceState, token: number): DecodeEvent => {
-    if (token === BOS_ID) {
+    if (token === stopToken) {
       s.finish = 'stop';
       return { sequence: s.index, finish: 'stop' };
     }

@@ -27,6 +27,8 @@ export interface GenerateOptions {
   /** Called for every token appended after the prompt's BOS, forced or sampled. */
   onToken?: (token: number, prevToken: number) => void;
   signal?: AbortSignal;
+  /** The token that ends the sequence (see stopTokenOf); default BOS_ID, llama2.c's convention. */
+  stopTokenId?: number;
 }
 
 export interface GenerationResult {
@@ -70,9 +72,10 @@ export async function generate(
     }
   }
   // Forced tokens; like llama2.c, a BOS inside the prompt ends the sequence too.
+  const stopToken = options.stopTokenId ?? BOS_ID;
   const forcedEnd = Math.min(promptTokens.length - 1, steps);
   for (let pos = 1; pos <= forcedEnd; pos++) {
-    if (promptTokens[pos] === BOS_ID) return { nextTokenIds, stoppedAtBos: true };
+    if (promptTokens[pos] === stopToken) return { nextTokenIds, stoppedAtBos: true };
     emit(promptTokens[pos], promptTokens[pos - 1]);
   }
   // steps ended inside the prompt: nothing is sampled.
@@ -85,7 +88,7 @@ export async function generate(
       lastLogits = (await model.forward([token], pos))[0];
     }
     const next = sampler.sample(lastLogits);
-    if (next === BOS_ID) return { nextTokenIds, stoppedAtBos: true };
+    if (next === stopToken) return { nextTokenIds, stoppedAtBos: true };
     emit(next, token);
     token = next;
   }

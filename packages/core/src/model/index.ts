@@ -12,7 +12,7 @@ export { Tokenizer, parseLlama2cTokenizer, BOS_ID, EOS_ID } from './tokenizer.ts
 export type { EncodeOptions } from './tokenizer.ts';
 export { TokenTextDecoder } from './token-text-decoder.ts';
 export { HfTokenizer, parseHfTokenizer } from './hf-tokenizer.ts';
-export { parseTokenizerFile, tokenizerKind } from './tokenizer-file.ts';
+export { parseTokenizerFile, stopTokenOf, tokenizerKind } from './tokenizer-file.ts';
 export type { TextTokenizer } from './tokenizer-file.ts';
 
 export { Float32Transformer } from './forward.ts';

@@ -1,4 +1,4 @@
-import { parseHfTokenizer, type HfTokenizer } from './hf-tokenizer.ts';
+import { HfTokenizer, parseHfTokenizer } from './hf-tokenizer.ts';
 import { parseLlama2cTokenizer, type EncodeOptions, type Tokenizer } from './tokenizer.ts';
 
 /** What the client needs from a tokenizer, whichever file it came from. */
@@ -10,6 +10,15 @@ export interface TextTokenizer {
   /** The bytes `token` prints after `prevToken` (BOS strips a SentencePiece leading space). */
   decodeBytes(prevToken: number, token: number): Uint8Array;
   decodeAll(tokens: readonly number[]): string;
+}
+
+/**
+ * The token that ends generated text: llama2.c's convention for its own
+ * tokenizer files (sampling BOS ends a story, as run.c does), the
+ * tokenizer's EOS otherwise (e.g. GPT-2's <|endoftext|>, a chat model's </s>).
+ */
+export function stopTokenOf(tokenizer: TextTokenizer): number {
+  return tokenizer instanceof HfTokenizer ? tokenizer.eosId : tokenizer.bosId;
 }
 
 /** The two tokenizer files a relay serves, told apart by their first byte. */

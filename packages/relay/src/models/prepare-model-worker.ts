@@ -7,13 +7,13 @@ import { basename } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { prepareModel } from '@fhe-llm/core';
 import { calibrationFileCache } from './calibration-file-cache.ts';
-import { loadModelPath, tokenizerForModel } from '@fhe-llm/core/node';
+import { loadSplitModelPath, tokenizerForModel } from '@fhe-llm/core/node';
 import type { PrepareProgress, PrepareRequest, PrepareResponse } from './hosted-model.ts';
 
 const request = workerData as PrepareRequest;
 const progress = (message: Omit<PrepareProgress, 'type'>) => parentPort?.postMessage({ type: 'progress', ...message } satisfies PrepareProgress);
 progress({ phase: 'loading', fraction: 0 });
-const loaded = loadModelPath(request.spec.checkpoint);
+const loaded = loadSplitModelPath(request.spec.checkpoint);
 progress({ phase: 'calibrating', fraction: 0 });
 let reported = 0;
 const tokenizer = tokenizerForModel(loaded, request.spec.tokenizer);

@@ -4,8 +4,8 @@
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { GaloisKeys } from 'node-seal';
-import { CkksContext, PlanError, type LinearOperator, StepOperators, buildSchedule, embeddingOf, evaluateGroup, isFheLlmError } from '@fhe-llm/core';
-import { loadModelPath } from '@fhe-llm/core/node';
+import { CkksContext, PlanError, type LinearOperator, StepOperators, buildSplitSchedule, embeddingOf, evaluateGroup, isFheLlmError } from '@fhe-llm/core';
+import { loadSplitModelPath } from '@fhe-llm/core/node';
 import { KeyCache } from './key-cache.ts';
 import { nativeInflateBounded } from './native-inflate.ts';
 import { serializeError, type CheckKeysTask, type EvaluateTask, type KeyRef, type WorkerInit, type WorkerReadyMessage, type WorkerResult, type WorkerStats, type WorkerTask } from './worker-protocol.ts';
@@ -24,7 +24,7 @@ for (const model of init.models) {
     ctx.inflate = nativeInflateBounded;
     contexts.set(presetId, ctx);
   }
-  const schedule = buildSchedule(loadModelPath(model.checkpointPath).weights, { embedding: embeddingOf(model.descriptor) });
+  const schedule = buildSplitSchedule(loadSplitModelPath(model.checkpointPath).weights, embeddingOf(model.descriptor));
   const operators = new StepOperators(ctx, model.descriptor, schedule, init.weightBudgetBytes === undefined ? {} : { memoryBudgetBytes: init.weightBudgetBytes });
   operators.warm();
   models.set(model.id, operators);

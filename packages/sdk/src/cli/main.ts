@@ -4,17 +4,19 @@ import {
   CkksClient,
   CkksContext,
   Float32Transformer,
+  Gpt2Transformer,
   LocalFheStepRunner,
   SplitInferenceClient,
   StepOperators,
   isFheLlmError,
+  isGpt2Weights,
   parseTokenizerFile,
   perSequenceForwarder,
   prepareModel,
   sequentialForwarder,
   splitBatchForwarder,
 } from '@fhe-llm/core';
-import { loadModelPath, tokenizerForModel } from '@fhe-llm/core/node';
+import { loadSplitModelPath, tokenizerForModel } from '@fhe-llm/core/node';
 import { GENERATE_USAGE, parseGenerateArgs, UsageError, type GenerateArgs } from './generate-args.ts';
 import { runGeneration, type RunGenerationOptions } from './run-generation.ts';
 
@@ -92,12 +94,12 @@ async function generateCommand(args: GenerateArgs) {
     const { generateThroughRelay } = await import('./relay-mode.ts');
     return finish(await generateThroughRelay(args, base));
   }
-  const loaded = loadModelPath(args.modelFile);
+  const loaded = loadSplitModelPath(args.modelFile);
   const tokenizerBytes = tokenizerForModel(loaded, args.tokenizerFile).bytes;
   if (args.mode === 'plaintext') {
     const weights = loaded.weights;
     const tokenizer = parseTokenizerFile(tokenizerBytes, weights.config.vocabSize);
-    const forwarder = perSequenceForwarder([sequentialForwarder(new Float32Transformer(weights))]);
+    const forwarder = perSequenceForwarder([sequentialForwarder(isGpt2Weights(weights) ? new Gpt2Transformer(weights) : new Float32Transformer(weights))]);
     return finish(await runGeneration({ ...base, forwarder, tokenizer, seqLen: weights.config.seqLen }));
   }
   const model = await prepareModel({ id: 'local', weights: loaded.weights, tokenizer: tokenizerBytes, preset: args.preset });

@@ -1,4 +1,4 @@
-import { decode, Sampler, SpeculationController, TokenTextDecoder, type BatchForwarder, type TextTokenizer, type TrafficCounters } from '@fhe-llm/core';
+import { decode, Sampler, SpeculationController, stopTokenOf, TokenTextDecoder, type BatchForwarder, type TextTokenizer, type TrafficCounters } from '@fhe-llm/core';
 
 /** The CLI's `--json` object; `token_ids` has the meaning of reference.json's `next_token_ids`. */
 export interface GenerationReport {
@@ -59,6 +59,7 @@ export async function runGeneration(o: RunGenerationOptions): Promise<Generation
     samplers: [new Sampler({ temperature: o.temperature, topp: o.topP, seed: o.seed })],
     speculation: o.speculative ? new SpeculationController() : undefined,
     signal: o.signal,
+    stopTokenId: stopTokenOf(o.tokenizer),
   });
   let step = await decoding.next();
   for (; !step.done; step = await decoding.next()) {

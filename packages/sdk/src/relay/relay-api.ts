@@ -69,16 +69,17 @@ export class RelayApi {
   }
 
   /**
-   * The float32 [vocab][dim] token-embedding table of a model whose
-   * descriptor says `"embedding": "client"`; its size is checked against the
-   * descriptor (ProtocolError 'bad_response' otherwise).
+   * The float32 client table of a model whose descriptor says
+   * `"embedding": "client"` (token embeddings; for GPT-2 also positions and
+   * the published biases); its size is checked against the descriptor
+   * (ProtocolError 'bad_response' otherwise).
    */
   getClientTable(id: string, expectedValues: number, signal?: AbortSignal): Promise<Float32Array> {
     const cached = this.#clientTables.get(id);
     if (cached) return cached;
     const fetched = this.#call(`/v1/models/${encodeURIComponent(id)}/client-table`, { signal }, (r) => r.arrayBuffer()).then((buffer) => {
       if (buffer.byteLength !== expectedValues * 4) {
-        throw new ProtocolError('bad_response', `the embedding table of ${id} is ${buffer.byteLength} bytes; its descriptor implies ${expectedValues * 4}`, { expected: expectedValues * 4, got: buffer.byteLength });
+        throw new ProtocolError('bad_response', `the client table of ${id} is ${buffer.byteLength} bytes; its descriptor implies ${expectedValues * 4}`, { expected: expectedValues * 4, got: buffer.byteLength });
       }
       return new Float32Array(buffer);
     });

@@ -49,7 +49,7 @@ function tensor(source: ByteSource, gguf: GgufFile, name: string, dims: number[]
   return readGgufTensor(source, gguf, name);
 }
 
-/** Loads a GGUF file of architecture `gpt2` (plaintext reference; not servable by the relay yet). */
+/** Loads a GGUF file of architecture `gpt2` (servable: buildGpt2Schedule; the relay loads it through loadSplitModelPath). */
 export function loadGgufGpt2(source: ByteSource): LoadedGpt2Model {
   const gguf = parseGguf(source);
   const arch = gguf.metadata.get('general.architecture');

@@ -58,7 +58,7 @@ export function loadGguf(source: ByteSource): LoadedModel {
   const gguf = parseGguf(source);
   const arch = gguf.metadata.get('general.architecture');
   if (arch !== 'llama') {
-    const gpt2 = arch === 'gpt2' ? ' (GPT-2 loads for plaintext use with loadGgufGpt2; encrypted split inference supports LLaMA only)' : '';
+    const gpt2 = arch === 'gpt2' ? ' (GPT-2 loads with loadGgufGpt2, or loadSplitModelPath for any servable model)' : '';
     throw new ModelFileError('unsupported_architecture', source.name, `general.architecture ${JSON.stringify(arch)} is not supported (expected "llama")${gpt2}`, { expected: ['llama'], got: arch });
   }
   const c = llamaConfig(gguf, source.name);

@@ -106,7 +106,7 @@ export function loadHfFolder(folder: ModelFolder): LoadedModel {
   const archs = cfg.architectures;
   const arch = Array.isArray(archs) ? archs[0] : cfg.model_type;
   if (arch !== 'LlamaForCausalLM' && !(arch === undefined && cfg.model_type === 'llama')) {
-    const gpt2 = arch === 'GPT2LMHeadModel' ? ' (GPT-2 loads for plaintext use with loadGpt2Folder; encrypted split inference supports LLaMA only)' : '';
+    const gpt2 = arch === 'GPT2LMHeadModel' ? ' (GPT-2 loads with loadGpt2Folder, or loadSplitModelPath for any servable model)' : '';
     throw new ModelFileError('unsupported_architecture', configFile, `architecture ${JSON.stringify(arch ?? cfg.model_type)} is not supported (expected LlamaForCausalLM)${gpt2}`, { expected: ['LlamaForCausalLM'], got: arch ?? cfg.model_type });
   }
   const c = llamaConfig(cfg, configFile);

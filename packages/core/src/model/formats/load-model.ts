@@ -42,7 +42,7 @@ export function memoryFolder(name: string, files: ReadonlyMap<string, Uint8Array
   };
 }
 
-/** Loads a Hugging Face GPT2LMHeadModel folder (plaintext reference; not servable by the relay yet). */
+/** Loads a Hugging Face GPT2LMHeadModel folder (servable: buildGpt2Schedule; the relay loads it through loadSplitModelPath). */
 export function loadGpt2Folder(folder: ModelFolder): LoadedGpt2Model {
   const cfg = json(folder, 'config.json');
   const arch = Array.isArray(cfg.architectures) ? cfg.architectures[0] : cfg.model_type;

@@ -4,11 +4,14 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, sta
 import { basename, dirname, join } from 'node:path';
 import type { ByteSource } from './byte-source.ts';
 import { GGUF_MAGIC } from './gguf-file.ts';
-import { isHfFolder, loadHfFolder, type ModelFolder } from './hf-folder.ts';
+import { isHfFolder, json, loadHfFolder, type ModelFolder } from './hf-folder.ts';
+import { loadGgufGpt2 } from './gguf-gpt2.ts';
+import { loadHfGpt2, type LoadedGpt2Model } from './hf-gpt2.ts';
 import { loadModelSource } from './load-model.ts';
 import type { LoadedModel, ModelFileFormat, TokenizerFile } from './loaded-model.ts';
 import { tokenizerKind } from '../tokenizer-file.ts';
 import { ModelFileError } from './model-file-error.ts';
+import { isFheLlmError } from '../../errors/fhe-error.ts';
 
 /** Reads ranges with positioned reads: only the tensor being converted is in memory. */
 class FileSource implements ByteSource {
@@ -107,11 +110,41 @@ export function loadModelPath(path: string): LoadedModel {
 }
 
 /**
+ * Any model the split schedule serves: what loadModelPath loads (LLaMA
+ * family), plus GPT-2 as a Hugging Face GPT2LMHeadModel folder or a GGUF
+ * file of architecture gpt2.
+ */
+export function loadSplitModelPath(path: string): LoadedModel | LoadedGpt2Model {
+  const format = detectModelFormat(path);
+  if (format === 'safetensors') {
+    const folder = new DiskFolder(statSync(path).isDirectory() ? path : dirname(path));
+    try {
+      if (!folder.has('config.json')) throw new ModelFileError('unknown_format', path, `${basename(path)} needs config.json beside it`);
+      const cfg = json(folder, 'config.json');
+      const arch = Array.isArray(cfg.architectures) ? cfg.architectures[0] : cfg.model_type;
+      return arch === 'GPT2LMHeadModel' || arch === 'gpt2' ? loadHfGpt2(folder, cfg) : loadHfFolder(folder);
+    } finally {
+      folder.close();
+    }
+  }
+  const source = new FileSource(path);
+  try {
+    return loadModelSource(source);
+  } catch (error) {
+    // A GGUF file names its architecture; loadModelSource reads LLaMA only.
+    if (isFheLlmError(error, 'ModelFileError') && error.code === 'unsupported_architecture' && error.got === 'gpt2') return loadGgufGpt2(source);
+    throw error;
+  } finally {
+    source.close();
+  }
+}
+
+/**
  * The tokenizer for a loaded model: an explicit file wins, then the model's
  * own vocabulary (GGUF, Hugging Face folders), then tokenizer.bin or
  * tokenizer.json beside a llama2.c checkpoint.
  */
-export function tokenizerForModel(model: LoadedModel, explicitPath?: string): TokenizerFile & { path?: string } {
+export function tokenizerForModel(model: Pick<LoadedModel, 'tokenizer' | 'source'>, explicitPath?: string): TokenizerFile & { path?: string } {
   const read = (path: string) => {
     const bytes = new Uint8Array(readFileSync(path));
     return { kind: tokenizerKind(bytes), bytes, path };
