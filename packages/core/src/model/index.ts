@@ -45,5 +45,7 @@ export type { SpeculationOptions } from './speculation-controller.ts';
 export * from './formats/index.ts';
 export { syntheticLlama, greedyMargins, SYNTHETIC_SHAPES } from './synthetic-model.ts';
 export type { GreedyMargins, SyntheticOptions, SyntheticShape } from './synthetic-model.ts';
+export { GPT2_SHAPES, syntheticGpt2 } from './synthetic-gpt2.ts';
+export type { Gpt2Shape, SyntheticGpt2Options } from './synthetic-gpt2.ts';
 export { syntheticByteLevelVocab, type ByteLevelVocab } from './synthetic-vocab.ts';
 export { LLAMA2C_NORM_EPS, LLAMA2C_ROPE_THETA } from './checkpoint.ts';

@@ -27,7 +27,7 @@ export interface SyntheticOptions {
 }
 
 /** mulberry32 with Box-Muller: seeded, fast, the same on every platform. */
-function gaussian(seed: number): () => number {
+export function gaussian(seed: number): () => number {
   let s = seed >>> 0;
   const uniform = () => {
     s = (s + 0x6d2b79f5) >>> 0;

@@ -25,7 +25,7 @@ export interface GenerateArgs {
 
 export const GENERATE_USAGE = `Usage: fhe-llm generate [options]
 
-Generate text with a LLaMA-family model (llama2.c, GGUF or Hugging Face folder), privately.
+Generate text with a LLaMA-family or GPT-2 model (llama2.c, GGUF or Hugging Face folder), privately.
 
 Modes (default --local-fhe, or --relay when a URL is given):
   --plaintext            reference float32 forward pass, no encryption

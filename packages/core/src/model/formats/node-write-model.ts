@@ -4,6 +4,8 @@
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { LlamaWeights } from '../checkpoint.ts';
+import type { Gpt2Weights } from '../gpt2.ts';
+import { ggufGpt2Chunks } from './gguf-gpt2.ts';
 import { syntheticByteLevelVocab } from '../synthetic-vocab.ts';
 import { parseLlama2cTokenizer } from '../tokenizer.ts';
 import { byteLevelTokenizerJson } from './gguf-vocab.ts';
@@ -70,4 +72,16 @@ export function writeModel(weights: LlamaWeights, format: WriteFormat, out: stri
   for (const [name, chunks] of hfLlamaFiles(weights, dtype, format === 'hf-sharded' ? 3 : 1)) writeChunks(join(out, name), chunks());
   writeChunks(join(out, 'tokenizer.json'), [new TextEncoder().encode(JSON.stringify(vocab.tokenizerJson))]);
   return { model: out, tokenizer: join(out, 'tokenizer.json') };
+}
+
+/**
+ * Writes GPT-2 weights as a GGUF file of architecture gpt2 (matrices in
+ * `dtype`), with a byte-level tokenizer.json beside it, as the relay's
+ * `--model id=PATH:TOKENIZER` takes them.
+ */
+export function writeGpt2Model(weights: Gpt2Weights, out: string, dtype: TensorDtype = 'F32'): { model: string; tokenizer: string } {
+  writeChunks(out, ggufGpt2Chunks(weights, dtype));
+  const tokenizer = join(dirname(out), 'tokenizer.json');
+  writeChunks(tokenizer, [new TextEncoder().encode(JSON.stringify(vocabularyFor(weights.config.vocabSize).tokenizerJson))]);
+  return { model: out, tokenizer };
 }
