@@ -147,7 +147,12 @@ async function benchShape(shape: SyntheticShape): Promise<Record<string, unknown
     pending.relayPid = relay.pid;
     await starting;
     const startupS = (performance.now() - spawned) / 1000;
-    const calibration = calibrationState(relay.log, shape);
+    // The log line and the /readyz answer travel separately: give the line a moment to arrive.
+    let calibration = calibrationState(relay.log, shape);
+    for (let i = 0; i < 20 && calibration === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      calibration = calibrationState(relay.log, shape);
+    }
     const rssAfterStartup = rss.peakMb();
 
     await client.ready;
@@ -199,7 +204,7 @@ async function benchShape(shape: SyntheticShape): Promise<Record<string, unknown
       relay_peak_rss_mb: rss.peakMb(),
       relay_rss_after_startup_mb: rssAfterStartup,
       startup_s: round(startupS, 2),
-      calibration_cached: calibration === 'cached',
+      calibration_cached: calibration === undefined ? null : calibration === 'cached',
       warm_up_s: round(warmUpS, 2),
       tokens_match_plaintext: samePrompt && JSON.stringify(generated) === JSON.stringify(prepared.reference.tokens.slice(0, generated.length)),
       token_ids: generated,
