@@ -232,7 +232,7 @@ for (const shape of shapes as SyntheticShape[]) {
     console.log(JSON.stringify(await benchShape(shape)));
   } catch (error) {
     failed = true;
-    console.log(JSON.stringify({ bench: 'model', shape, error: (error as Error).message.slice(0, 2000) }));
+    console.log(JSON.stringify({ bench: 'model', shape, error: (error as Error).message.split('\n').filter((line) => !line.includes('"route":"/readyz"')).join('\n').slice(-3000) }));
   }
 }
 process.exitCode = failed ? 1 : 0;
