@@ -132,12 +132,13 @@ async function benchShape(shape: SyntheticShape): Promise<Record<string, unknown
   const dir = values.dir ? resolve(values.dir) : mkdtempSync(join(tmpdir(), `fhe-llm-bench-${shape}-`));
   if (!values.dir) pending.tempDir = dir;
   const prepared = prepareShape(shape, dir);
-  const relay = new RelayProcess(await freePort(), [
+  const relayArgs = [
     '--model', `${shape}=${prepared.paths.model}:${prepared.paths.tokenizer}`,
     // Override the helper's fixed test settings with the relay's defaults; info for the "ready" line.
     '--workers', String(availableParallelism()), '--log-level', 'info',
     ...(values['relay-args'] ? values['relay-args'].split(' ') : []),
-  ]);
+  ];
+  const relay = new RelayProcess(await freePort(), relayArgs);
   const rss = sampleRss(() => relay.pid);
   const roundTrips: RoundTripEvent[] = [];
   const client = createClient({ relayUrl: relay.url, storage: 'memory', timeoutMs: CLIENT_TIMEOUT_MS, onRoundTrip: (e) => roundTrips.push(e) });
@@ -214,7 +215,7 @@ async function benchShape(shape: SyntheticShape): Promise<Record<string, unknown
       max_logit_error: null,
       write_s: round(prepared.writeS, 2),
       plaintext_s: round(prepared.referenceS, 2),
-      relay_workers: availableParallelism(),
+      relay_workers: Number(relayArgs[relayArgs.lastIndexOf('--workers') + 1]),
     };
   } finally {
     rss.stop();
