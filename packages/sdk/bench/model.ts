@@ -1,5 +1,5 @@
 // npm run bench:model -- --shape stories15M[,stories110M,...] [--shape gpt2] [--tokens 4]
-//   [--prompt "Once upon a time"] [--speculative] [--dir DIR] [--relay-args "--preset ..."]
+//   [--prompt "Once upon a time"] [--speculative] [--dir DIR] [--relay-args="--workers 1"]
 // A synthetic model of a real shape (seeded weights) served by a real relay
 // child process on loopback, generated greedily through the SDK in Node over
 // HTTP, against the float32 plaintext reference on the same weights. One JSON
