@@ -8,10 +8,10 @@
 // as a cross-check, the CPU the OS charged to the whole relay process
 // (HTTP and envelope handling beside its workers). On a 2-core machine where both share the cores, these keep
 // the two costs apart.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createClient, type ProgressEvent } from '../src/index.ts';
 import { freePort, RelayProcess } from '../test/relay-process.ts';
+import { processCpuMs } from './process-stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -23,17 +23,6 @@ const { values } = parseArgs({
 const tokens = Number(values.tokens);
 const relay = new RelayProcess(await freePort(), values['relay-args'] ? values['relay-args'].split(' ') : []);
 await relay.start();
-
-/** CPU milliseconds the OS charged to a process so far (Linux /proc; 0 elsewhere). */
-function processCpuMs(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
-  } catch {
-    return 0;
-  }
-}
 
 let keygenStarted = 0;
 let keygenMs = 0;

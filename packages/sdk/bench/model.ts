@@ -1,0 +1,239 @@
+// npm run bench:model -- --shape stories15M[,stories110M,...] [--shape gpt2] [--tokens 4]
+//   [--prompt "Once upon a time"] [--speculative] [--dir DIR] [--relay-args="--workers 1"]
+// A synthetic model of a real shape (seeded weights) served by a real relay
+// child process on loopback, generated greedily through the SDK in Node over
+// HTTP, against the float32 plaintext reference on the same weights. One JSON
+// line per shape: per-token wall time, CPU (relay and client kept apart),
+// traffic, keys, the relay's startup (calibration included unless cached)
+// and its peak resident memory.
+//
+// Per-token figures cover decode passes only: a warm-up completion first makes
+// the keys and session and has the relay encode the weights of both the
+// prompt's and a single token's batch size (it does so on each batch size's
+// first request), then the measured completion's round trips after its first
+// token (the prompt's prefill) are counted. Without --speculative each of
+// those is one pass per token.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Float32Transformer, llamaParameterCount, parseTokenizerFile, SYNTHETIC_SHAPES, syntheticLlama, type LlamaWeights, type SyntheticShape } from '@fhe-llm/core';
+import { writeModel } from '@fhe-llm/core/node';
+import { createClient, type RoundTripEvent } from '../src/index.ts';
+import { freePort, RelayProcess } from '../test/relay-process.ts';
+import { processCpuMs, sampleRss } from './process-stats.ts';
+
+const { values } = parseArgs({
+  options: {
+    shape: { type: 'string', multiple: true, default: ['stories15M'] },
+    tokens: { type: 'string', default: '4' },
+    prompt: { type: 'string', default: 'Once upon a time' },
+    speculative: { type: 'boolean', default: false },
+    dir: { type: 'string' },
+    'relay-args': { type: 'string', default: '' },
+  },
+});
+const shapes = values.shape.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+for (const s of shapes) if (!(s in SYNTHETIC_SHAPES)) throw new Error(`--shape must be among ${Object.keys(SYNTHETIC_SHAPES).join(', ')}, got "${s}"`);
+const tokens = Number(values.tokens);
+// One token is all prefill: no decode pass to measure.
+if (!Number.isInteger(tokens) || tokens < 2) throw new Error(`--tokens must be an integer >= 2, got "${values.tokens}"`);
+const SEED = 1;
+// Calibration of the larger shapes on a shared 2-core machine can take many minutes.
+const STARTUP_TIMEOUT_MS = 60 * 60_000;
+// The largest shapes' steps can run for minutes on 2 cores; a benchmark would rather wait than retry.
+const CLIENT_TIMEOUT_MS = 30 * 60_000;
+
+/** Cleanup that must also run when the process is interrupted: kill the relay, remove the temp files. */
+const pending = { relayPid: undefined as number | undefined, tempDir: undefined as string | undefined };
+function cleanUpNow(): void {
+  if (pending.relayPid) {
+    try {
+      process.kill(pending.relayPid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  if (pending.tempDir) rmSync(pending.tempDir, { recursive: true, force: true });
+  pending.relayPid = pending.tempDir = undefined;
+}
+process.once('exit', cleanUpNow);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    cleanUpNow();
+    process.exit(130);
+  });
+}
+
+interface Reference {
+  tokens: number[];
+  /** Smallest gap between the two largest logits at a generated token: how close greedy was to a tie. */
+  minTop2Gap: number;
+}
+
+/** Greedy tokens of the float32 plaintext model after `promptIds`. */
+function greedyReference(weights: LlamaWeights, promptIds: number[], count: number): Reference {
+  const model = new Float32Transformer(weights);
+  let logits: Float32Array = new Float32Array();
+  promptIds.forEach((token, pos) => (logits = model.forward(token, pos)));
+  const out: number[] = [];
+  let minTop2Gap = Infinity;
+  for (let pos = promptIds.length; out.length < count; pos++) {
+    let best = 0;
+    let second = -Infinity;
+    for (let i = 1; i < logits.length; i++) {
+      if (logits[i] > logits[best]) [second, best] = [logits[best], i];
+      else if (logits[i] > second) second = logits[i];
+    }
+    minTop2Gap = Math.min(minTop2Gap, logits[best] - second);
+    out.push(best);
+    if (out.length < count) logits = model.forward(best, pos);
+  }
+  return { tokens: out, minTop2Gap };
+}
+
+/**
+ * Writes the shape's synthetic model (llama2.c file, streamed chunk by chunk,
+ * and its tokenizer) into `dir` and runs the plaintext reference, so the
+ * weights can be collected before the relay starts.
+ */
+function prepareShape(shape: SyntheticShape, dir: string) {
+  const started = performance.now();
+  const weights = syntheticLlama(shape, { seed: SEED });
+  const paths = writeModel(weights, 'llama2c', join(dir, `${shape}.bin`));
+  const writeS = (performance.now() - started) / 1000;
+  const tokenizer = parseTokenizerFile(new Uint8Array(readFileSync(paths.tokenizer!)), weights.config.vocabSize);
+  const promptIds = tokenizer.encode(values.prompt, { bos: true, eos: false });
+  const referenceStarted = performance.now();
+  const reference = greedyReference(weights, promptIds, tokens);
+  return { params: llamaParameterCount(weights.config), paths, promptIds, reference, writeS, referenceS: (performance.now() - referenceStarted) / 1000 };
+}
+
+/** The relay's calibration state for `model`, from its info-level "ready" log line. */
+function calibrationState(log: string, model: string): string | undefined {
+  for (const line of log.split('\n')) {
+    try {
+      const entry = JSON.parse(line) as { msg?: string; calibration?: Record<string, string> };
+      if (entry.msg === 'ready') return entry.calibration?.[model];
+    } catch {
+      // not a JSON log line
+    }
+  }
+  return undefined;
+}
+
+const round = (x: number, digits = 1) => Number(x.toFixed(digits));
+const ownCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+async function benchShape(shape: SyntheticShape): Promise<Record<string, unknown>> {
+  const dir = values.dir ? resolve(values.dir) : mkdtempSync(join(tmpdir(), `fhe-llm-bench-${shape}-`));
+  if (!values.dir) pending.tempDir = dir;
+  const prepared = prepareShape(shape, dir);
+  const relayArgs = [
+    '--model', `${shape}=${prepared.paths.model}:${prepared.paths.tokenizer}`,
+    // Override the helper's fixed test settings with the relay's defaults; info for the "ready" line.
+    '--workers', String(availableParallelism()), '--log-level', 'info',
+    ...(values['relay-args'] ? values['relay-args'].split(' ') : []),
+  ];
+  const relay = new RelayProcess(await freePort(), relayArgs);
+  const rss = sampleRss(() => relay.pid);
+  const roundTrips: RoundTripEvent[] = [];
+  const client = createClient({ relayUrl: relay.url, storage: 'memory', timeoutMs: CLIENT_TIMEOUT_MS, onRoundTrip: (e) => roundTrips.push(e) });
+  try {
+    const spawned = performance.now();
+    const starting = relay.start(STARTUP_TIMEOUT_MS);
+    pending.relayPid = relay.pid;
+    await starting;
+    const startupS = (performance.now() - spawned) / 1000;
+    // The log line and the /readyz answer travel separately: give the line a moment to arrive.
+    let calibration = calibrationState(relay.log, shape);
+    for (let i = 0; i < 20 && calibration === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      calibration = calibrationState(relay.log, shape);
+    }
+    const rssAfterStartup = rss.peakMb();
+
+    await client.ready;
+    const setupStarted = performance.now();
+    await client.completions.create({ model: shape, prompt: values.prompt, max_tokens: 2, speculative: values.speculative });
+    const warmUpS = (performance.now() - setupStarted) / 1000;
+    const keyBytes = (await client.keys.status(shape)).evaluationKeyBytes;
+    const model = (await client.models.list()).find((m) => m.id === shape);
+
+    roundTrips.length = 0;
+    const started = performance.now();
+    const stream = await client.completions.create({ model: shape, prompt: values.prompt, max_tokens: tokens, speculative: values.speculative, stream: true });
+    let mark = { ms: 0, roundTrips: 0, clientCpuMs: 0, relayProcessCpuMs: 0 };
+    for await (const chunk of stream) {
+      // The first token ends the prefill; everything after it is decoding.
+      if (chunk.choices[0].token_id !== undefined && mark.ms === 0) {
+        mark = { ms: performance.now(), roundTrips: roundTrips.length, clientCpuMs: ownCpuMs(), relayProcessCpuMs: processCpuMs(relay.pid) };
+      }
+    }
+    const ended = performance.now();
+    const done = await stream.completion;
+    const relayProcessCpuMs = processCpuMs(relay.pid) - mark.relayProcessCpuMs;
+    const clientCpuMs = ownCpuMs() - mark.clientCpuMs;
+    const generated = done.choices[0].token_ids;
+    const decoded = Math.max(1, generated.length - 1);
+    const decodeTrips = roundTrips.slice(mark.roundTrips);
+    const sum = (key: 'bytesUp' | 'bytesDown' | 'relayMs') => decodeTrips.reduce((total, e) => total + e[key], 0);
+    const samePrompt = JSON.stringify(done.fhe.prompt_token_ids) === JSON.stringify(prepared.promptIds);
+    return {
+      bench: 'model',
+      shape,
+      params: prepared.params,
+      preset: model?.preset,
+      seed: SEED,
+      speculative: values.speculative,
+      relay_args: values['relay-args'],
+      prompt_tokens: prepared.promptIds.length,
+      tokens: generated.length,
+      decode_tokens_measured: decoded,
+      seconds_per_token: round((ended - mark.ms) / 1000 / decoded, 3),
+      first_token_s: round((mark.ms - started) / 1000, 2),
+      relay_cpu_ms_per_token: round(sum('relayMs') / decoded),
+      relay_process_cpu_ms_per_token: round(relayProcessCpuMs / decoded),
+      client_cpu_ms_per_token: round(clientCpuMs / decoded),
+      round_trips_per_token: round(decodeTrips.length / decoded, 2),
+      bytes_up_per_token: Math.round(sum('bytesUp') / decoded),
+      bytes_down_per_token: Math.round(sum('bytesDown') / decoded),
+      key_bytes: keyBytes,
+      relay_peak_rss_mb: rss.peakMb(),
+      relay_rss_after_startup_mb: rssAfterStartup,
+      startup_s: round(startupS, 2),
+      calibration_cached: calibration === undefined ? null : calibration === 'cached',
+      warm_up_s: round(warmUpS, 2),
+      tokens_match_plaintext: samePrompt && JSON.stringify(generated) === JSON.stringify(prepared.reference.tokens.slice(0, generated.length)),
+      token_ids: generated,
+      plaintext_token_ids: prepared.reference.tokens,
+      plaintext_min_top2_gap: round(prepared.reference.minTop2Gap, 5),
+      // The SDK's public API returns tokens, not logits: no logit error from here (bench:synthetic has it in-process).
+      max_logit_error: null,
+      write_s: round(prepared.writeS, 2),
+      plaintext_s: round(prepared.referenceS, 2),
+      relay_workers: Number(relayArgs[relayArgs.lastIndexOf('--workers') + 1]),
+    };
+  } finally {
+    rss.stop();
+    await client.close();
+    await relay.kill();
+    pending.relayPid = undefined;
+    if (!values.dir) rmSync(dir, { recursive: true, force: true });
+    pending.tempDir = undefined;
+  }
+}
+
+let failed = false;
+for (const shape of shapes as SyntheticShape[]) {
+  try {
+    console.log(JSON.stringify(await benchShape(shape)));
+  } catch (error) {
+    failed = true;
+    console.log(JSON.stringify({ bench: 'model', shape, error: (error as Error).message.split('\n').filter((line) => !line.includes('"route":"/readyz"')).join('\n').slice(-3000) }));
+  }
+}
+process.exitCode = failed ? 1 : 0;
