@@ -89,6 +89,7 @@ export const relayConfigSchema = z.object({
   logLevel: z.enum(LOG_LEVELS).default('info'),
   tileParallelism: int(1, 64).default(1),
   embedding: z.enum(['auto', 'client', 'relay']).default('auto'),
+  workerStartupTimeout: int(1).default(900),
   staticDir: z
     .string()
     .min(1)
@@ -179,6 +180,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'corsOrigins', flag: 'cors-origin', env: 'FHE_LLM_CORS_ORIGINS', value: 'origin', repeatable: true, help: "allowed browser origin (repeatable; '*' wildcards a port or label)" },
   { key: 'logLevel', flag: 'log-level', env: 'FHE_LLM_LOG_LEVEL', value: 'level', help: LOG_LEVELS.join(', ') },
   { key: 'tileParallelism', flag: 'tile-parallelism', env: 'FHE_LLM_TILE_PARALLELISM', value: 'n', help: "workers one request's output tiles may be spread over: lower latency per token, more total work (1 favours throughput)" },
+  { key: 'workerStartupTimeout', flag: 'worker-startup-timeout', env: 'FHE_LLM_WORKER_STARTUP_TIMEOUT', value: 'seconds', help: 'evaluation workers must be ready this long after the models are prepared, or the relay exits (each worker pre-encodes its weights: minutes for a 100M-parameter model on a busy machine)' },
   { key: 'embedding', flag: 'embedding', env: 'FHE_LLM_EMBEDDING', value: 'auto|client|relay', help: `where tokens are embedded: 'relay' keeps the table here (the client uploads a one-hot vector over the vocabulary), 'client' publishes it at /v1/models/{id}/client-table (the first step becomes a small layer); auto: client above ${RELAY_EMBEDDING_MAX_VOCAB} tokens` },
   { key: 'staticDir', flag: 'static', env: 'FHE_LLM_STATIC_DIR', value: 'dir', help: 'also serve a built site (e.g. the demo) from this directory at /' },
   { key: 'redisUrl', flag: 'redis-url', env: 'REDIS_URL', value: 'url', help: 'keep sessions, key blobs and rate-limit counters in Redis (redis:// or rediss://), shared by every replica (none: in this process)' },

@@ -30,7 +30,7 @@ export interface RelayOptions {
   store?: SessionStore;
   /** false: no socket, use `relay.app.request()` (tests). Default true. */
   listen?: boolean;
-  /** How long workers may take to load SEAL and the models. Default 120 s. */
+  /** How long workers may take to load SEAL and the models. Default: config.workerStartupTimeout. */
   startupTimeoutMs?: number;
   /** Models already prepared (by loadHostedModel) for this preset: skips calibrating config.models again. */
   models?: readonly HostedModel[];
@@ -67,7 +67,7 @@ export class Relay {
     this.config = config;
     this.logger = options.logger ?? createLogger(config.logLevel);
     this.#listen = options.listen ?? true;
-    this.#startupTimeoutMs = options.startupTimeoutMs ?? 120_000;
+    this.#startupTimeoutMs = options.startupTimeoutMs ?? config.workerStartupTimeout * 1000;
     this.#preloaded = options.models;
     this.#startup = new StartupProgress(this.logger, (options.models ?? config.models).map((m) => m.id));
     const redis = config.redisUrl ? createRedisClient(config.redisUrl, this.logger) : undefined;
