@@ -1,4 +1,4 @@
-import { generate } from './generate.ts';
+import { BOS_ID } from './tokenizer.ts';
 import { describeModel } from './model-descriptor.ts';
 import type { StepBounds } from './model-descriptor.ts';
 import { PlaintextStepRunner } from './plaintext-runner.ts';
@@ -79,20 +79,33 @@ export async function calibrateBounds(
   const client = new SplitInferenceClient(describeModel('calibration', schedule), recorder, { clientTable: schedule.clientTable });
   const sampler = options.sampler ?? new Sampler({ temperature: 0 });
   const total = samples.length * steps;
-  let done = 0;
-  const reporting = {
-    forward: async (tokens: number[], startPos: number) => {
-      const logits = await client.forward(tokens, startPos);
-      done += tokens.length;
-      options.onProgress?.(done, total);
-      return logits;
-    },
-  };
-  for (const prompt of samples) {
-    client.reset();
-    const before = done;
-    await generate(reporting, sampler, prompt, { steps });
-    done = before + steps; // a sample that stopped early (EOS) still counts whole
+  // All samples advance together, one batch per position: each step's matrix
+  // is then read once per position for all of them (a 100M-parameter model's
+  // composed matrices are hundreds of MB), not once per sample.
+  const sequences = samples.map((prompt) => ({ cache: client.createCache(), tokens: prompt.slice(0, Math.max(1, steps)), pos: 0, last: new Float32Array(0) as Float32Array<ArrayBufferLike>, ended: false }));
+  const prefill = await client.forwardBatch(sequences.map((s) => ({ cache: s.cache, tokens: s.tokens, startPos: 0 })));
+  sequences.forEach((s, i) => {
+    s.pos = s.tokens.length;
+    s.last = prefill[i][prefill[i].length - 1];
+  });
+  const progress = () => options.onProgress?.(sequences.reduce((n, s) => n + (s.ended ? steps : Math.min(s.pos, steps)), 0), total);
+  progress();
+  for (;;) {
+    for (const s of sequences) {
+      if (s.ended || s.pos >= steps) continue;
+      const token = sampler.sample(s.last);
+      // Like generate(): sampling BOS ends a sample.
+      if (token === BOS_ID) s.ended = true;
+      else s.tokens = [token];
+    }
+    const active = sequences.filter((s) => !s.ended && s.pos < steps);
+    if (active.length === 0) break;
+    const logits = await client.forwardBatch(active.map((s) => ({ cache: s.cache, tokens: s.tokens, startPos: s.pos })));
+    active.forEach((s, i) => {
+      s.last = logits[i][0];
+      s.pos++;
+    });
+    progress();
   }
   options.onProgress?.(total, total);
   const observed = recorder.observed;
