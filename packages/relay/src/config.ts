@@ -88,6 +88,7 @@ export const relayConfigSchema = z.object({
   corsOrigins: z.array(z.string().min(1)).default(DEFAULT_CORS_ORIGINS),
   logLevel: z.enum(LOG_LEVELS).default('info'),
   tileParallelism: int(1, 64).default(1),
+  shardSteps: z.enum(['auto', 'off']).default('auto'),
   staticDir: z
     .string()
     .min(1)
@@ -168,6 +169,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'corsOrigins', flag: 'cors-origin', env: 'FHE_LLM_CORS_ORIGINS', value: 'origin', repeatable: true, help: "allowed browser origin (repeatable; '*' wildcards a port or label)" },
   { key: 'logLevel', flag: 'log-level', env: 'FHE_LLM_LOG_LEVEL', value: 'level', help: LOG_LEVELS.join(', ') },
   { key: 'tileParallelism', flag: 'tile-parallelism', env: 'FHE_LLM_TILE_PARALLELISM', value: 'n', help: "workers one request's output tiles may be spread over: lower latency per token, more total work (1 favours throughput)" },
+  { key: 'shardSteps', flag: 'shard-steps', env: 'FHE_LLM_SHARD_STEPS', value: 'auto|off', help: "auto: with 2+ workers, a step of 2+ output tiles is split across the workers (tile r on worker r mod n), so one request uses every core and each worker holds only its tiles' weights; off: any one worker evaluates a whole group and every worker holds every operator (less work per request under heavy load)" },
   { key: 'staticDir', flag: 'static', env: 'FHE_LLM_STATIC_DIR', value: 'dir', help: 'also serve a built site (e.g. the demo) from this directory at /' },
   { key: 'redisUrl', flag: 'redis-url', env: 'REDIS_URL', value: 'url', help: 'keep sessions, key blobs and rate-limit counters in Redis (redis:// or rediss://), shared by every replica (none: in this process)' },
   { key: 'rateLimitStepsPerMinute', flag: 'rate-limit-steps-per-minute', env: 'FHE_LLM_RATE_LIMIT_STEPS_PER_MINUTE', value: 'n', help: 'step requests per client per minute before 429 rate_limited (0 = no limit)' },
