@@ -14,6 +14,7 @@ export { planStep, groupSizes, encryptStepRequest, decryptStepResponse, splitReq
 export type { SessionGrant } from './protocol/session-grant.ts';
 export { describeEncryptedModel, planModelStep, planVectorCounts, PLANNER_VERSION, type EncryptedModelDescriptor, type DescribeOptions } from './inference/encrypted-model.ts';
 export { StepOperators, type StepOperatorsOptions } from './inference/step-operators.ts';
+export { isSharded, tileOwner, heldTiles, shardTiles, type TileShard } from './inference/tile-shards.ts';
 export { LocalFheStepRunner, runEncryptedStep, type TrafficCounters } from './inference/local-fhe-runner.ts';
 export { buildSplitSchedule, isGpt2Weights, prepareModel, CALIBRATION_PROMPTS, type PrepareModelOptions, type PreparedModel } from './inference/prepare-model.ts';
 export { calibrationKey, CALIBRATION_VERSION, type CalibrationCache } from './inference/calibration-cache.ts';

@@ -90,6 +90,7 @@ export const relayConfigSchema = z.object({
   tileParallelism: int(1, 64).default(1),
   embedding: z.enum(['auto', 'client', 'relay']).default('auto'),
   workerStartupTimeout: int(1).default(900),
+  shardSteps: z.enum(['auto', 'off']).default('auto'),
   staticDir: z
     .string()
     .min(1)
@@ -182,6 +183,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'tileParallelism', flag: 'tile-parallelism', env: 'FHE_LLM_TILE_PARALLELISM', value: 'n', help: "workers one request's output tiles may be spread over: lower latency per token, more total work (1 favours throughput)" },
   { key: 'workerStartupTimeout', flag: 'worker-startup-timeout', env: 'FHE_LLM_WORKER_STARTUP_TIMEOUT', value: 'seconds', help: 'evaluation workers must be ready this long after the models are prepared, or the relay exits (each worker pre-encodes its weights: minutes for a 100M-parameter model on a busy machine)' },
   { key: 'embedding', flag: 'embedding', env: 'FHE_LLM_EMBEDDING', value: 'auto|client|relay', help: `where tokens are embedded: 'relay' keeps the table here (the client uploads a one-hot vector over the vocabulary), 'client' publishes it at /v1/models/{id}/client-table (the first step becomes a small layer); auto: client above ${RELAY_EMBEDDING_MAX_VOCAB} tokens` },
+  { key: 'shardSteps', flag: 'shard-steps', env: 'FHE_LLM_SHARD_STEPS', value: 'auto|off', help: "auto: with 2+ workers, a step of 2+ output tiles is split across the workers (tile r on worker r mod n), so one request uses every core and each worker holds only its tiles' weights; off: any one worker evaluates a whole group and every worker holds every operator (less work per request under heavy load)" },
   { key: 'staticDir', flag: 'static', env: 'FHE_LLM_STATIC_DIR', value: 'dir', help: 'also serve a built site (e.g. the demo) from this directory at /' },
   { key: 'redisUrl', flag: 'redis-url', env: 'REDIS_URL', value: 'url', help: 'keep sessions, key blobs and rate-limit counters in Redis (redis:// or rediss://), shared by every replica (none: in this process)' },
   { key: 'rateLimitStepsPerMinute', flag: 'rate-limit-steps-per-minute', env: 'FHE_LLM_RATE_LIMIT_STEPS_PER_MINUTE', value: 'n', help: 'step requests per client per minute before 429 rate_limited (0 = no limit)' },

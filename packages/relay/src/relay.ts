@@ -138,6 +138,7 @@ export class Relay {
       keyCacheBytes: this.config.keyCacheBytes,
       ...weightBudget(this.config, models.length),
       heapBudgetBytes: this.config.workerHeapBytes,
+      shardSteps: this.config.shardSteps === 'auto',
       models: models.map((m) => ({ id: m.id, checkpointPath: m.spec.checkpoint, descriptor: m.descriptor })),
       metrics: this.services.metrics,
       logger: this.logger,
@@ -147,7 +148,7 @@ export class Relay {
     await pool.waitUntilReady(this.#startupTimeoutMs);
     this.#loaded = true;
     progress.phase = 'ready';
-    this.logger.info({ models: models.map((m) => m.id), calibration: Object.fromEntries(models.map((m) => [m.id, m.calibrationCached ? 'cached' : 'calibrated'])), workers: this.config.workers, preset: this.config.preset, store: this.services.store.kind, ms: Math.round(performance.now() - started) }, 'ready');
+    this.logger.info({ models: models.map((m) => m.id), calibration: Object.fromEntries(models.map((m) => [m.id, m.calibrationCached ? 'cached' : 'calibrated'])), workers: this.config.workers, shardedSteps: pool.sharded, preset: this.config.preset, store: this.services.store.kind, ms: Math.round(performance.now() - started) }, 'ready');
   }
 
   /**

@@ -3,6 +3,7 @@ import { LinearOperator, plaintextBytes, type WeightEncoding } from '../linear/l
 import type { LinearPlan } from '../linear/plan.ts';
 import type { Schedule } from '../model/schedule.ts';
 import { planModelStep, type EncryptedModelDescriptor } from './encrypted-model.ts';
+import { heldTiles, type TileShard } from './tile-shards.ts';
 
 export interface StepOperatorsOptions {
   /**
@@ -11,6 +12,12 @@ export interface StepOperatorsOptions {
    * slower, but memory stays bounded. Default: no limit.
    */
   memoryBudgetBytes?: number;
+  /**
+   * This worker's place in a relay that shards steps: of an operator with
+   * several output tiles, pre-encode only the tiles this worker owns (the
+   * relay sends it no others). Default: hold every tile.
+   */
+  shard?: TileShard;
 }
 
 /**
@@ -25,6 +32,7 @@ export class StepOperators {
   readonly ctx: CkksContext;
   readonly model: EncryptedModelDescriptor;
   readonly memoryBudgetBytes: number;
+  readonly shard: TileShard | undefined;
   readonly #schedule: Schedule;
   readonly #operators = new Map<string, LinearOperator>();
   #encodedBytes = 0;
@@ -34,6 +42,7 @@ export class StepOperators {
     this.model = model;
     this.#schedule = schedule;
     this.memoryBudgetBytes = options.memoryBudgetBytes ?? Infinity;
+    this.shard = options.shard;
     if (!(this.memoryBudgetBytes >= 0)) throw new RangeError(`memoryBudgetBytes must be >= 0, got ${options.memoryBudgetBytes}`);
   }
 
@@ -43,10 +52,11 @@ export class StepOperators {
     const key = `${stepIndex}:${plan.batch}:${plan.packing}:${plan.blockSize}:${plan.babySteps}:${plan.preRotated}:${plan.inTiles}`;
     let operator = this.#operators.get(key);
     if (!operator) {
-      // Upper bound: every product of the plan uses its own nonzero diagonal.
-      const estimate = plan.cost.plainMults * plaintextBytes(this.ctx);
+      const held = heldTiles(plan.outTiles, this.shard);
+      // Upper bound: every product of the held tiles uses its own nonzero diagonal.
+      const estimate = (plan.cost.plainMults * held.length * plaintextBytes(this.ctx)) / plan.outTiles;
       const encoding: WeightEncoding = this.#encodedBytes + estimate <= this.memoryBudgetBytes ? 'eager' : 'lazy';
-      operator = new LinearOperator(this.ctx, plan, this.#schedule.steps[stepIndex], encoding);
+      operator = new LinearOperator(this.ctx, plan, this.#schedule.steps[stepIndex], encoding, held);
       this.#encodedBytes += operator.encodedBytes;
       this.#operators.set(key, operator);
     }

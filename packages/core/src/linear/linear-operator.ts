@@ -37,8 +37,8 @@ export class LinearOperator {
   readonly plan: LinearPlan;
   readonly weights: LinearWeights;
   readonly encoding: WeightEncoding;
-  /** diagonals[r][c][g][b], null where the diagonal is all zero; empty when lazy. */
-  readonly #diagonals: (Plaintext | null)[][][][];
+  /** diagonals[r][c][g][b], null where the diagonal is all zero; undefined for tiles not held (all when lazy). */
+  readonly #diagonals: ((Plaintext | null)[][][] | undefined)[];
   /** Bias plaintexts per (tile, vector count), encoded on first use. */
   readonly #bias = new Map<string, Plaintext | null>();
   readonly #steps: number[];
@@ -46,7 +46,12 @@ export class LinearOperator {
   readonly #lastParmsId;
   #deleted = false;
 
-  constructor(ctx: CkksContext, plan: LinearPlan, weights: LinearWeights, encoding: WeightEncoding = 'eager') {
+  /**
+   * `heldTiles`: the output tiles to pre-encode when eager (default all). A
+   * relay worker holds only the tiles it owns (see tile-shards.ts); any other
+   * tile is still evaluated correctly, its diagonals encoded on use.
+   */
+  constructor(ctx: CkksContext, plan: LinearPlan, weights: LinearWeights, encoding: WeightEncoding = 'eager', heldTiles?: readonly number[]) {
     if (plan.presetId !== ctx.preset.id) throw new PlanError('preset_mismatch', 'plan and context use different presets', { expected: ctx.preset.id, got: plan.presetId });
     checkWeights(plan, weights);
     this.ctx = ctx;
@@ -58,8 +63,13 @@ export class LinearOperator {
     this.#lastParmsId = ctx.context.lastParmsId();
     this.#diagonals = [];
     if (encoding === 'lazy') return;
+    const held = new Set(heldTiles ?? this.#allTiles);
     try {
       for (let r = 0; r < plan.outTiles; r++) {
+        if (!held.has(r)) {
+          this.#diagonals.push(undefined);
+          continue;
+        }
         const byTile: (Plaintext | null)[][][] = [];
         for (let c = 0; c < plan.inTiles; c++) {
           const byGiant: (Plaintext | null)[][] = [];
@@ -84,13 +94,19 @@ export class LinearOperator {
   /** Bytes held by the pre-encoded plaintexts (for metrics and sizing); 0 when lazy. */
   get encodedBytes(): number {
     let count = 0;
-    for (const t of this.#diagonals) for (const c of t) for (const g of c) for (const p of g) if (p) count++;
+    for (const t of this.#diagonals) for (const c of t ?? []) for (const g of c) for (const p of g) if (p) count++;
     return count * plaintextBytes(this.ctx);
+  }
+
+  /** Output tiles whose diagonals are held pre-encoded (none when lazy). */
+  get heldTiles(): number[] {
+    return this.#allTiles.filter((r) => this.#diagonals[r] !== undefined);
   }
 
   /** The diagonal plaintext for (r, c, g, b) and whether the caller must free it (lazy encoding). */
   #diagonal(r: number, c: number, g: number, b: number): { pt: Plaintext | null; owned: boolean } {
-    if (this.encoding === 'eager') return { pt: this.#diagonals[r][c][g][b], owned: false };
+    const tile = this.#diagonals[r];
+    if (tile) return { pt: tile[c][g][b], owned: false };
     const slots = diagonalSlots(this.plan, this.weights, r, c, g, b);
     return { pt: slots ? this.ctx.encode(slots, 2 ** this.plan.weightScaleBits) : null, owned: true };
   }
@@ -262,7 +278,7 @@ export class LinearOperator {
   delete(): void {
     if (this.#deleted) return;
     this.#deleted = true;
-    for (const t of this.#diagonals) for (const c of t) for (const g of c) for (const p of g) p?.delete();
+    for (const t of this.#diagonals) for (const c of t ?? []) for (const g of c) for (const p of g) p?.delete();
     for (const p of this.#bias.values()) p?.delete();
     this.#bias.clear();
     this.#lastParmsId.delete();

@@ -1,5 +1,6 @@
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
+import { shardTiles } from '@fhe-llm/core';
 import { deadlineExceeded, overloaded } from '../relay-error.ts';
 import type { PoolReadings, RelayMetrics } from '../metrics/relay-metrics.ts';
 import { toSharedBytes } from './shared-bytes.ts';
@@ -31,21 +32,54 @@ export interface EvaluationPoolOptions {
   /** Replace a worker whose WebAssembly heap passes this (default 2 GiB). */
   heapBudgetBytes?: number;
   models: WorkerModel[];
+  /**
+   * Shard steps: one queue per worker, and a step's output tiles go to their
+   * owners (tile-shards.ts), so each worker holds only its tiles' weights and
+   * one request uses every worker. Off: one queue that any free worker takes
+   * from, each worker holding every operator. Needs 2+ workers.
+   */
+  shardSteps?: boolean;
   metrics: RelayMetrics;
   logger: Logger;
 }
 
+/** What a request asks for beyond its groups: how many output tiles the plan has, and how the unsharded pool may split them. */
+export interface TileRequest {
+  outTiles: number;
+  /** Contiguous runs of tiles one group's tasks take (see splitOutputTiles); default one task for all tiles. Unused when sharding. */
+  runs?: readonly (readonly number[])[];
+}
+
+/** Per worker queue (per worker when sharding, else one for the pool): what it evaluated and which tiles it holds. */
+export interface LaneReadings {
+  tilesEvaluated: number;
+  /** (model:step:vectors) -> output tiles the worker reported holding pre-encoded for that operator. */
+  heldTiles: ReadonlyMap<string, readonly number[]>;
+}
+
 /**
  * The worker-thread pool that does all SEAL work. Each task is one
- * ciphertext group or one key check; a request's groups run as separate
- * tasks so they spread over the workers. Aborting a task (deadline) removes
- * it from the queue, or terminates its worker if it is running (piscina then
- * starts a fresh one).
+ * ciphertext group (or some of its output tiles) or one key check; a
+ * request's tasks run side by side so they spread over the workers. Aborting
+ * a task (deadline) removes it from the queue, or terminates its worker if
+ * it is running (piscina then starts a fresh one, with the same shard).
+ *
+ * Queues ("lanes"): unsharded, one piscina with every worker, first come
+ * first served. Sharded, one single-thread piscina per worker, because a
+ * tile's task must reach the one worker that holds its weights and piscina
+ * cannot route; tasks any worker can take (single-tile steps, key checks) go
+ * to the lane with the least work in flight. Admission and queue depth count
+ * all lanes together, so the overload limits are the same either way.
  */
 export class EvaluationPool {
   readonly workers: number;
   readonly maxQueue: number;
-  readonly #piscina: Piscina;
+  /** True when steps are sharded: lane k is worker k. */
+  readonly sharded: boolean;
+  readonly #lanes: Piscina[];
+  /** Tasks handed to each lane and not yet settled. */
+  readonly #laneInFlight: number[];
+  readonly #laneReadings: { tilesEvaluated: number; heldTiles: Map<string, readonly number[]> }[];
   readonly #metrics: RelayMetrics;
   readonly #readyThreads = new Set<number>();
   readonly #readyWaiters = new Set<() => void>();
@@ -70,18 +104,23 @@ export class EvaluationPool {
       heapBudgetBytes: options.heapBudgetBytes ?? 2 ** 31,
       ...(options.weightBudgetBytes === undefined ? {} : { weightBudgetBytes: options.weightBudgetBytes }),
     };
-    this.#piscina = new Piscina({
-      filename: new URL('./evaluation-worker.ts', import.meta.url).href,
-      minThreads: options.workers,
-      maxThreads: options.workers,
-      maxQueue: options.maxQueue,
-      concurrentTasksPerWorker: 1,
-      workerData,
-    });
-    this.#piscina.on('message', (message: unknown) => {
+    this.sharded = (options.shardSteps ?? false) && options.workers > 1;
+    // Each lane's own limit is the whole queue: admit() holds the sum of all lanes to it.
+    const lane = (threads: number, init: WorkerInit) =>
+      new Piscina({ filename: new URL('./evaluation-worker.ts', import.meta.url).href, minThreads: threads, maxThreads: threads, maxQueue: options.maxQueue, concurrentTasksPerWorker: 1, workerData: init });
+    this.#lanes = this.sharded
+      ? Array.from({ length: options.workers }, (_, index) => lane(1, { ...workerData, shard: { index, count: options.workers } }))
+      : [lane(options.workers, workerData)];
+    this.#laneInFlight = this.#lanes.map(() => 0);
+    this.#laneReadings = this.#lanes.map(() => ({ tilesEvaluated: 0, heldTiles: new Map() }));
+    for (const piscina of this.#lanes) this.#listen(piscina, options.logger);
+  }
+
+  #listen(piscina: Piscina, logger: Logger): void {
+    piscina.on('message', (message: unknown) => {
       if (!isWorkerReadyMessage(message)) return;
       // Forget threads piscina has replaced (a deadline abort terminates its worker).
-      const alive = new Set(this.#piscina.threads.map((t) => t.threadId));
+      const alive = new Set(this.#threads().map((t) => t.threadId));
       for (const id of this.#readyThreads) if (!alive.has(id)) this.#readyThreads.delete(id);
       for (const id of this.#workerStats.keys()) if (!alive.has(id)) this.#workerStats.delete(id);
       // A thread first seen after start-up replaces one piscina terminated or lost.
@@ -91,17 +130,22 @@ export class EvaluationPool {
       if (this.allWorkersReady) for (const wake of this.#readyWaiters) wake();
     });
     // Without a listener an 'error' event (a worker dying while idle) would take the process down.
-    this.#piscina.on('error', (error: unknown) => options.logger.error({ err: error }, 'evaluation worker failed'));
+    piscina.on('error', (error: unknown) => logger.error({ err: error }, 'evaluation worker failed'));
+  }
+
+  /** Every lane's live worker threads. */
+  #threads(): Piscina['threads'] {
+    return this.#lanes.flatMap((piscina) => piscina.threads);
   }
 
   /** Worker threads that have loaded SEAL and the models (start-up progress). */
   get readyWorkers(): number {
-    return this.#piscina.threads.filter((t) => this.#readyThreads.has(t.threadId)).length;
+    return this.#threads().filter((t) => this.#readyThreads.has(t.threadId)).length;
   }
 
   /** Every worker thread has loaded SEAL and the models. */
   get allWorkersReady(): boolean {
-    const threads = this.#piscina.threads;
+    const threads = this.#threads();
     return threads.length === this.workers && threads.every((t) => this.#readyThreads.has(t.threadId));
   }
 
@@ -111,7 +155,7 @@ export class EvaluationPool {
    * holds its share of the work meanwhile).
    */
   get isReady(): boolean {
-    return !this.#closing && this.#startedUp && this.#piscina.threads.some((t) => this.#readyThreads.has(t.threadId));
+    return !this.#closing && this.#startedUp && this.#threads().some((t) => this.#readyThreads.has(t.threadId));
   }
 
   /** Largest WebAssembly heap any worker reported after a task (bytes): what hostile inputs are bounded against. */
@@ -125,12 +169,17 @@ export class EvaluationPool {
   }
 
   get queueDepth(): number {
-    return this.#piscina.queueSize;
+    return this.#lanes.reduce((sum, piscina) => sum + piscina.queueSize, 0);
+  }
+
+  /** Per lane (per worker when sharded): tiles evaluated and tiles held, for tests and diagnostics. */
+  laneReadings(): LaneReadings[] {
+    return this.#laneReadings.map((r) => ({ tilesEvaluated: r.tilesEvaluated, heldTiles: new Map(r.heldTiles) }));
   }
 
   /** Scrape-time readings: queue, in-flight work, and the live workers' memory and key caches. */
   readings(): PoolReadings {
-    const alive = new Set(this.#piscina.threads.map((t) => t.threadId));
+    const alive = new Set(this.#threads().map((t) => t.threadId));
     const out: PoolReadings = { workers: this.workers, queueDepth: this.queueDepth, tasksInFlight: this.#tasksInFlight, heapBytes: 0, externalBytes: 0, keyCacheBytes: 0 };
     for (const [id, stats] of this.#workerStats) {
       if (!alive.has(id)) continue;
@@ -165,16 +214,20 @@ export class EvaluationPool {
   /** Refuse up front (503 overloaded) a request whose tasks would overflow the queue. */
   admit(tasks: number): void {
     if (this.#closing) throw overloaded('the relay is shutting down');
-    if (this.#piscina.queueSize + tasks > this.maxQueue) throw overloaded();
+    if (this.queueDepth + tasks > this.maxQueue) throw overloaded();
   }
 
   /**
-   * Evaluate a request's groups in parallel, outputs in request order. When
-   * one group fails, siblings that have not started are skipped (shared
-   * cancel flag) and running ones finish; no worker is killed for a bad
-   * ciphertext. Then the first failure is thrown. `busyMs` sums the
-   * workers' busy (wall) time over the request's tasks, `cpuMs` their
-   * threads' CPU time: the request's relay CPU cost.
+   * Evaluate a request's groups in parallel, outputs in request order (per
+   * group, its output tiles in tile order: the unsplit layout, whatever ran
+   * where). When sharded, a group of a multi-tile plan becomes one task per
+   * owning worker; a tile's ciphertext depends on its own rows only, so each
+   * task reveals exactly those tiles, as the whole response would. When one
+   * task fails, siblings that have not started are skipped (shared cancel
+   * flag) and running ones finish; no worker is killed for a bad ciphertext.
+   * Then the first failure is thrown. `busyMs` sums the workers' busy (wall)
+   * time over the request's tasks, `cpuMs` their threads' CPU time: the
+   * request's relay CPU cost.
    */
   async evaluateGroups(
     model: string,
@@ -183,10 +236,12 @@ export class EvaluationPool {
     groups: readonly { vectors: number; items: readonly Uint8Array[] }[],
     keys: KeyRef,
     signal: AbortSignal,
-    tileRuns: readonly (readonly number[])[] = [[]],
+    tiling: TileRequest,
   ): Promise<{ outputs: Uint8Array[][]; busyMs: number; cpuMs: number; tasks: TaskTiming[] }> {
-    // One task per (group, run of output tiles); an empty run means every tile.
-    const parts = groups.flatMap((group) => tileRuns.map((tiles) => ({ group, tiles })));
+    // One task per (group, tiles); empty tiles mean every tile, and no lane means any worker.
+    const split: readonly { tiles: readonly number[]; lane?: number }[] =
+      (this.sharded ? shardTiles(tiling.outTiles, this.workers)?.map(({ worker, tiles }) => ({ tiles, lane: worker })) : undefined) ?? (tiling.runs ?? [[]]).map((tiles) => ({ tiles }));
+    const parts = groups.flatMap((group, g) => split.map(({ tiles, lane }) => ({ g, group, tiles, lane })));
     this.admit(parts.length);
     const shared = { hash: keys.hash, bytes: toSharedBytes(keys.bytes) };
     const cancelled = new Int32Array(new SharedArrayBuffer(4));
@@ -195,7 +250,7 @@ export class EvaluationPool {
     let cpuMs = 0;
     const tasks: TaskTiming[] = [];
     const settled = await Promise.allSettled(
-      parts.map(async ({ group, tiles }) => {
+      parts.map(async ({ group, tiles, lane }) => {
         // Copy each item out of the request body (again on a retry): posting a view would clone the whole body per task.
         const make = () => {
           const items = group.items.map((item) => item.slice());
@@ -204,12 +259,15 @@ export class EvaluationPool {
         };
         try {
           const submittedAt = epochNow();
-          const result = await this.#run(make, signal);
+          const { result, lane: ran } = await this.#run(make, signal, lane);
           const settledAt = epochNow();
           this.#metrics.stepEvaluation.observe({ model, step: String(step) }, result.evalMs / 1000);
           busyMs += result.busyMs;
           cpuMs += result.cpuMs;
           tasks.push({ submittedAt, settledAt, queueWaitMs: Math.max(0, settledAt - submittedAt - result.busyMs), busyMs: result.busyMs, evalMs: result.evalMs, cpuMs: result.cpuMs });
+          const readings = this.#laneReadings[ran];
+          readings.tilesEvaluated += result.outputs.length;
+          if (result.heldTiles) readings.heldTiles.set(`${model}:${step}:${vectors}`, result.heldTiles);
           return result.outputs;
         } catch (error) {
           if (Atomics.compareExchange(cancelled, 0, 0, 1) === 0) firstError = error;
@@ -218,14 +276,20 @@ export class EvaluationPool {
       }),
     );
     if (settled.some((s) => s.status === 'rejected')) throw firstError;
-    const outputs = settled.map((s) => (s as PromiseFulfilledResult<Uint8Array[]>).value);
-    return { outputs: groups.map((_, g) => outputs.slice(g * tileRuns.length, (g + 1) * tileRuns.length).flat()), busyMs, cpuMs, tasks };
+    const outputs = groups.map(() => [] as Uint8Array[]);
+    parts.forEach(({ g, tiles }, i) => {
+      const got = (settled[i] as PromiseFulfilledResult<Uint8Array[]>).value;
+      if (tiles.length) tiles.forEach((tile, k) => (outputs[g][tile] = got[k]));
+      else outputs[g].push(...got);
+    });
+    return { outputs, busyMs, cpuMs, tasks };
   }
 
   /** Load keys with SEAL (cached in that worker) and check they cover the model's Galois steps. */
   async checkKeys(model: string, keys: KeyRef, signal: AbortSignal): Promise<void> {
     this.admit(1);
     const task = { kind: 'checkKeys' as const, model, keys: { hash: keys.hash, bytes: toSharedBytes(keys.bytes) } };
+    // Any worker can take it: the check needs the model's Galois steps, not its weights.
     await this.#run(() => ({ task, transferList: [] }), signal);
   }
 
@@ -233,34 +297,45 @@ export class EvaluationPool {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
-    await this.#piscina.close();
+    await Promise.all(this.#lanes.map((piscina) => piscina.close()));
   }
 
   /**
    * Run one task. A worker that passed its heap budget leaves right after
    * answering; a task piscina handed it in that instant fails with "worker
-   * exited" and is run once more on the replacement (tasks are pure).
+   * exited" and is run once more on the replacement (tasks are pure). A
+   * task without a lane goes to the lane with the least work in flight.
    */
-  async #run(make: () => { task: WorkerTask; transferList: ArrayBuffer[] }, signal: AbortSignal): Promise<WorkerResult & { ok: true }> {
+  async #run(make: () => { task: WorkerTask; transferList: ArrayBuffer[] }, signal: AbortSignal, lane = this.#leastBusyLane()): Promise<{ result: WorkerResult & { ok: true }; lane: number }> {
     let result: WorkerResult;
     const submitted = performance.now();
+    const piscina = this.#lanes[lane];
     this.#tasksInFlight++;
+    this.#laneInFlight[lane]++;
     try {
       for (let attempt = 0; ; attempt++) {
         const { task, transferList } = make();
         try {
-          result = (await this.#piscina.run(task, { signal, transferList: transferList as never })) as WorkerResult;
+          result = (await piscina.run(task, { signal, transferList: transferList as never })) as WorkerResult;
           break;
         } catch (error) {
           const e = error as Error;
           if (e?.name === 'AbortError' || signal.aborted) throw signal.reason instanceof Error ? signal.reason : deadlineExceeded(0);
           if (/queue is at limit|no task queue/i.test(e?.message ?? '')) throw overloaded();
           if (attempt === 0 && this.#recycledWorkers > 0 && /worker exited with code: 0/.test(e?.message ?? '')) continue;
+          // A worker that died under the task (a crash, an out-of-memory abort) is replaced by piscina; the
+          // request fails like an overload (503, Retry-After), which clients retry. A sharded request loses
+          // it whichever of its workers died, so this keeps the relay's answer the same either way.
+          if (/worker exited|terminated/i.test(e?.message ?? '')) {
+            this.#logger.error({ err: error }, 'evaluation worker stopped during a task');
+            throw overloaded('an evaluation worker stopped; retry shortly');
+          }
           throw error;
         }
       }
     } finally {
       this.#tasksInFlight--;
+      this.#laneInFlight[lane]--;
     }
     // Waiting time is what the round trip took beyond the worker's own time (message passing included).
     this.#metrics.queueWait.observe(Math.max(0, performance.now() - submitted - result.busyMs) / 1000);
@@ -275,6 +350,12 @@ export class EvaluationPool {
       this.#logger.warn({ heapBytes: result.heapBytes }, 'worker heap over budget; replacing the worker');
     }
     if (!result.ok) throw 'cancelled' in result ? new Error('skipped after a sibling group failed') : reviveError(result.error);
-    return result;
+    return { result, lane };
+  }
+
+  #leastBusyLane(): number {
+    let best = 0;
+    for (let k = 1; k < this.#lanes.length; k++) if (this.#laneInFlight[k] < this.#laneInFlight[best]) best = k;
+    return best;
   }
 }

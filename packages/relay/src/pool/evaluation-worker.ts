@@ -1,6 +1,7 @@
 // Piscina worker: loads SEAL and every hosted model once (weights encoded
-// into plaintexts at load), then evaluates ciphertext groups. Runs one task
-// at a time, so cached keys are never evicted while in use.
+// into plaintexts at load; with a shard, only the output tiles this worker
+// owns), then evaluates ciphertext groups. Runs one task at a time, so
+// cached keys are never evicted while in use.
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { GaloisKeys } from 'node-seal';
@@ -25,7 +26,10 @@ for (const model of init.models) {
     contexts.set(presetId, ctx);
   }
   const schedule = buildSplitSchedule(loadSplitModelPath(model.checkpointPath).weights, embeddingOf(model.descriptor));
-  const operators = new StepOperators(ctx, model.descriptor, schedule, init.weightBudgetBytes === undefined ? {} : { memoryBudgetBytes: init.weightBudgetBytes });
+  const operators = new StepOperators(ctx, model.descriptor, schedule, {
+    ...(init.weightBudgetBytes === undefined ? {} : { memoryBudgetBytes: init.weightBudgetBytes }),
+    ...(init.shard ? { shard: init.shard } : {}),
+  });
   operators.warm();
   models.set(model.id, operators);
 }
@@ -96,7 +100,7 @@ function borrowKeys(operators: StepOperators, ref: KeyRef): { keys: GaloisKeys; 
   return { keys, release: kept ? () => {} : () => keys.delete() };
 }
 
-function evaluate(task: EvaluateTask): { outputs: Uint8Array[]; evalMs: number } {
+function evaluate(task: EvaluateTask): { outputs: Uint8Array[]; evalMs: number; heldTiles: number[] } {
   const operators = operatorsFor(task.model);
   const memoKey = `${task.model}:${task.step}:${task.vectors}`;
   let operator = operatorMemo.get(memoKey);
@@ -108,7 +112,7 @@ function evaluate(task: EvaluateTask): { outputs: Uint8Array[]; evalMs: number }
   try {
     const started = performance.now();
     const outputs = evaluateGroup(operator, borrowed.keys, task.group, task.tiles);
-    return { outputs, evalMs: performance.now() - started };
+    return { outputs, evalMs: performance.now() - started, heldTiles: operator.heldTiles };
   } finally {
     borrowed.release();
   }
@@ -152,7 +156,7 @@ function runTask(task: WorkerTask): Exclude<WorkerResult, { cancelled: true }> {
   keyCacheHit = undefined;
   const cpuStarted = process.threadCpuUsage();
   try {
-    let result = { outputs: [] as Uint8Array[], evalMs: 0 };
+    let result: { outputs: Uint8Array[]; evalMs: number; heldTiles?: number[] } = { outputs: [], evalMs: 0 };
     if (task.kind === 'evaluate') result = evaluate(task);
     else checkKeys(task);
     // CPU time of this thread (not wall time, which grows when other processes take the cores).

@@ -1,4 +1,4 @@
-import { errorFromTransfer, errorToTransfer, isFheLlmError, type EncryptedModelDescriptor, type FheLlmError, type TransferredError } from '@fhe-llm/core';
+import { errorFromTransfer, errorToTransfer, isFheLlmError, type EncryptedModelDescriptor, type FheLlmError, type TileShard, type TransferredError } from '@fhe-llm/core';
 
 /** What a worker needs to host a model without calibrating it again. */
 export interface WorkerModel {
@@ -15,6 +15,8 @@ export interface WorkerInit {
   weightBudgetBytes?: number;
   /** A worker whose WebAssembly heap (V8 external memory) passes this is replaced after its task. */
   heapBudgetBytes: number;
+  /** Set when the relay shards steps: this worker's place, so it holds only the output tiles it owns. */
+  shard?: TileShard;
 }
 
 /** A session's key blob: `bytes` views a SharedArrayBuffer, so posting it shares instead of copying. */
@@ -74,7 +76,17 @@ export interface WorkerHeap {
 }
 
 export type WorkerResult =
-  | ({ ok: true; outputs: Uint8Array[]; evalMs: number; busyMs: number; /** this thread's CPU time for the task */ cpuMs: number; stats: WorkerStats } & WorkerHeap)
+  | ({
+      ok: true;
+      outputs: Uint8Array[];
+      evalMs: number;
+      busyMs: number;
+      /** this thread's CPU time for the task */
+      cpuMs: number;
+      /** Output tiles of the evaluated operator this worker holds pre-encoded (absent for key checks). */
+      heldTiles?: number[];
+      stats: WorkerStats;
+    } & WorkerHeap)
   | ({ ok: false; error: SerializedError; busyMs: number; stats: WorkerStats } & WorkerHeap)
   | { ok: false; cancelled: true; busyMs: 0 };
 

@@ -77,10 +77,12 @@ export function stepRoutes(services: RelayServices): Hono<RelayEnv> {
       await chargeQueryBudget(c, store, budget, envelope.vectors, config.trustProxyHops);
       const keys = await store.getKeys(session.keysHash);
       if (!keys) throw sessionNotFound();
-      // A lone group's output tiles go to several workers when the model was planned for it.
-      const tileRuns = groups.length === 1 && model.descriptor.parallelism > 1 ? splitOutputTiles(plan, model.descriptor.parallelism) : [[]];
+      // Unsharded, a lone group's output tiles go to several workers when the model was planned for it;
+      // a sharded pool sends each tile to its owner instead (see EvaluationPool.evaluateGroups).
+      const runs = groups.length === 1 && model.descriptor.parallelism > 1 ? splitOutputTiles(plan, model.descriptor.parallelism) : [[]];
+      const tiling = { outTiles: plan.outTiles, runs };
       const { outputs, busyMs, cpuMs } = await traceEvaluation(services.tracer, c.var.span, { ...shape, [ATTR.groups]: groups.length }, () =>
-        pool.evaluateGroups(model.id, step, envelope.vectors, groups, { hash: session.keysHash, bytes: keys }, c.var.signal, tileRuns),
+        pool.evaluateGroups(model.id, step, envelope.vectors, groups, { hash: session.keysHash, bytes: keys }, c.var.signal, tiling),
       );
       await store.touch(session.id, sessionExpiry(config, session.createdAt, Date.now()));
       const response = encodeStepResponse(plan, envelope.vectors, outputs) as Uint8Array<ArrayBuffer>;

@@ -1,0 +1,146 @@
+// --shard-steps auto with 2 workers: a step's output tiles go to their owning
+// workers, each worker holds only its tiles, and the response is the one an
+// unsplit evaluation gives, byte for byte. The insecure N=2048 preset keeps it
+// fast and gives stories260K's last step (576 x 236) three output tiles.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GaloisKeys } from 'node-seal';
+import {
+  PlaintextStepRunner, StepOperators, buildSchedule, decodeEnvelope, decryptStepResponse, encryptStepRequest, evaluateGroup, groupSizes, parseLlama2cCheckpoint, planModelStep, splitRequestGroups,
+} from '@fhe-llm/core';
+import type { HostedModel } from '../src/models/hosted-model.ts';
+import type { Relay } from '../src/relay.ts';
+import { TestClient, bearer, createSession, errorOf, loadStories, modelsDir, startRelay, testConfig, type CreatedSession } from './relay-test-kit.ts';
+
+const PRESET = 'insecure-n2048-q109';
+const LAST = 10;
+const schedule = buildSchedule(parseLlama2cCheckpoint(new Uint8Array(readFileSync(new URL('stories260K.bin', modelsDir)))));
+const plaintext = new PlaintextStepRunner(schedule);
+
+let model: HostedModel;
+let relay: Relay;
+let client: TestClient;
+let session: CreatedSession;
+let keys: GaloisKeys;
+let unsplit: StepOperators;
+
+function inputs(step: number, count: number, seed: number): Float64Array[] {
+  const { dIn, bounds } = model.descriptor.steps[step];
+  let s = seed;
+  const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+  return Array.from({ length: count }, () => Float64Array.from({ length: dIn }, () => 0.5 * bounds.input * rand()));
+}
+
+const postStep = (r: Relay, step: number, body: Uint8Array, token: string) =>
+  r.app.request(`/v1/models/stories260K/steps/${step}`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: bearer(token) });
+
+beforeAll(async () => {
+  model = await loadStories(PRESET);
+  relay = await startRelay(testConfig({ preset: PRESET, workers: 2 }), { models: [model] });
+  client = await TestClient.create(model.descriptor);
+  const keysEnvelope = client.keysEnvelope();
+  session = await createSession((p, i) => relay.app.request(p, i), 'stories260K', keysEnvelope);
+  // The reference: the same model evaluated whole, in this process, by one unsharded operator set,
+  // with the session's very keys (fresh ones would switch keys with other noise).
+  keys = client.ctx.loadGaloisKeys(decodeEnvelope(keysEnvelope, { kind: 'galoisKeys', presetId: PRESET }).items[0]);
+  unsplit = new StepOperators(client.ctx, model.descriptor, schedule);
+});
+afterAll(async () => {
+  unsplit?.delete();
+  keys?.delete();
+  client?.delete();
+  await relay?.close();
+});
+
+describe('sharded steps', () => {
+  it.each([
+    [1, 3],
+    [9, 7],
+  ])('%i vector(s) of a 2+-tile step: tiles on both workers, the unsplit bytes, the plaintext values', async (count, seed) => {
+    const pool = relay.services.pool!;
+    expect(pool.sharded).toBe(true);
+    const plan = planModelStep(model.descriptor, LAST, count);
+    expect(plan.outTiles).toBeGreaterThanOrEqual(3);
+    if (count > 1) expect(groupSizes(plan, count).length).toBeGreaterThan(1);
+    const before = pool.laneReadings().map((l) => l.tilesEvaluated);
+
+    const xs = inputs(LAST, count, seed);
+    const body = encryptStepRequest(client.client, plan, xs);
+    const res = await postStep(relay, LAST, body, session.token);
+    expect(res.status).toBe(200);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+
+    // Round robin: per group, worker 0 evaluated tiles 0, 2, ... and worker 1 tiles 1, 3, ...
+    const groups = groupSizes(plan, count).length;
+    const lanes = pool.laneReadings();
+    const evaluated = lanes.map((l, k) => l.tilesEvaluated - before[k]);
+    expect(evaluated).toEqual([Math.ceil(plan.outTiles / 2) * groups, Math.floor(plan.outTiles / 2) * groups]);
+    // ... and each holds pre-encoded only the tiles it owns.
+    const all = Array.from({ length: plan.outTiles }, (_, r) => r);
+    expect(lanes.map((l) => l.heldTiles.get(`stories260K:${LAST}:${count}`))).toEqual([all.filter((r) => r % 2 === 0), all.filter((r) => r % 2 === 1)]);
+
+    // Byte for byte what one worker evaluating every tile answers: the client needs no change.
+    const operator = unsplit.get(LAST, count).operator;
+    const reference = splitRequestGroups(plan, decodeEnvelope(body, { kind: 'ciphertexts', presetId: plan.presetId })).flatMap((group) => evaluateGroup(operator, keys, group));
+    const items = decodeEnvelope(bytes, { kind: 'ciphertexts', presetId: plan.presetId }).items;
+    // Buffer.equals: a failing toEqual would diff megabytes of ciphertext for minutes.
+    expect(items.map((item, i) => Buffer.from(item).equals(Buffer.from(reference[i])))).toEqual(reference.map(() => true));
+
+    const ys = decryptStepResponse(client.client, plan, count, bytes);
+    const want = await plaintext.runStep(LAST, xs);
+    const tolerance = 1e-2 * Math.max(1, model.descriptor.steps[LAST].bounds.output);
+    ys.forEach((y, i) => y.forEach((v, j) => expect(Math.abs(v - want[i][j])).toBeLessThan(tolerance)));
+
+    // Worker CPU is summed over the tiles' tasks.
+    const timing = /worker-cpu;dur=(\d+\.\d)/.exec(res.headers.get('server-timing') ?? '');
+    expect(Number(timing?.[1])).toBeGreaterThan(0);
+  });
+
+  it('single-tile steps are not split and still hold every tile', async () => {
+    const plan = planModelStep(model.descriptor, 1, 1);
+    expect(plan.outTiles).toBe(1);
+    const xs = inputs(1, 1, 5);
+    const res = await postStep(relay, 1, encryptStepRequest(client.client, plan, xs), session.token);
+    expect(res.status).toBe(200);
+    const [y] = decryptStepResponse(client.client, plan, 1, new Uint8Array(await res.arrayBuffer()));
+    const [want] = await plaintext.runStep(1, xs);
+    y.forEach((v, j) => expect(Math.abs(v - want[j])).toBeLessThan(1e-2 * Math.max(1, model.descriptor.steps[1].bounds.output)));
+    const held = relay.services.pool!.laneReadings().map((l) => l.heldTiles.get('stories260K:1:1')).filter(Boolean);
+    expect(held.length).toBeGreaterThan(0);
+    for (const tiles of held) expect(tiles).toEqual([0]);
+  });
+
+  it('off: one queue, no tile split', async () => {
+    const off = await startRelay(testConfig({ preset: PRESET, workers: 2, shardSteps: 'off' }), { models: [model] });
+    try {
+      expect(off.services.pool!.sharded).toBe(false);
+      expect(off.services.pool!.laneReadings()).toHaveLength(1);
+    } finally {
+      await off.close();
+    }
+  });
+
+  it('a deadline that passes while tiles run on both workers answers 503 deadline_exceeded, and the relay serves again', async () => {
+    const hasty = await startRelay(testConfig({ preset: PRESET, workers: 2, requestTimeoutMs: 200 }), { models: [model] });
+    try {
+      let own: CreatedSession | undefined;
+      for (let attempt = 0; !own; attempt++) {
+        try {
+          own = await createSession((p, i) => hasty.app.request(p, i), 'stories260K', client.keysEnvelope());
+        } catch (error) {
+          if (attempt >= 4) throw error;
+        }
+      }
+      // 64 vectors of the last step: many groups x 2 workers, far more than 200 ms of work.
+      const plan = planModelStep(model.descriptor, LAST, 64);
+      const res = await postStep(hasty, LAST, encryptStepRequest(client.client, plan, inputs(LAST, 64, 11)), own.token);
+      expect(await errorOf(res)).toEqual({ status: 503, code: 'deadline_exceeded' });
+      await hasty.services.pool!.waitUntilReady(30_000);
+      const small = planModelStep(model.descriptor, LAST, 1);
+      const again = await postStep(hasty, LAST, encryptStepRequest(client.client, small, inputs(LAST, 1, 12)), own.token);
+      expect([again.status, again.status === 200 ? '' : await again.text()]).toEqual([200, '']);
+    } finally {
+      await hasty.close();
+    }
+  });
+});
