@@ -17,8 +17,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Float32Transformer, llamaParameterCount, parseTokenizerFile, SYNTHETIC_SHAPES, syntheticLlama, type LlamaWeights, type SyntheticShape } from '@fhe-llm/core';
-import { writeModel } from '@fhe-llm/core/node';
+import {
+  Float32Transformer, GPT2_SHAPES, Gpt2Transformer, gpt2ParameterCount, llamaParameterCount, parseTokenizerFile, SYNTHETIC_SHAPES, syntheticGpt2, syntheticLlama, type Gpt2Shape, type SyntheticShape,
+} from '@fhe-llm/core';
+import { writeGpt2Model, writeModel } from '@fhe-llm/core/node';
 import { createClient, type RoundTripEvent } from '../src/index.ts';
 import { freePort, RelayProcess } from '../test/relay-process.ts';
 import { processCpuMs, sampleRss } from './process-stats.ts';
@@ -34,7 +36,9 @@ const { values } = parseArgs({
   },
 });
 const shapes = values.shape.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-for (const s of shapes) if (!(s in SYNTHETIC_SHAPES)) throw new Error(`--shape must be among ${Object.keys(SYNTHETIC_SHAPES).join(', ')}, got "${s}"`);
+// GPT-2's names (gpt2, gpt2-medium, gpt2-tiny) run the GPT-2 block itself; the others are LLaMA shapes.
+const isGpt2 = (s: string): s is Gpt2Shape => s in GPT2_SHAPES;
+for (const s of shapes) if (!(s in SYNTHETIC_SHAPES) && !isGpt2(s)) throw new Error(`--shape must be among ${[...Object.keys(SYNTHETIC_SHAPES), ...Object.keys(GPT2_SHAPES)].join(', ')}, got "${s}"`);
 const tokens = Number(values.tokens);
 // One token is all prefill: no decode pass to measure.
 if (!Number.isInteger(tokens) || tokens < 2) throw new Error(`--tokens must be an integer >= 2, got "${values.tokens}"`);
@@ -72,8 +76,7 @@ interface Reference {
 }
 
 /** Greedy tokens of the float32 plaintext model after `promptIds`. */
-function greedyReference(weights: LlamaWeights, promptIds: number[], count: number): Reference {
-  const model = new Float32Transformer(weights);
+function greedyReference(model: { forward(token: number, pos: number): Float32Array }, promptIds: number[], count: number): Reference {
   let logits: Float32Array = new Float32Array();
   promptIds.forEach((token, pos) => (logits = model.forward(token, pos)));
   const out: number[] = [];
@@ -97,16 +100,19 @@ function greedyReference(weights: LlamaWeights, promptIds: number[], count: numb
  * and its tokenizer) into `dir` and runs the plaintext reference, so the
  * weights can be collected before the relay starts.
  */
-function prepareShape(shape: SyntheticShape, dir: string) {
+function prepareShape(shape: SyntheticShape | Gpt2Shape, dir: string) {
   const started = performance.now();
-  const weights = syntheticLlama(shape, { seed: SEED });
-  const paths = writeModel(weights, 'llama2c', join(dir, `${shape}.bin`));
+  const gpt2 = isGpt2(shape) ? syntheticGpt2(shape, { seed: SEED }) : undefined;
+  const llama = isGpt2(shape) ? undefined : syntheticLlama(shape, { seed: SEED });
+  const paths = gpt2 ? writeGpt2Model(gpt2, join(dir, `${shape}.gguf`)) : writeModel(llama!, 'llama2c', join(dir, `${shape}.bin`));
+  const vocabSize = (gpt2 ?? llama)!.config.vocabSize;
   const writeS = (performance.now() - started) / 1000;
-  const tokenizer = parseTokenizerFile(new Uint8Array(readFileSync(paths.tokenizer!)), weights.config.vocabSize);
+  const tokenizer = parseTokenizerFile(new Uint8Array(readFileSync(paths.tokenizer!)), vocabSize);
   const promptIds = tokenizer.encode(values.prompt, { bos: true, eos: false });
   const referenceStarted = performance.now();
-  const reference = greedyReference(weights, promptIds, tokens);
-  return { params: llamaParameterCount(weights.config), paths, promptIds, reference, writeS, referenceS: (performance.now() - referenceStarted) / 1000 };
+  const reference = greedyReference(gpt2 ? new Gpt2Transformer(gpt2) : new Float32Transformer(llama!), promptIds, tokens);
+  const params = gpt2 ? gpt2ParameterCount(gpt2.config) : llamaParameterCount(llama!.config);
+  return { params, architecture: gpt2 ? 'gpt2' : 'llama', paths, promptIds, reference, writeS, referenceS: (performance.now() - referenceStarted) / 1000 };
 }
 
 /** The relay's calibration state for `model`, from its info-level "ready" log line. */
@@ -128,7 +134,7 @@ const ownCpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 
-async function benchShape(shape: SyntheticShape): Promise<Record<string, unknown>> {
+async function benchShape(shape: SyntheticShape | Gpt2Shape): Promise<Record<string, unknown>> {
   const dir = values.dir ? resolve(values.dir) : mkdtempSync(join(tmpdir(), `fhe-llm-bench-${shape}-`));
   if (!values.dir) pending.tempDir = dir;
   const prepared = prepareShape(shape, dir);
@@ -185,6 +191,7 @@ async function benchShape(shape: SyntheticShape): Promise<Record<string, unknown
     return {
       bench: 'model',
       shape,
+      architecture: prepared.architecture,
       params: prepared.params,
       preset: model?.preset,
       seed: SEED,
@@ -228,7 +235,7 @@ async function benchShape(shape: SyntheticShape): Promise<Record<string, unknown
 }
 
 let failed = false;
-for (const shape of shapes as SyntheticShape[]) {
+for (const shape of shapes as (SyntheticShape | Gpt2Shape)[]) {
   try {
     console.log(JSON.stringify(await benchShape(shape)));
   } catch (error) {
