@@ -31,9 +31,12 @@ describe('embedding on the client, SDK against a real relay', () => {
     const response = await fetch(`${relay.url}/v1/models/stories260K/client-table`);
     expect(response.status).toBe(200);
     const bytes = new Uint8Array(await response.arrayBuffer());
-    const table = loadModelPath(new URL('stories260K.bin', modelsDir).pathname).weights.tokenEmbedding;
-    expect(bytes.length).toBe(table.byteLength);
-    expect(new Float32Array(bytes.buffer)).toEqual(table);
+    const { tokenEmbedding, rmsFinal } = loadModelPath(new URL('stories260K.bin', modelsDir).pathname).weights;
+    // The token embeddings, then the final RMSNorm gain: the head is tied, so the client computes the logits.
+    expect(bytes.length).toBe(tokenEmbedding.byteLength + rmsFinal.byteLength);
+    expect(new Float32Array(bytes.buffer, 0, tokenEmbedding.length)).toEqual(tokenEmbedding);
+    expect(new Float32Array(bytes.buffer, tokenEmbedding.byteLength)).toEqual(rmsFinal);
+    expect(descriptor.steps.at(-1)).toMatchObject({ id: 'ffn-out', kind: 'ffn-out', dOut: 64 });
     const etag = response.headers.get('etag');
     expect(etag).toMatch(/^"[0-9a-f]{64}"$/);
     expect((await fetch(`${relay.url}/v1/models/stories260K/client-table`, { headers: { 'If-None-Match': etag! } })).status).toBe(304);

@@ -2,6 +2,7 @@ import type { LlamaConfig } from './checkpoint.ts';
 import { geluTanh } from './gpt2.ts';
 import { gpt2ClientTableLayout } from './gpt2-schedule.ts';
 import { architectureOf, clientTableLength, embeddingOf, type ModelDescriptor } from './model-descriptor.ts';
+import { classifierOnClient } from './schedule.ts';
 import { rms, silu } from './weightless-ops.ts';
 
 /**
@@ -23,8 +24,21 @@ export interface ClientBlock {
   qkvBias(layer: number): Float32Array | undefined;
   /** The MLP's activation h from the step output's MLP part (at `at`), divided by s. */
   mlp(h: Float64Array, out: Float64Array, at: number, s: number, layer: number): void;
-  /** Bias added to the logits after the division, or undefined. */
-  logitsBias(): Float32Array | undefined;
+  /** The logits from the final residual, when the client computes them (see classifierOnClient); else undefined. */
+  readonly classify?: (x: Float64Array) => Float32Array;
+}
+
+/** logits[t] = Σ_i table[t·dim + i]·y[i]: the tied head over the client's token table. */
+function tiedLogits(table: Float32Array, at: number, vocabSize: number, y: Float64Array): Float32Array {
+  const dim = y.length;
+  const out = new Float32Array(vocabSize);
+  for (let t = 0; t < vocabSize; t++) {
+    const row = at + t * dim;
+    let s = 0;
+    for (let i = 0; i < dim; i++) s += table[row + i] * y[i];
+    out[t] = s;
+  }
+  return out;
 }
 
 /** LayerNorm's divisor: sqrt(mean((x − mean)²) + eps). */
@@ -46,12 +60,20 @@ export function clientBlockFor(descriptor: ModelDescriptor, table: Float32Array 
   const config = descriptor.config;
   const eps = descriptor.normEps;
   if (architectureOf(descriptor) === 'gpt2') return gpt2Block(config, eps, table as Float32Array);
-  return llamaBlock(config, eps, embeddingOf(descriptor) === 'client' ? table : undefined);
+  const embedding = embeddingOf(descriptor);
+  return llamaBlock(config, eps, embedding === 'client' ? table : undefined, classifierOnClient(config, embedding));
 }
 
-function llamaBlock(config: LlamaConfig, eps: number, table: Float32Array | undefined): ClientBlock {
-  const { dim, hiddenDim } = config;
+function llamaBlock(config: LlamaConfig, eps: number, table: Float32Array | undefined, classifies: boolean): ClientBlock {
+  const { dim, hiddenDim, vocabSize } = config;
+  const finalGain = classifies && table ? table.subarray(vocabSize * dim, vocabSize * dim + dim) : undefined;
   return {
+    ...(finalGain && {
+      classify(x: Float64Array) {
+        const s = rms(x, eps);
+        return tiedLogits(table as Float32Array, 0, vocabSize, x.map((v, i) => (v / s) * finalGain[i]));
+      },
+    }),
     rope: true,
     embed(x, token) {
       if (!table) throw new Error('this model embeds tokens on the relay');
@@ -63,7 +85,6 @@ function llamaBlock(config: LlamaConfig, eps: number, table: Float32Array | unde
     mlp(h, out, at, s) {
       for (let j = 0; j < hiddenDim; j++) h[j] = silu(out[at + j] / s) * (out[at + hiddenDim + j] / s);
     },
-    logitsBias: () => undefined,
   };
 }
 
@@ -86,6 +107,14 @@ function gpt2Block(config: LlamaConfig, eps: number, table: Float32Array): Clien
       const b = part(layout.layers[layer].fcBias, hiddenDim);
       for (let j = 0; j < hiddenDim; j++) h[j] = geluTanh(out[at + j] / s + b[j]);
     },
-    logitsBias: () => part(layout.classifierBias, vocabSize),
+    classify(x) {
+      const s = centeredStd(x, eps);
+      let mean = 0;
+      for (let i = 0; i < dim; i++) mean += x[i];
+      mean /= dim;
+      const gain = part(layout.finalGain, dim);
+      const bias = part(layout.finalBias, dim);
+      return tiedLogits(table, layout.tokens, vocabSize, x.map((v, i) => ((v - mean) / s) * gain[i] + bias[i]));
+    },
   };
 }

@@ -13,14 +13,20 @@ const onClient = buildSchedule(weights, { embedding: 'client' });
 const onRelay = buildSchedule(weights, { embedding: 'relay' });
 
 describe('embedding on the client', () => {
-  it('makes step 0 a dim -> qkv map and leaves every other step as it was', () => {
-    const { dim, kvDim } = weights.config;
+  it('makes step 0 a dim -> qkv map, moves the tied classifier to the client, and leaves the layers as they were', () => {
+    const { dim, kvDim, hiddenDim, vocabSize } = weights.config;
     expect(onClient.embedding).toBe('client');
-    expect(onClient.clientTable).toBe(weights.tokenEmbedding);
-    const [first, ...rest] = onClient.steps;
+    // The token embeddings, then the final RMSNorm gain: the client computes the logits (the head is tied).
+    expect(onClient.clientTable!.subarray(0, vocabSize * dim)).toEqual(weights.tokenEmbedding);
+    expect(onClient.clientTable!.subarray(vocabSize * dim)).toEqual(weights.rmsFinal);
+    const first = onClient.steps[0];
+    const last = onClient.steps[onClient.steps.length - 1];
     expect([first.id, first.kind, first.dIn, first.dOut]).toEqual(['qkv0', 'qkv', dim, dim + 2 * kvDim]);
+    expect([last.id, last.kind, last.dIn, last.dOut]).toEqual(['ffn-out', 'ffn-out', dim + hiddenDim, dim]);
     expect(first.weight.length).toBe(first.dIn * first.dOut);
-    rest.forEach((s, i) => expect(s.weight).toEqual(onRelay.steps[i + 1].weight));
+    onClient.steps.slice(1, -1).forEach((s, i) => expect(s.weight).toEqual(onRelay.steps[i + 1].weight));
+    // The last step keeps only the residual rows of the one-hot schedule's last step.
+    expect(last.weight).toEqual(onRelay.steps[onRelay.steps.length - 1].weight.subarray(0, dim * (dim + hiddenDim)));
     expect(onRelay.clientTable).toBeUndefined();
   });
 
@@ -33,7 +39,7 @@ describe('embedding on the client', () => {
   it('reproduces the reference tokens with the same round trips per forward', async () => {
     const descriptor = describeModel('stories260K', onClient);
     for (const c of cases) {
-      const client = new SplitInferenceClient(descriptor, new PlaintextStepRunner(onClient), { clientTable: weights.tokenEmbedding });
+      const client = new SplitInferenceClient(descriptor, new PlaintextStepRunner(onClient), { clientTable: onClient.clientTable });
       const result = await generate(client, new Sampler({ temperature: 0 }), c.prompt_token_ids, { steps: c.steps });
       expect(result.nextTokenIds).toEqual(c.next_token_ids);
       expect(client.roundTrips % (2 * weights.config.nLayers + 1)).toBe(0);
@@ -42,7 +48,7 @@ describe('embedding on the client', () => {
 
   it('gives the same logits as the one-hot step (Float64 twins of each other)', async () => {
     const tokens = cases[0].prompt_token_ids;
-    const viaClient = await new SplitInferenceClient(describeModel('c', onClient), new PlaintextStepRunner(onClient), { clientTable: weights.tokenEmbedding }).forward(tokens, 0);
+    const viaClient = await new SplitInferenceClient(describeModel('c', onClient), new PlaintextStepRunner(onClient), { clientTable: onClient.clientTable }).forward(tokens, 0);
     const viaRelay = await new SplitInferenceClient(describeModel('r', onRelay), new PlaintextStepRunner(onRelay)).forward(tokens, 0);
     viaClient.forEach((row, p) => row.forEach((v, i) => expect(Math.abs(v - viaRelay[p][i])).toBeLessThan(1e-4)));
   });

@@ -1,6 +1,7 @@
 import type { LlamaConfig } from './checkpoint.ts';
 import type { Gpt2Config, Gpt2Weights } from './gpt2.ts';
-import { residualThenMatmul, scheduleLayout, type Schedule } from './schedule.ts';
+import { ModelFormatError } from './model-format-error.ts';
+import { residualOnly, residualThenMatmul, scheduleLayout, type Schedule } from './schedule.ts';
 
 /**
  * GPT-2 in the split schedule, with LLaMA's two round trips per layer.
@@ -15,6 +16,8 @@ import { residualThenMatmul, scheduleLayout, type Schedule } from './schedule.ts
  *
  * The client therefore holds, besides the token embedding, the positional
  * embedding and these bias vectors (its "client table", served by the relay).
+ * The head is tied to the token embedding, so the client also computes the
+ * logits (final LayerNorm, then the table): the last step is W_proj·h alone.
  * Each is what an all-zero query of the step would return anyway (see
  * docs/split-inference.md), so publishing them discloses nothing a client
  * could not read in one request.
@@ -43,7 +46,9 @@ export interface Gpt2ClientTableLayout {
   positions: number;
   /** Per layer: folded q/k/v bias (3·dim), attention output bias (dim), folded MLP-in bias (hidden), MLP output bias (dim). */
   layers: { qkvBias: number; attnOutBias: number; fcBias: number; projBias: number }[];
-  classifierBias: number;
+  /** The final LayerNorm's gain and bias (dim each). */
+  finalGain: number;
+  finalBias: number;
   length: number;
 }
 
@@ -57,8 +62,9 @@ export function gpt2ClientTableLayout(c: Pick<LlamaConfig, 'dim' | 'hiddenDim' |
   const tokens = take(vocabSize * dim);
   const positions = take(seqLen * dim);
   const layers = Array.from({ length: nLayers }, () => ({ qkvBias: take(3 * dim), attnOutBias: take(dim), fcBias: take(hiddenDim), projBias: take(dim) }));
-  const classifierBias = take(vocabSize);
-  return { tokens, positions, layers, classifierBias, length: at };
+  const finalGain = take(dim);
+  const finalBias = take(dim);
+  return { tokens, positions, layers, finalGain, finalBias, length: at };
 }
 
 /** M = W·diag(g)·C (rows of W times g, each row's mean then subtracted) and β = W·b + c. */
@@ -85,6 +91,10 @@ function foldLayerNorm(w: Float32Array, gain: Float32Array, lnBias: Float32Array
 /** Cuts GPT-2 into split steps (embedding on the client) and builds its client table. */
 export function buildGpt2Schedule(weights: Gpt2Weights): Schedule {
   const c = weights.config;
+  // The client computes the logits from the token table: only a tied head can be.
+  if (weights.wcls !== weights.tokenEmbedding && weights.wcls.some((v, i) => v !== weights.tokenEmbedding[i])) {
+    throw new ModelFormatError('bad_header', 'GPT-2 with a head not tied to its token embedding is not supported (the client computes the logits from the table)');
+  }
   const config = gpt2SplitConfig(c);
   const { dim, hiddenDim, nLayers } = c;
   const layout = gpt2ClientTableLayout(config);
@@ -104,10 +114,16 @@ export function buildGpt2Schedule(weights: Gpt2Weights): Schedule {
     table.set(lw.bo, layout.layers[l].attnOutBias);
     table.set(lw.bproj, layout.layers[l].projBias);
     matrices.push(residualThenMatmul(dim, lw.wo, dim, fc.m));
-    next = l < nLayers - 1 ? qkv(l + 1) : foldLayerNorm(weights.wcls, weights.lnfGain, weights.lnfBias, undefined, dim);
-    table.set(next.beta, l < nLayers - 1 ? layout.layers[l + 1].qkvBias : layout.classifierBias);
+    if (l === nLayers - 1) {
+      matrices.push(residualOnly(dim, lw.wproj, hiddenDim));
+      break;
+    }
+    next = qkv(l + 1);
+    table.set(next.beta, layout.layers[l + 1].qkvBias);
     matrices.push(residualThenMatmul(dim, lw.wproj, hiddenDim, next.m));
   }
+  table.set(weights.lnfGain, layout.finalGain);
+  table.set(weights.lnfBias, layout.finalBias);
   const shapes = scheduleLayout(config, 'client', 'gpt2');
   return { config, architecture: 'gpt2', embedding: 'client', clientTable: table, steps: shapes.map((shape, i) => ({ ...shape, weight: matrices[i] })) };
 }

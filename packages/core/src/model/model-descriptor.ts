@@ -1,7 +1,7 @@
 import { configFromHeader, LLAMA2C_NORM_EPS, LLAMA2C_ROPE_THETA } from './checkpoint.ts';
 import type { LlamaConfig } from './checkpoint.ts';
 import { ModelFormatError } from './model-format-error.ts';
-import { scheduleLayout } from './schedule.ts';
+import { classifierOnClient, scheduleLayout } from './schedule.ts';
 import type { EmbeddingPlacement, Schedule, SplitArchitecture, StepShape } from './schedule.ts';
 import { gpt2ClientTableLayout } from './gpt2-schedule.ts';
 
@@ -63,7 +63,10 @@ export function architectureOf(descriptor: Pick<ModelDescriptor, 'architecture'>
 /** Float32 values of the client table a descriptor implies (0 when the relay embeds tokens). */
 export function clientTableLength(descriptor: Pick<ModelDescriptor, 'embedding' | 'architecture' | 'config'>): number {
   if (embeddingOf(descriptor) !== 'client') return 0;
-  return architectureOf(descriptor) === 'gpt2' ? gpt2ClientTableLayout(descriptor.config).length : descriptor.config.vocabSize * descriptor.config.dim;
+  if (architectureOf(descriptor) === 'gpt2') return gpt2ClientTableLayout(descriptor.config).length;
+  const { vocabSize, dim } = descriptor.config;
+  // The token embeddings, then the final RMSNorm gain when the client computes the logits.
+  return vocabSize * dim + (classifierOnClient(descriptor.config, 'client') ? dim : 0);
 }
 
 /** The descriptor's embedding placement, 'relay' when absent. */

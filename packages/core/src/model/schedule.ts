@@ -17,8 +17,13 @@ import type { LlamaConfig, LlamaWeights } from './checkpoint.ts';
  *   attn-ffn l   in: [x; a]                 out: [Wo·a; W1·g·x'; W3·g·x']    x' = x + Wo·a
  *   ffn-qkv l    in: [x'; h]                out: [W2·h; Wqkv_{l+1}·g·x'']    x'' = x' + W2·h
  *   ffn-logits   in: [x'; h] (last layer)   out: [W2·h; Wcls·g_final·x'']
+ *   ffn-out      in: [x'; h] (last layer)   out: W2·h           (classifier on the client)
+ *
+ * When the client holds the token-embedding table and the classifier is tied
+ * to it (GPT-2, most small LLaMAs), the client computes the logits itself from
+ * that table: the largest matrix of a large-vocabulary model leaves the relay.
  */
-export type StepKind = 'embed' | 'qkv' | 'attn-ffn' | 'ffn-qkv' | 'ffn-logits';
+export type StepKind = 'embed' | 'qkv' | 'attn-ffn' | 'ffn-qkv' | 'ffn-logits' | 'ffn-out';
 
 /**
  * Where the token-embedding lookup happens.
@@ -79,6 +84,11 @@ export interface Schedule {
   steps: ScheduleStep[];
 }
 
+/** The client computes the logits: it holds the embedding table and the classifier is that table. */
+export function classifierOnClient(config: LlamaConfig, embedding: EmbeddingPlacement, architecture: SplitArchitecture = 'llama'): boolean {
+  return embedding === 'client' && (architecture === 'gpt2' || config.sharedClassifier);
+}
+
 /** The step sequence for a config: 1 + 2 * nLayers steps, in execution order. */
 export function scheduleLayout(config: LlamaConfig, embedding: EmbeddingPlacement = 'relay', architecture: SplitArchitecture = 'llama'): StepShape[] {
   const { dim, hiddenDim, kvDim, vocabSize, nLayers } = config;
@@ -94,6 +104,8 @@ export function scheduleLayout(config: LlamaConfig, embedding: EmbeddingPlacemen
     steps.push({ id: `attn-out+ffn-in${l}`, kind: 'attn-ffn', layer: l, dIn: 2 * dim, dOut: dim + mlpIn });
     if (l < nLayers - 1) {
       steps.push({ id: `ffn-out+qkv${l + 1}`, kind: 'ffn-qkv', layer: l, dIn: dim + hiddenDim, dOut: dim + qkv });
+    } else if (classifierOnClient(config, embedding, architecture)) {
+      steps.push({ id: 'ffn-out', kind: 'ffn-out', layer: l, dIn: dim + hiddenDim, dOut: dim });
     } else {
       steps.push({ id: 'ffn-out+logits', kind: 'ffn-logits', layer: l, dIn: dim + hiddenDim, dOut: dim + vocabSize });
     }
@@ -136,6 +148,13 @@ export function residualThenMatmul(dim: number, r: Float32Array, k: number, b: F
   return w;
 }
 
+/** [0, R]: in [x; u], out R·u (the last residual update, when the client computes the logits). */
+export function residualOnly(dim: number, r: Float32Array, k: number): Float64Array {
+  const w = new Float64Array(dim * (dim + k));
+  for (let i = 0; i < dim; i++) for (let j = 0; j < k; j++) w[i * (dim + k) + dim + j] = r[i * k + j];
+  return w;
+}
+
 /** [E^T; B·E^T]: in one-hot token, out [x; B·x] with x the embedding row. */
 function embedThenMatmul(dim: number, vocab: number, embedding: Float32Array, b: Float64Array): Float64Array {
   const m = b.length / dim;
@@ -168,9 +187,20 @@ export function buildSchedule(weights: LlamaWeights, options: { embedding?: Embe
   for (let l = 0; l < nLayers; l++) {
     const ffnIn = stackWithGain([layers[l].w1, layers[l].w3], dim, layers[l].rmsFfn);
     weightsByStep.push(residualThenMatmul(dim, layers[l].wo, dim, ffnIn));
+    if (l === nLayers - 1 && layout[layout.length - 1].kind === 'ffn-out') {
+      weightsByStep.push(residualOnly(dim, layers[l].w2, hiddenDim));
+      continue;
+    }
     const next = l < nLayers - 1 ? qkvGained(l + 1) : stackWithGain([weights.wcls], dim, weights.rmsFinal);
     weightsByStep.push(residualThenMatmul(dim, layers[l].w2, hiddenDim, next));
   }
   const steps = layout.map((shape, i) => ({ ...shape, weight: weightsByStep[i] }));
-  return embedding === 'client' ? { config, architecture: 'llama', embedding, clientTable: weights.tokenEmbedding, steps } : { config, architecture: 'llama', embedding, steps };
+  if (embedding !== 'client') return { config, architecture: 'llama', embedding, steps };
+  // The client table: the token embeddings, then (classifier on the client) the final RMSNorm gain.
+  const table = classifierOnClient(config, embedding) ? new Float32Array(vocabSize * dim + dim) : weights.tokenEmbedding;
+  if (table !== weights.tokenEmbedding) {
+    table.set(weights.tokenEmbedding);
+    table.set(weights.rmsFinal, vocabSize * dim);
+  }
+  return { config, architecture: 'llama', embedding, clientTable: table, steps };
 }

@@ -129,9 +129,9 @@ export class SplitInferenceClient {
         if (l < nLayers - 1) {
           this.#takeQkv(r, o, l + 1);
         } else {
+          // The client's own tied head, or the relay's classifier rows divided by the norm.
           const s = block.norm(r.x);
-          const bias = block.logitsBias();
-          logits.push(Float32Array.from(o.subarray(dim), (v, i) => v / s + (bias ? bias[i] : 0)));
+          logits.push(block.classify ? block.classify(r.x) : Float32Array.from(o.subarray(dim), (v) => v / s));
         }
       });
       if (l < nLayers - 1) this.#attendAll(rows, l + 1);
