@@ -14,7 +14,8 @@ import { TestClient, bearer, createSession, errorOf, loadStories, modelsDir, sta
 
 const PRESET = 'insecure-n2048-q109';
 const LAST = 10;
-const schedule = buildSchedule(parseLlama2cCheckpoint(new Uint8Array(readFileSync(new URL('stories260K.bin', modelsDir)))));
+// As the relay's workers hold it (Float32), so the unsplit reference is byte-identical.
+const schedule = buildSchedule(parseLlama2cCheckpoint(new Uint8Array(readFileSync(new URL('stories260K.bin', modelsDir)))), { precision: 'float32' });
 const plaintext = new PlaintextStepRunner(schedule);
 
 let model: HostedModel;

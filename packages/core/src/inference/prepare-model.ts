@@ -3,7 +3,7 @@ import type { Gpt2Weights } from '../model/gpt2.ts';
 import { buildGpt2Schedule } from '../model/gpt2-schedule.ts';
 import { loadModelBytes } from '../model/formats/load-model.ts';
 import { parseTokenizerFile, type TextTokenizer } from '../model/tokenizer-file.ts';
-import { buildSchedule, type EmbeddingPlacement, type Schedule } from '../model/schedule.ts';
+import { buildSchedule, type EmbeddingPlacement, type Schedule, type ScheduleOptions } from '../model/schedule.ts';
 import { calibrateBounds } from '../model/calibrate.ts';
 import { describeModel, type StepBounds } from '../model/model-descriptor.ts';
 import { calibrationKey, validCachedBounds, type CalibrationCache } from './calibration-cache.ts';
@@ -63,8 +63,8 @@ function weightTensors(w: LlamaWeights | Gpt2Weights): Uint8Array[] {
 }
 
 /** The split schedule of a LLaMA (embedding placement as asked) or GPT-2 (embedding on the client) model. */
-export function buildSplitSchedule(weights: LlamaWeights | Gpt2Weights, embedding?: EmbeddingPlacement | 'auto'): Schedule {
-  return isGpt2Weights(weights) ? buildGpt2Schedule(weights) : buildSchedule(weights, { embedding });
+export function buildSplitSchedule(weights: LlamaWeights | Gpt2Weights, embedding?: EmbeddingPlacement | 'auto', precision?: ScheduleOptions['precision']): Schedule {
+  return isGpt2Weights(weights) ? buildGpt2Schedule(weights, { precision }) : buildSchedule(weights, { embedding, precision });
 }
 
 /**

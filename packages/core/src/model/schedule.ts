@@ -66,8 +66,8 @@ export interface StepShape {
 }
 
 export interface ScheduleStep extends StepShape {
-  /** Dense row-major [dOut][dIn]. */
-  weight: Float64Array;
+  /** Dense row-major [dOut][dIn]: composed in Float64, stored as asked (see ScheduleOptions.precision). */
+  weight: Float64Array | Float32Array;
   bias?: Float64Array;
 }
 
@@ -171,9 +171,26 @@ function embedThenMatmul(dim: number, vocab: number, embedding: Float32Array, b:
   return w;
 }
 
-/** Cuts a model into its split-inference steps (Float64 matrices, composed as above). */
-export function buildSchedule(weights: LlamaWeights, options: { embedding?: EmbeddingPlacement | 'auto' } = {}): Schedule {
+export interface ScheduleOptions {
+  embedding?: EmbeddingPlacement | 'auto';
+  /**
+   * How the composed matrices are kept. 'float64' (default): the plaintext
+   * twin and calibration. 'float32': a relay worker, which only encodes them
+   * at CKKS weight scales of 2^~20, far coarser than float32's 2^-24; half the
+   * memory (a GPT-2-size model's composed matrices are 1.7 GB in Float64).
+   */
+  precision?: 'float64' | 'float32';
+}
+
+/** Keeps a freshly composed matrix at the asked precision (the Float64 one is dropped at once). */
+export function keepAt(precision: ScheduleOptions['precision']): (w: Float64Array) => Float64Array | Float32Array {
+  return precision === 'float32' ? (w) => Float32Array.from(w) : (w) => w;
+}
+
+/** Cuts a model into its split-inference steps (matrices composed in Float64 as above). */
+export function buildSchedule(weights: LlamaWeights, options: ScheduleOptions = {}): Schedule {
   const config = weights.config;
+  const keep = keepAt(options.precision);
   const embedding = embeddingPlacementFor(config, options.embedding);
   const { dim, hiddenDim, vocabSize, nLayers } = config;
   const layers = weights.layers;
@@ -181,18 +198,18 @@ export function buildSchedule(weights: LlamaWeights, options: { embedding?: Embe
     stackWithGain([layers[l].wq, layers[l].wk, layers[l].wv], dim, layers[l].rmsAtt);
 
   const layout = scheduleLayout(config, embedding);
-  const weightsByStep: Float64Array[] = [
-    embedding === 'client' ? qkvGained(0) : embedThenMatmul(dim, vocabSize, weights.tokenEmbedding, qkvGained(0)),
+  const weightsByStep: (Float64Array | Float32Array)[] = [
+    keep(embedding === 'client' ? qkvGained(0) : embedThenMatmul(dim, vocabSize, weights.tokenEmbedding, qkvGained(0))),
   ];
   for (let l = 0; l < nLayers; l++) {
     const ffnIn = stackWithGain([layers[l].w1, layers[l].w3], dim, layers[l].rmsFfn);
-    weightsByStep.push(residualThenMatmul(dim, layers[l].wo, dim, ffnIn));
+    weightsByStep.push(keep(residualThenMatmul(dim, layers[l].wo, dim, ffnIn)));
     if (l === nLayers - 1 && layout[layout.length - 1].kind === 'ffn-out') {
-      weightsByStep.push(residualOnly(dim, layers[l].w2, hiddenDim));
+      weightsByStep.push(keep(residualOnly(dim, layers[l].w2, hiddenDim)));
       continue;
     }
     const next = l < nLayers - 1 ? qkvGained(l + 1) : stackWithGain([weights.wcls], dim, weights.rmsFinal);
-    weightsByStep.push(residualThenMatmul(dim, layers[l].w2, hiddenDim, next));
+    weightsByStep.push(keep(residualThenMatmul(dim, layers[l].w2, hiddenDim, next)));
   }
   const steps = layout.map((shape, i) => ({ ...shape, weight: weightsByStep[i] }));
   if (embedding !== 'client') return { config, architecture: 'llama', embedding, steps };

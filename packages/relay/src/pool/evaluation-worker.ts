@@ -25,7 +25,8 @@ for (const model of init.models) {
     ctx.inflate = nativeInflateBounded;
     contexts.set(presetId, ctx);
   }
-  const schedule = buildSplitSchedule(loadSplitModelPath(model.checkpointPath).weights, embeddingOf(model.descriptor));
+  // Float32: this worker only encodes the matrices at CKKS weight scales (half the memory of Float64).
+  const schedule = buildSplitSchedule(loadSplitModelPath(model.checkpointPath).weights, embeddingOf(model.descriptor), 'float32');
   const operators = new StepOperators(ctx, model.descriptor, schedule, {
     ...(init.weightBudgetBytes === undefined ? {} : { memoryBudgetBytes: init.weightBudgetBytes }),
     ...(init.shard ? { shard: init.shard } : {}),
