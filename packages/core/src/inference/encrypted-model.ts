@@ -34,12 +34,40 @@ export interface DescribeOptions {
   /** Workers the relay spreads one ciphertext group's output tiles over. Default 1 (favours throughput over latency). */
   parallelism?: number;
   /**
-   * Most vectors per ciphertext group. Default 8. A batch of T vectors leaves
-   * each vector 1/T of the slots, so its plan needs up to T times more
-   * diagonal plaintexts (about 220 MB per worker for stories260K at T=8);
-   * longer prompts travel as several groups, which the relay spreads over workers.
+   * Most vectors per ciphertext group. A batch of T vectors leaves each
+   * vector 1/T of the slots, so its plan needs up to T times more diagonal
+   * plaintexts (about 220 MB per worker for stories260K at T=8); longer
+   * prompts travel as several groups, which the relay spreads over workers.
+   * Default: the largest of 1, 2, 4, 8 whose batched plans (T = 2 .. maxBatch)
+   * fit BATCHED_PLAN_BYTES beside the single-vector ones (see defaultMaxBatch).
    */
   maxBatch?: number;
+}
+
+/** What a relay worker may spend on pre-encoded batched plans by default: GPT-2-size models get maxBatch 1. */
+export const BATCHED_PLAN_BYTES = 2 * 1024 ** 3;
+
+/**
+ * The default maxBatch for single-vector plans holding `singleBytes` of
+ * pre-encoded weights: batched plans of 2, 4 and 8 vectors cost about 2, 4
+ * and 8 times that, so a model whose single plans are gigabytes (GPT-2
+ * size) is evaluated one vector per group rather than exhausting a worker's
+ * 4 GiB WebAssembly heap.
+ */
+export function defaultMaxBatch(singleBytes: number): number {
+  let batch = 1;
+  let total = singleBytes;
+  for (const next of [2, 4, 8]) {
+    total += next * singleBytes;
+    if (total > BATCHED_PLAN_BYTES) break;
+    batch = next;
+  }
+  return batch;
+}
+
+/** A pre-encoded plaintext's size: 8 bytes per coefficient per data prime. */
+function plaintextBytesOf(preset: { polyModulusDegree: number; dataPrimeBits: readonly number[] }): number {
+  return 8 * preset.polyModulusDegree * preset.dataPrimeBits.length;
 }
 
 /** Vector counts whose plans can differ: the planner only picks power-of-two batches. */
@@ -59,7 +87,9 @@ export function describeEncryptedModel(model: ModelDescriptor, presetId: string,
   const preset = getPreset(presetId);
   const maxVectors = options.maxVectors ?? 64;
   const parallelism = options.parallelism ?? 1;
-  const maxBatch = options.maxBatch ?? 8;
+  const maxBatch = options.maxBatch ?? defaultMaxBatch(
+    model.steps.reduce((bytes, step) => bytes + planStep(preset, step, 1, undefined, parallelism, 1).cost.plainMults * plaintextBytesOf(preset), 0),
+  );
   model.steps.forEach((step) => {
     try {
       operatorScales(preset, step.bounds);
