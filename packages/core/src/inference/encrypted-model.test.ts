@@ -9,3 +9,12 @@ describe('defaultMaxBatch', () => {
     expect(defaultMaxBatch(3e9)).toBe(1); // GPT-2 small
   });
 });
+
+describe('defaultCalibrationSteps', () => {
+  it('runs 256 positions per prompt for small models and fewer, down to 32, as they grow', async () => {
+    const { defaultCalibrationSteps } = await import('./prepare-model.ts');
+    expect(defaultCalibrationSteps(260e3)).toBe(256); // stories260K
+    expect(defaultCalibrationSteps(15.2e6)).toBe(128); // stories15M
+    expect(defaultCalibrationSteps(124e6)).toBe(32); // GPT-2 small
+  });
+});

@@ -1,5 +1,6 @@
 import type { LlamaWeights } from '../model/checkpoint.ts';
-import type { Gpt2Weights } from '../model/gpt2.ts';
+import { gpt2ParameterCount, type Gpt2Weights } from '../model/gpt2.ts';
+import { llamaParameterCount } from '../model/formats/loaded-model.ts';
 import { buildGpt2Schedule } from '../model/gpt2-schedule.ts';
 import { loadModelBytes } from '../model/formats/load-model.ts';
 import { parseTokenizerFile, type TextTokenizer } from '../model/tokenizer-file.ts';
@@ -26,7 +27,7 @@ export interface PrepareModelOptions {
   maxVectors?: number;
   /** Relay workers sharing one ciphertext group (see DescribeOptions). Default 1. */
   parallelism?: number;
-  /** Positions generated per calibration prompt. Default 256. */
+  /** Positions generated per calibration prompt. Default defaultCalibrationSteps (256 down to 32 as models grow). */
   calibrationSteps?: number;
   /** Reuse bounds calibrated before for the same files and settings (see CalibrationCache). */
   calibrationCache?: CalibrationCache;
@@ -43,6 +44,17 @@ export interface PreparedModel {
   descriptor: EncryptedModelDescriptor;
   /** True when the bounds came from `calibrationCache` instead of a calibration run. */
   calibrationCached: boolean;
+}
+
+/**
+ * Positions per calibration prompt: 256 for small models, fewer as models
+ * grow (each position reads every composed matrix: about 1 s for GPT-2 small
+ * in JavaScript), never below 32. Bounds carry a 1.5x margin and a flat
+ * preset 8x headroom above them, and the client rejects implausible outputs.
+ */
+export function defaultCalibrationSteps(params: number): number {
+  const steps = 2 ** Math.floor(Math.log2((256 * 8e6) / params));
+  return Math.min(256, Math.max(32, steps));
 }
 
 export function isGpt2Weights(w: LlamaWeights | Gpt2Weights): w is Gpt2Weights {
@@ -77,7 +89,7 @@ export async function prepareModel(options: PrepareModelOptions): Promise<Prepar
   if (!weights) throw new TypeError('prepareModel needs checkpoint bytes or weights');
   const tokenizer = parseTokenizerFile(options.tokenizer, weights.config.vocabSize);
   const schedule = buildSplitSchedule(weights, options.embedding);
-  const steps = options.calibrationSteps ?? 256;
+  const steps = options.calibrationSteps ?? defaultCalibrationSteps(isGpt2Weights(weights) ? gpt2ParameterCount(weights.config) : llamaParameterCount(weights.config));
   const cache = options.calibrationCache;
   // Keyed by the weights as loaded (any format, after dequantization), not the file's bytes.
   const key = cache ? await calibrationKey([...weightTensors(weights), options.tokenizer], { prompts: CALIBRATION_PROMPTS, steps, config: weights.config, embedding: schedule.embedding, architecture: schedule.architecture }) : '';
