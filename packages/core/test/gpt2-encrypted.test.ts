@@ -1,18 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CkksClient,
-  CkksContext,
-  Gpt2Transformer,
-  LocalFheStepRunner,
-  SplitInferenceClient,
-  StepOperators,
-  loadGpt2Folder,
-  memoryFolder,
-  prepareModel,
-  type PreparedModel,
-} from '../src/index.ts';
+import { Gpt2Transformer, loadGpt2Folder, memoryFolder, prepareModel, type PreparedModel } from '../src/index.ts';
 import { vocabularyFor } from '../src/node.ts';
+import { openLocalFhe, type LocalFhe } from './local-fhe.ts';
 
 // GPT-2 (a tiny random one in transformers' layout) through the whole split
 // schedule under real CKKS, against GPT-2's own plaintext forward pass.
@@ -22,29 +12,18 @@ describe('GPT-2 under the default preset, in process', () => {
   const reference = JSON.parse(readFileSync(new URL('reference.json', dir), 'utf8')) as { tokens: number[] };
   const weights = loadGpt2Folder(memoryFolder('gpt2-tiny', files)).weights;
   let model: PreparedModel;
-  let ctx: CkksContext;
-  let client: CkksClient;
-  let operators: StepOperators;
-  let runner: LocalFheStepRunner;
+  let fhe: LocalFhe | undefined;
 
   beforeAll(async () => {
     const tokenizer = new TextEncoder().encode(JSON.stringify(vocabularyFor(weights.config.vocabSize).tokenizerJson));
     model = await prepareModel({ id: 'gpt2-tiny', weights, tokenizer, calibrationSteps: 32 });
-    ctx = await CkksContext.create(model.descriptor.preset);
-    client = CkksClient.generate(ctx);
-    operators = new StepOperators(ctx, model.descriptor, model.schedule);
-    runner = new LocalFheStepRunner(client, operators);
+    fhe = await openLocalFhe(model);
   });
-  afterAll(() => {
-    runner?.delete();
-    operators?.delete();
-    client?.delete();
-    ctx?.delete();
-  });
+  afterAll(() => fhe?.delete());
 
   it('gives GPT-2 greedy tokens and logits within 0.01 at every position', async () => {
     expect(model.descriptor).toMatchObject({ architecture: 'gpt2', embedding: 'client' });
-    const split = new SplitInferenceClient(model.descriptor, runner, { clientTable: model.schedule.clientTable });
+    const split = fhe!.splitClient();
     const plain = new Gpt2Transformer(weights);
     const tokens = reference.tokens;
     const got = [...(await split.forward(tokens.slice(0, 3), 0))];

@@ -1,17 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CkksClient,
-  CkksContext,
-  Float32Transformer,
-  LocalFheStepRunner,
-  SplitInferenceClient,
-  StepOperators,
-  parseTokenizerFile,
-  prepareModel,
-  syntheticLlama,
-  type PreparedModel,
-} from '../src/index.ts';
+import { Float32Transformer, parseTokenizerFile, prepareModel, syntheticLlama, type PreparedModel } from '../src/index.ts';
 import { vocabularyFor } from '../src/node.ts';
+import { openLocalFhe, type LocalFhe } from './local-fhe.ts';
 
 /** Smallest gap between the two largest logits that decides a greedy token. */
 const DECISIVE_GAP = 1e-3;
@@ -33,24 +23,13 @@ describe('stories15M shape under the default preset, in process', () => {
   const weights = syntheticLlama('stories15M', { seed: 3 });
   const tokenizerBytes = vocabularyFor(weights.config.vocabSize).llama2cBin!;
   let model: PreparedModel;
-  let ctx: CkksContext;
-  let client: CkksClient;
-  let operators: StepOperators;
-  let runner: LocalFheStepRunner;
+  let fhe: LocalFhe | undefined;
 
   beforeAll(async () => {
     model = await prepareModel({ id: 'stories15M-shape', weights, tokenizer: tokenizerBytes, calibrationSteps: 12, maxVectors: 8 });
-    ctx = await CkksContext.create(model.descriptor.preset);
-    client = CkksClient.generate(ctx);
-    operators = new StepOperators(ctx, model.descriptor, model.schedule);
-    runner = new LocalFheStepRunner(client, operators);
+    fhe = await openLocalFhe(model);
   });
-  afterAll(() => {
-    runner?.delete();
-    operators?.delete();
-    client?.delete();
-    ctx?.delete();
-  });
+  afterAll(() => fhe?.delete());
 
   it('embeds on the client and keeps 2 x layers + 1 round trips', () => {
     expect(model.descriptor.embedding).toBe('client');
@@ -61,7 +40,7 @@ describe('stories15M shape under the default preset, in process', () => {
   it('gives the plaintext greedy token wherever the top-2 gap exceeds 1e-3, logits within 0.05', async () => {
     const prompt = parseTokenizerFile(tokenizerBytes, weights.config.vocabSize).encode('Once upon a time', { bos: true, eos: false });
     const plain = new Float32Transformer(weights);
-    const split = new SplitInferenceClient(model.descriptor, runner, { clientTable: model.schedule.clientTable });
+    const split = fhe!.splitClient();
     // Prefill (one batch), then single tokens, all fed the plaintext's choices so positions line up.
     const tokens = [...prompt];
     const encrypted = await split.forward(prompt, 0);
