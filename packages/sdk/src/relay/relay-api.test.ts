@@ -37,3 +37,22 @@ describe('tokenizer cache', () => {
     expect(calls.filter((u) => u.includes('/broken/'))).toHaveLength(2);
   });
 });
+
+describe('retries', () => {
+  it('retries a 429 that carries Retry-After, and not one without (a spent query budget)', async () => {
+    let calls = 0;
+    const answer = (retryAfter: boolean) => async (): Promise<Response> => {
+      calls++;
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...(retryAfter && calls === 1 ? { 'retry-after': '0' } : {}) };
+      if (retryAfter && calls > 1) return new Response(new Uint8Array([7]), { status: 200 });
+      return new Response(JSON.stringify({ error: { code: 'query_budget_exceeded', message: 'spent' } }), { status: 429, headers });
+    };
+    const spent = new RelayApi({ relayUrl: 'http://relay.test', fetch: answer(false) as typeof fetch, timeoutMs: 5_000, retries: 3 });
+    await expect(spent.getTokenizer('m')).rejects.toMatchObject({ name: 'RelayError', status: 429, code: 'query_budget_exceeded' });
+    expect(calls).toBe(1);
+    calls = 0;
+    const waiting = new RelayApi({ relayUrl: 'http://relay.test', fetch: answer(true) as typeof fetch, timeoutMs: 5_000, retries: 3 });
+    expect(await waiting.getTokenizer('m')).toEqual(new Uint8Array([7]));
+    expect(calls).toBe(2);
+  });
+});

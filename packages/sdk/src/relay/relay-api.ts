@@ -43,6 +43,9 @@ export class RelayApi {
         afterStatusCodes: [429, 503],
         maxRetryAfter: 30_000,
         backoffLimit: 4_000,
+        // The relay sends Retry-After with every 429 that waiting can fix; one without it
+        // (a spent query budget) would only be refused again.
+        shouldRetry: ({ error }) => (error instanceof HTTPError && error.response.status === 429 && !error.response.headers.has('retry-after') ? false : undefined),
       },
     });
   }
