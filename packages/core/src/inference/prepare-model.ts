@@ -75,8 +75,8 @@ function weightTensors(w: LlamaWeights | Gpt2Weights): Uint8Array[] {
 }
 
 /** The split schedule of a LLaMA (embedding placement as asked) or GPT-2 (embedding on the client) model. */
-export function buildSplitSchedule(weights: LlamaWeights | Gpt2Weights, embedding?: EmbeddingPlacement | 'auto', precision?: ScheduleOptions['precision']): Schedule {
-  return isGpt2Weights(weights) ? buildGpt2Schedule(weights, { precision }) : buildSchedule(weights, { embedding, precision });
+export function buildSplitSchedule(weights: LlamaWeights | Gpt2Weights, options: ScheduleOptions = {}): Schedule {
+  return isGpt2Weights(weights) ? buildGpt2Schedule(weights, options) : buildSchedule(weights, options);
 }
 
 /**
@@ -88,7 +88,7 @@ export async function prepareModel(options: PrepareModelOptions): Promise<Prepar
   const weights = options.weights ?? (options.checkpoint ? loadModelBytes(options.checkpoint).weights : undefined);
   if (!weights) throw new TypeError('prepareModel needs checkpoint bytes or weights');
   const tokenizer = parseTokenizerFile(options.tokenizer, weights.config.vocabSize);
-  const schedule = buildSplitSchedule(weights, options.embedding);
+  const schedule = buildSplitSchedule(weights, { embedding: options.embedding });
   const steps = options.calibrationSteps ?? defaultCalibrationSteps(isGpt2Weights(weights) ? gpt2ParameterCount(weights.config) : llamaParameterCount(weights.config));
   const cache = options.calibrationCache;
   // Keyed by the weights as loaded (any format, after dequantization), not the file's bytes.

@@ -89,7 +89,7 @@ function foldLayerNorm(w: Float32Array, gain: Float32Array, lnBias: Float32Array
 }
 
 /** Cuts GPT-2 into split steps (embedding on the client) and builds its client table. */
-export function buildGpt2Schedule(weights: Gpt2Weights, options: Pick<ScheduleOptions, 'precision'> = {}): Schedule {
+export function buildGpt2Schedule(weights: Gpt2Weights, options: Pick<ScheduleOptions, 'precision' | 'clientTable'> = {}): Schedule {
   const c = weights.config;
   const keep = keepAt(options.precision);
   // The client computes the logits from the token table: only a tied head can be.
@@ -99,32 +99,34 @@ export function buildGpt2Schedule(weights: Gpt2Weights, options: Pick<ScheduleOp
   const config = gpt2SplitConfig(c);
   const { dim, hiddenDim, nLayers } = c;
   const layout = gpt2ClientTableLayout(config);
-  const table = new Float32Array(layout.length);
-  table.set(weights.tokenEmbedding, layout.tokens);
-  table.set(weights.positionEmbedding.subarray(0, c.seqLen * dim), layout.positions);
+  // A relay worker needs only the matrices: the table (the client's) is 158 MB for GPT-2 small.
+  const table = options.clientTable === false ? undefined : new Float32Array(layout.length);
+  table?.set(weights.tokenEmbedding, layout.tokens);
+  table?.set(weights.positionEmbedding.subarray(0, c.seqLen * dim), layout.positions);
 
   const qkv = (l: number) => foldLayerNorm(weights.layers[l].wqkv, weights.layers[l].ln1Gain, weights.layers[l].ln1Bias, weights.layers[l].bqkv, dim);
   const matrices: (Float64Array | Float32Array)[] = [];
   let next = qkv(0);
   matrices.push(keep(next.m));
-  table.set(next.beta, layout.layers[0].qkvBias);
+  table?.set(next.beta, layout.layers[0].qkvBias);
   for (let l = 0; l < nLayers; l++) {
     const lw = weights.layers[l];
     const fc = foldLayerNorm(lw.wfc, lw.ln2Gain, lw.ln2Bias, lw.bfc, dim);
-    table.set(fc.beta, layout.layers[l].fcBias);
-    table.set(lw.bo, layout.layers[l].attnOutBias);
-    table.set(lw.bproj, layout.layers[l].projBias);
+    table?.set(fc.beta, layout.layers[l].fcBias);
+    table?.set(lw.bo, layout.layers[l].attnOutBias);
+    table?.set(lw.bproj, layout.layers[l].projBias);
     matrices.push(keep(residualThenMatmul(dim, lw.wo, dim, fc.m)));
     if (l === nLayers - 1) {
       matrices.push(keep(residualOnly(dim, lw.wproj, hiddenDim)));
       break;
     }
     next = qkv(l + 1);
-    table.set(next.beta, layout.layers[l + 1].qkvBias);
+    table?.set(next.beta, layout.layers[l + 1].qkvBias);
     matrices.push(keep(residualThenMatmul(dim, lw.wproj, hiddenDim, next.m)));
   }
-  table.set(weights.lnfGain, layout.finalGain);
-  table.set(weights.lnfBias, layout.finalBias);
+  table?.set(weights.lnfGain, layout.finalGain);
+  table?.set(weights.lnfBias, layout.finalBias);
   const shapes = scheduleLayout(config, 'client', 'gpt2');
-  return { config, architecture: 'gpt2', embedding: 'client', clientTable: table, steps: shapes.map((shape, i) => ({ ...shape, weight: matrices[i] })) };
+  const steps = shapes.map((shape, i) => ({ ...shape, weight: matrices[i] }));
+  return table ? { config, architecture: 'gpt2', embedding: 'client', clientTable: table, steps } : { config, architecture: 'gpt2', embedding: 'client', steps };
 }

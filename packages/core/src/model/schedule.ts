@@ -180,6 +180,8 @@ export interface ScheduleOptions {
    * memory (a GPT-2-size model's composed matrices are 1.7 GB in Float64).
    */
   precision?: 'float64' | 'float32';
+  /** false: skip the client table (a relay worker evaluates matrices only). Default true. */
+  clientTable?: boolean;
 }
 
 /** Keeps a freshly composed matrix at the asked precision (the Float64 one is dropped at once). */
@@ -212,7 +214,7 @@ export function buildSchedule(weights: LlamaWeights, options: ScheduleOptions = 
     weightsByStep.push(keep(residualThenMatmul(dim, layers[l].w2, hiddenDim, next)));
   }
   const steps = layout.map((shape, i) => ({ ...shape, weight: weightsByStep[i] }));
-  if (embedding !== 'client') return { config, architecture: 'llama', embedding, steps };
+  if (embedding !== 'client' || options.clientTable === false) return { config, architecture: 'llama', embedding, steps };
   // The client table: the token embeddings, then (classifier on the client) the final RMSNorm gain.
   const table = classifierOnClient(config, embedding) ? new Float32Array(vocabSize * dim + dim) : weights.tokenEmbedding;
   if (table !== weights.tokenEmbedding) {

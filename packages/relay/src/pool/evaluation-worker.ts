@@ -25,8 +25,9 @@ for (const model of init.models) {
     ctx.inflate = nativeInflateBounded;
     contexts.set(presetId, ctx);
   }
-  // Float32: this worker only encodes the matrices at CKKS weight scales (half the memory of Float64).
-  const schedule = buildSplitSchedule(loadSplitModelPath(model.checkpointPath).weights, embeddingOf(model.descriptor), 'float32');
+  // Float32: this worker only encodes the matrices at CKKS weight scales (half the memory of Float64);
+  // and it has no use for the client table.
+  const schedule = buildSplitSchedule(loadSplitModelPath(model.checkpointPath).weights, { embedding: embeddingOf(model.descriptor), precision: 'float32', clientTable: false });
   const operators = new StepOperators(ctx, model.descriptor, schedule, {
     ...(init.weightBudgetBytes === undefined ? {} : { memoryBudgetBytes: init.weightBudgetBytes }),
     ...(init.shard ? { shard: init.shard } : {}),
