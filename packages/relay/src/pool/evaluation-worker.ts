@@ -2,8 +2,7 @@
 // into plaintexts at load; with a shard, only the output tiles this worker
 // owns), then evaluates ciphertext groups. Runs one task at a time, so
 // cached keys are never evicted while in use.
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { GaloisKeys } from 'node-seal';
 import { CkksContext, PlanError, type LinearOperator, StepOperators, buildSplitSchedule, embeddingOf, evaluateGroup, isFheLlmError } from '@fhe-llm/core';
@@ -29,22 +28,12 @@ for (const model of init.models) {
   // Float32: this worker only encodes the matrices at CKKS weight scales (half the memory of Float64);
   // and it has no use for the client table.
   const schedule = buildSplitSchedule(loadSplitModelPath(model.checkpointPath).weights, { embedding: embeddingOf(model.descriptor), precision: 'float32', clientTable: false });
-  // The loaded file's tensors and the Float64 compositions are garbage now (hundreds of MB for a
-  // 100M-parameter model): collect them before the plaintexts are encoded, not after, so the
-  // worker's peak is the one it keeps.
-  collectGarbage();
   const operators = new StepOperators(ctx, model.descriptor, schedule, {
     ...(init.weightBudgetBytes === undefined ? {} : { memoryBudgetBytes: init.weightBudgetBytes }),
     ...(init.shard ? { shard: init.shard } : {}),
   });
   operators.warm();
   models.set(model.id, operators);
-}
-
-/** A full collection, once, at start-up: V8 gives no other way to return large dropped buffers on time. */
-function collectGarbage(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
 }
 
 const keyCache = new KeyCache<GaloisKeys>(init.keyCacheBytes, (keys) => keys.delete());
