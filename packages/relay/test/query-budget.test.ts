@@ -5,7 +5,7 @@ import { encryptStepRequest, planModelStep } from '@fhe-llm/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostedModel } from '../src/models/hosted-model.ts';
 import type { Relay } from '../src/relay.ts';
-import { TestClient, bearer, errorOf, loadStories, octet, startRelay, testConfig, type CreatedSession } from './relay-test-kit.ts';
+import { TestClient, bearer, createSession, errorOf, loadStories, startRelay, testConfig, type CreatedSession } from './relay-test-kit.ts';
 
 const PRESET = 'insecure-n2048-q109';
 const KEY = 'budget-test-key-0123456789abcdef';
@@ -18,8 +18,7 @@ beforeAll(async () => {
   model = await loadStories(PRESET);
   relay = await startRelay(testConfig({ workers: 1, preset: PRESET, apiKeys: [KEY], queryBudgetVectorsPerWindow: 5, queryBudgetWindowSeconds: 600 }), { models: [model] });
   client = await TestClient.create(model.descriptor);
-  const res = await relay.app.request('/v1/sessions?model=stories260K', { method: 'POST', body: client.keysEnvelope() as Uint8Array<ArrayBuffer>, headers: { ...octet, 'x-api-key': KEY } });
-  session = (await res.json()) as CreatedSession;
+  session = await createSession((path, init) => relay.app.request(path, init), 'stories260K', client.keysEnvelope(), { 'x-api-key': KEY });
 });
 afterAll(async () => {
   client?.delete();

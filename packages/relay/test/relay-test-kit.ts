@@ -78,9 +78,14 @@ export async function errorOf(res: Response): Promise<{ status: number; code: st
 export type { SessionGrant as CreatedSession } from '@fhe-llm/core';
 import type { SessionGrant as CreatedSession } from '@fhe-llm/core';
 
-/** POST /v1/sessions on an app or a fetch-like function. */
-export async function createSession(request: (path: string, init: RequestInit) => Response | Promise<Response>, model: string, keys: Uint8Array): Promise<CreatedSession> {
-  const res = await request(`/v1/sessions?model=${model}`, { method: 'POST', body: keys as Uint8Array<ArrayBuffer>, headers: octet });
+/** POST /v1/sessions on an app or a fetch-like function (`headers`: credentials, e.g. X-API-Key). */
+export async function createSession(
+  request: (path: string, init: RequestInit) => Response | Promise<Response>,
+  model: string,
+  keys: Uint8Array,
+  headers: Record<string, string> = {},
+): Promise<CreatedSession> {
+  const res = await request(`/v1/sessions?model=${model}`, { method: 'POST', body: keys as Uint8Array<ArrayBuffer>, headers: { ...octet, ...headers } });
   if (res.status !== 201) throw new Error(`session not created: ${res.status} ${await res.text()}`);
   return (await res.json()) as CreatedSession;
 }

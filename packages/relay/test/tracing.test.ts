@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostedModel } from '../src/models/hosted-model.ts';
 import type { Relay } from '../src/relay.ts';
 import { ATTR, SPAN } from '../src/tracing/span-attributes.ts';
-import { TestClient, bearer, loadStories, octet, startRelay, testConfig, type CreatedSession } from './relay-test-kit.ts';
+import { TestClient, bearer, createSession, loadStories, startRelay, testConfig, type CreatedSession } from './relay-test-kit.ts';
 
 const PRESET = 'insecure-n2048-q109';
 const KEY = 'tracing-test-key-0123456789abcdef';
@@ -24,8 +24,7 @@ beforeAll(async () => {
   model = await loadStories(PRESET);
   relay = await startRelay(testConfig({ workers: 2, preset: PRESET, apiKeys: [KEY] }), { models: [model], tracer: provider.getTracer('test') });
   client = await TestClient.create(model.descriptor);
-  const res = await relay.app.request('/v1/sessions?model=stories260K', { method: 'POST', body: client.keysEnvelope() as Uint8Array<ArrayBuffer>, headers: { ...octet, 'x-api-key': KEY } });
-  session = (await res.json()) as CreatedSession;
+  session = await createSession((path, init) => relay.app.request(path, init), 'stories260K', client.keysEnvelope(), { 'x-api-key': KEY });
 });
 afterAll(async () => {
   client?.delete();

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelPath } from '@fhe-llm/core/node';
-import { createClient, type FheLlmClient } from '../src/index.ts';
-import { freePort, RelayProcess } from './relay-process.ts';
+import type { FheLlmClient } from '../src/index.ts';
+import { relayWithClient, type RelayProcess } from './relay-process.ts';
 
 const modelsDir = new URL('../../../models/stories260K/', import.meta.url);
 const reference = JSON.parse(readFileSync(new URL('reference.json', modelsDir), 'utf8')) as { prompt: string; prompt_token_ids: number[]; next_token_ids: number[] }[];
@@ -12,17 +12,12 @@ const reference = JSON.parse(readFileSync(new URL('reference.json', modelsDir), 
 describe('embedding on the client, SDK against a real relay', () => {
   let relay: RelayProcess;
   let client: FheLlmClient;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    relay = new RelayProcess(await freePort(), ['--embedding', 'client']);
-    await relay.start();
-    client = createClient({ relayUrl: relay.url, storage: 'memory', retries: 6 });
-    await client.ready;
+    ({ relay, client, close } = await relayWithClient(['--embedding', 'client']));
   });
-  afterAll(async () => {
-    await client?.close();
-    await relay?.kill();
-  });
+  afterAll(async () => close?.());
 
   it('publishes the table the descriptor implies, with a strong validator', async () => {
     const descriptor = await (await fetch(`${relay.url}/v1/models/stories260K`)).json();

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate, Gpt2Transformer, loadGpt2Folder, memoryFolder, parseTokenizerFile, Sampler, sequentialForwarder, stopTokenOf } from '@fhe-llm/core';
 import { vocabularyFor } from '@fhe-llm/core/node';
 import { readFileSync } from 'node:fs';
-import { createClient, type FheLlmClient } from '../src/index.ts';
-import { freePort, RelayProcess } from './relay-process.ts';
+import type { FheLlmClient } from '../src/index.ts';
+import { relayWithClient, type RelayProcess } from './relay-process.ts';
 
 // GPT-2 end to end: a Hugging Face GPT2LMHeadModel folder (the tiny random
 // fixture, with a byte-level tokenizer.json beside it) served by a real relay
@@ -19,18 +19,15 @@ describe('GPT-2 through a real relay', () => {
   const tokenizerJson = new TextEncoder().encode(JSON.stringify(vocabularyFor(weights.config.vocabSize).tokenizerJson));
   let relay: RelayProcess;
   let client: FheLlmClient;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     for (const f of ['config.json', 'model.safetensors']) copyFileSync(new URL(f, fixture), join(dir, f));
     writeFileSync(join(dir, 'tokenizer.json'), tokenizerJson);
-    relay = new RelayProcess(await freePort(), ['--model', `gpt2-tiny=${dir}`]);
-    await relay.start();
-    client = createClient({ relayUrl: relay.url, storage: 'memory', retries: 6 });
-    await client.ready;
+    ({ relay, client, close } = await relayWithClient(['--model', `gpt2-tiny=${dir}`]));
   });
   afterAll(async () => {
-    await client?.close();
-    await relay?.kill();
+    await close?.();
     rmSync(dir, { recursive: true, force: true });
   });
 

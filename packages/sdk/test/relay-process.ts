@@ -2,6 +2,7 @@
 // restarted on the same port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { createClient, type FheLlmClient } from '../src/index.ts';
 
 const bin = new URL('../../relay/bin/fhe-llm-relay.js', import.meta.url).pathname;
 
@@ -62,4 +63,20 @@ export class RelayProcess {
     child.kill('SIGKILL');
     await exited;
   }
+}
+
+/** A relay process with `args` and an SDK client on it (keys in memory), both ready; close() ends both. */
+export async function relayWithClient(args: string[] = []): Promise<{ relay: RelayProcess; client: FheLlmClient; close(): Promise<void> }> {
+  const relay = new RelayProcess(await freePort(), args);
+  await relay.start();
+  const client = createClient({ relayUrl: relay.url, storage: 'memory', retries: 6 });
+  await client.ready;
+  return {
+    relay,
+    client,
+    async close() {
+      await client.close();
+      await relay.kill();
+    },
+  };
 }
