@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RelayApi, workerMs } from './relay-api.ts';
+import { RelayApi, readAtMost, workerMs } from './relay-api.ts';
 describe('workerMs (the relay CPU figure from Server-Timing)', () => {
   it('prefers worker-cpu, falls back to worker, and is 0 when absent or malformed', () => {
     expect(workerMs('worker;dur=12.5, worker-cpu;dur=9.5')).toBe(9.5);
@@ -54,5 +54,15 @@ describe('retries', () => {
     const waiting = new RelayApi({ relayUrl: 'http://relay.test', fetch: answer(true) as typeof fetch, timeoutMs: 5_000, retries: 3 });
     expect(await waiting.getTokenizer('m')).toEqual(new Uint8Array([7]));
     expect(calls).toBe(2);
+  });
+});
+
+describe('readAtMost (the client table is read within its descriptor size)', () => {
+  const body = (n: number, length?: string) => new Response(new Uint8Array(n).fill(1), length ? { headers: { 'content-length': length } } : {});
+  it('returns a body within the bound and refuses one beyond it, by header or while reading', async () => {
+    expect((await readAtMost(body(8), 8)).length).toBe(8);
+    expect((await readAtMost(body(3), 8)).length).toBe(3);
+    await expect(readAtMost(body(9), 8)).rejects.toMatchObject({ name: 'ProtocolError', code: 'bad_response' });
+    await expect(readAtMost(body(4, '1000000000'), 8)).rejects.toMatchObject({ name: 'ProtocolError', got: 1e9 });
   });
 });

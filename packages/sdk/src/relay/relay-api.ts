@@ -80,11 +80,12 @@ export class RelayApi {
   getClientTable(id: string, expectedValues: number, signal?: AbortSignal): Promise<Float32Array> {
     const cached = this.#clientTables.get(id);
     if (cached) return cached;
-    const fetched = this.#call(`/v1/models/${encodeURIComponent(id)}/client-table`, { signal }, (r) => r.arrayBuffer()).then((buffer) => {
-      if (buffer.byteLength !== expectedValues * 4) {
-        throw new ProtocolError('bad_response', `the client table of ${id} is ${buffer.byteLength} bytes; its descriptor implies ${expectedValues * 4}`, { expected: expectedValues * 4, got: buffer.byteLength });
+    const expected = expectedValues * 4;
+    const fetched = this.#call(`/v1/models/${encodeURIComponent(id)}/client-table`, { signal }, (r) => readAtMost(r, expected)).then((bytes) => {
+      if (bytes.byteLength !== expected) {
+        throw new ProtocolError('bad_response', `the client table of ${id} is ${bytes.byteLength} bytes; its descriptor implies ${expected}`, { expected, got: bytes.byteLength });
       }
-      return new Float32Array(buffer);
+      return new Float32Array(bytes.buffer, bytes.byteOffset, expectedValues);
     });
     this.#clientTables.set(id, fetched);
     fetched.catch(() => this.#clientTables.delete(id)); // a failure is not cached
@@ -161,4 +162,36 @@ export function workerMs(header: string | null): number {
     if (Number.isFinite(ms)) return ms;
   }
   return 0;
+}
+
+/**
+ * A response body of at most `maxBytes`: reading stops (and fails) at the
+ * first byte beyond, so a relay cannot make the client buffer more than the
+ * descriptor allows. Returns what was read when it ends within the bound.
+ */
+export async function readAtMost(response: Response, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  const tooLarge = (got: number | string) => new ProtocolError('bad_response', `response body larger than the ${maxBytes} bytes expected`, { expected: `<= ${maxBytes}`, got });
+  if (declared > maxBytes) throw tooLarge(declared);
+  // Chunks, not one buffer of maxBytes: the bound comes from a descriptor, which may itself lie.
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = response.body?.getReader();
+  while (reader) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw tooLarge(`> ${maxBytes}`);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
