@@ -130,8 +130,11 @@ export class SplitInferenceClient {
           this.#takeQkv(r, o, l + 1);
         } else {
           // The client's own tied head, or the relay's classifier rows divided by the norm.
-          const s = block.norm(r.x);
-          logits.push(block.classify ? block.classify(r.x) : Float32Array.from(o.subarray(dim), (v) => v / s));
+          if (block.classify) logits.push(block.classify(r.x));
+          else {
+            const s = block.norm(r.x);
+            logits.push(Float32Array.from(o.subarray(dim), (v) => v / s));
+          }
         }
       });
       if (l < nLayers - 1) this.#attendAll(rows, l + 1);
