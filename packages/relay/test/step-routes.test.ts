@@ -132,7 +132,10 @@ describe('POST /v1/models/{id}/steps/{step}', () => {
   it('answers 422 for ciphertexts SEAL rejects and for counts, levels and sizes off the plan', async () => {
     const body = stepBody(1, inputs(1, 1));
     const env = decodeEnvelope(body);
-    const corrupt = env.items[0].slice();
+    // Clients upload ciphertexts uncompressed, but the relay also takes zstd ones (any client may send them).
+    const loaded = client.ctx.loadCiphertext(env.items[0]);
+    const corrupt = client.ctx.save(loaded);
+    loaded.delete();
     // 54-bit residues barely compress, so zstd may store them raw and a flipped payload byte
     // would still inflate: break the zstd frame's own header (right after SEAL's 16 bytes).
     for (let i = 16; i < 24; i++) corrupt[i] ^= 0x5a;

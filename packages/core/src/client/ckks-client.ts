@@ -72,7 +72,7 @@ export class CkksClient {
       try {
         const ct = this.#encryptor.encryptSymmetricSerializable(pt);
         try {
-          return this.ctx.save(ct);
+          return this.ctx.saveCiphertext(ct);
         } finally {
           ct.delete();
         }

@@ -90,7 +90,7 @@ export function evaluateGroup(
     for (const bytes of group.items) inputs.push(ctx.loadCiphertext(bytes));
     const outputs = operator.evaluate(inputs, group.vectors, keys, undefined, outputTiles);
     try {
-      return outputs.map((ct) => ctx.save(ct));
+      return outputs.map((ct) => ctx.saveCiphertext(ct));
     } finally {
       outputs.forEach((ct) => ct.delete());
     }

@@ -86,9 +86,21 @@ export class CkksContext {
     }
   }
 
-  /** Serialize with zstd: shrinks keys by a third and fresh ciphertexts by about a third. */
+  /** Serialize keys with zstd: it shrinks Galois keys by about a third. */
   save(object: { saveToArray(mode: never): unknown }): Uint8Array {
     return object.saveToArray(this.seal.ComprModeType.zstd as never) as Uint8Array;
+  }
+
+  /**
+   * Serialize a ciphertext (or a seeded symmetric one) uncompressed. Its
+   * coefficients are uniform below a 54-bit prime, so zstd saved only 6% of
+   * the bytes (30,983 vs 32,962 for an upload, 61,706 vs 65,649 for a
+   * response, measured) while costing 0.13 ms to compress and 0.15 ms to
+   * inflate per ciphertext: about 15 ms of CPU per stories260K token, split
+   * between the client and the relay.
+   */
+  saveCiphertext(object: { saveToArray(mode: never): unknown }): Uint8Array {
+    return object.saveToArray(this.seal.ComprModeType.none as never) as Uint8Array;
   }
 
   delete(): void {
