@@ -5,7 +5,7 @@ import type { Hono } from 'hono';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
-import type { RelayConfig } from './config.ts';
+import { requestParallelism, type RelayConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { metricsApp } from './routes/health-routes.ts';
 import { RelayMetrics } from './metrics/relay-metrics.ts';
@@ -126,7 +126,7 @@ export class Relay {
       ? [...this.#preloaded]
       : await Promise.all(
           this.config.models.map(async (spec) => {
-            const model = await loadHostedModel(spec, this.config.preset, this.config.tileParallelism, this.config.embedding, (p) => progress.model(spec.id, p));
+            const model = await loadHostedModel(spec, this.config.preset, requestParallelism(this.config), this.config.embedding, (p) => progress.model(spec.id, p));
             progress.prepared(spec.id, model.calibrationCached);
             return model;
           }),

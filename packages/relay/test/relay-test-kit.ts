@@ -26,8 +26,9 @@ export function testConfig(overrides: RelayConfigInput = {}): RelayConfig {
 }
 
 /** stories260K prepared under `id` for `preset` (calibration runs in a worker; ~4 s). */
-export function loadStories(preset: string, id = 'stories260K'): Promise<HostedModel> {
-  return loadHostedModel({ ...BUNDLED_MODEL, id }, preset);
+/** stories260K as a relay hosts it; `parallelism` is the relay's request parallelism (testConfig's 2 workers: 2). */
+export function loadStories(preset: string, id = 'stories260K', parallelism = 1): Promise<HostedModel> {
+  return loadHostedModel({ ...BUNDLED_MODEL, id }, preset, parallelism);
 }
 
 /** A started relay without a socket; use relay.app.request(). */

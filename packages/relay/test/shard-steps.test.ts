@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GaloisKeys } from 'node-seal';
 import {
-  PlaintextStepRunner, StepOperators, buildSchedule, decodeEnvelope, decryptStepResponse, encryptStepRequest, evaluateGroup, groupSizes, parseLlama2cCheckpoint, planModelStep, splitRequestGroups,
+  PlaintextStepRunner, StepOperators, buildSchedule, decodeEnvelope, decryptStepResponse, encodeEnvelope, encryptStepRequest, evaluateGroup, evaluateGroupShared, groupSizes, parseLlama2cCheckpoint, planModelStep, splitRequestGroups,
 } from '@fhe-llm/core';
 import type { HostedModel } from '../src/models/hosted-model.ts';
 import type { Relay } from '../src/relay.ts';
@@ -14,6 +14,8 @@ import { TestClient, bearer, createSession, errorOf, loadStories, modelsDir, sta
 
 const PRESET = 'insecure-n2048-q109';
 const LAST = 10;
+// The embedding + QKV step: one output tile, and 16 giant steps that two workers share.
+const FIRST = 0;
 // As the relay's workers hold it (Float32), so the unsplit reference is byte-identical.
 const schedule = buildSchedule(parseLlama2cCheckpoint(new Uint8Array(readFileSync(new URL('stories260K.bin', modelsDir)))), { precision: 'float32' });
 const plaintext = new PlaintextStepRunner(schedule);
@@ -36,7 +38,8 @@ const postStep = (r: Relay, step: number, body: Uint8Array, token: string) =>
   r.app.request(`/v1/models/stories260K/steps/${step}`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: bearer(token) });
 
 beforeAll(async () => {
-  model = await loadStories(PRESET);
+  // Two workers may share one request, as the relay plans by default with two workers.
+  model = await loadStories(PRESET, 'stories260K', 2);
   relay = await startRelay(testConfig({ preset: PRESET, workers: 2 }), { models: [model] });
   client = await TestClient.create(model.descriptor);
   const keysEnvelope = client.keysEnvelope();
@@ -97,18 +100,46 @@ describe('sharded steps', () => {
     expect(Number(timing?.[1])).toBeGreaterThan(0);
   });
 
-  it('single-tile steps are not split and still hold every tile', async () => {
-    const plan = planModelStep(model.descriptor, 1, 1);
+  it('a single-tile step is held by every worker and its giant steps are shared: each part computed once, the bytes of the same split evaluated here', async () => {
+    const pool = relay.services.pool!;
+    const plan = planModelStep(model.descriptor, FIRST, 1);
     expect(plan.outTiles).toBe(1);
-    const xs = inputs(1, 1, 5);
-    const res = await postStep(relay, 1, encryptStepRequest(client.client, plan, xs), session.token);
-    expect(res.status).toBe(200);
-    const [y] = decryptStepResponse(client.client, plan, 1, new Uint8Array(await res.arrayBuffer()));
-    const [want] = await plaintext.runStep(1, xs);
-    y.forEach((v, j) => expect(Math.abs(v - want[j])).toBeLessThan(1e-2 * Math.max(1, model.descriptor.steps[1].bounds.output)));
-    const held = relay.services.pool!.laneReadings().map((l) => l.heldTiles.get('stories260K:1:1')).filter(Boolean);
-    expect(held.length).toBeGreaterThan(0);
+    expect(plan.giantParts).toBe(2);
+    const operator = unsplit.get(FIRST, 1).operator;
+    const before = pool.laneReadings().map((l) => l.partsEvaluated);
+    const requests = 4;
+    for (let k = 0; k < requests; k++) {
+      const xs = inputs(FIRST, 1, 5 + k);
+      const body = encryptStepRequest(client.client, plan, xs);
+      const res = await postStep(relay, FIRST, body, session.token);
+      expect(res.status).toBe(200);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      // This process computing every part itself does exactly what the workers did between them.
+      const reference = splitRequestGroups(plan, decodeEnvelope(body, { kind: 'ciphertexts', presetId: plan.presetId })).flatMap((group) =>
+        evaluateGroupShared(operator, keys, group, plan.giantParts, () => true, () => []),
+      );
+      const items = decodeEnvelope(bytes, { kind: 'ciphertexts', presetId: plan.presetId }).items;
+      expect(items.map((item, i) => Buffer.from(item).equals(Buffer.from(reference[i])))).toEqual([true]);
+      const [y] = decryptStepResponse(client.client, plan, 1, bytes);
+      const [want] = await plaintext.runStep(FIRST, xs);
+      y.forEach((v, j) => expect(Math.abs(v - want[j])).toBeLessThan(1e-2 * Math.max(1, model.descriptor.steps[FIRST].bounds.output)));
+    }
+    // Whichever worker got to it, every part was computed exactly once.
+    const parts = pool.laneReadings().map((l, k) => l.partsEvaluated - before[k]);
+    expect(parts.reduce((a, b) => a + b, 0)).toBe(requests * plan.giantParts);
+    const held = pool.laneReadings().map((l) => l.heldTiles.get(`stories260K:${FIRST}:1`));
     for (const tiles of held) expect(tiles).toEqual([0]);
+  });
+
+  it('a shared step answers a ciphertext SEAL rejects with its 422, whichever part fails first, and serves again', async () => {
+    const plan = planModelStep(model.descriptor, FIRST, 1);
+    const env = decodeEnvelope(encryptStepRequest(client.client, plan, inputs(FIRST, 1, 21)), { kind: 'ciphertexts', presetId: plan.presetId });
+    const broken = env.items.map((item) => item.slice());
+    broken[broken.length - 1].fill(0xff, broken[0].length - 1024, broken[0].length - 8);
+    for (let k = 0; k < 3; k++) {
+      expect(await errorOf(await postStep(relay, FIRST, encodeEnvelope({ ...env, items: broken }), session.token))).toEqual({ status: 422, code: 'invalid_ciphertext' });
+    }
+    expect((await postStep(relay, FIRST, encodeEnvelope(env), session.token)).status).toBe(200);
   });
 
   it('off: one queue, no tile split', async () => {

@@ -5,6 +5,12 @@ import type { CkksContext } from '../seal/ckks-context.ts';
 import { biasSlots, checkWeights, diagonalSlots, inputIndex, type LinearWeights } from './layout.ts';
 import type { LinearPlan } from './plan.ts';
 
+/** One worker's share of a lone output tile's giant steps (see LinearPlan.giantParts). */
+export interface GiantPart {
+  readonly part: number;
+  readonly parts: number;
+}
+
 /** Operation counts of one evaluation, to compare against the plan's cost model. */
 export interface EvaluationStats {
   rotations: number;
@@ -154,28 +160,91 @@ export class LinearOperator {
     stats: EvaluationStats = { rotations: 0, plainMults: 0 },
     outputTiles: readonly number[] = this.#allTiles,
   ): Ciphertext[] {
+    this.#checkEvaluation(inputs, vectors, keys, outputTiles);
+    const giantSteps = Array.from({ length: this.plan.giantSteps }, (_, g) => g);
+    return this.#withBabySteps(inputs, keys, stats, (babies) =>
+      this.#perTile(outputTiles, (r) => {
+        const acc = this.#giantChain(r, babies, giantSteps, 1, keys, stats);
+        this.#finish(acc, r, vectors, keys, stats);
+        return acc;
+      }),
+    );
+  }
+
+  /**
+   * One worker's share of a lone output tile's giant steps (see
+   * `LinearPlan.giantParts`): the sum over g = part (mod parts) of the giant
+   * steps rotated into place, before the folds and the bias. The caller
+   * owns the result and passes every part's to `combineParts`. A partial sum
+   * never leaves the relay: alone it is a product of the weights with fewer
+   * diagonals than the answer.
+   */
+  evaluatePart(inputs: readonly Ciphertext[], vectors: number, keys: GaloisKeys, giant: GiantPart, stats: EvaluationStats = { rotations: 0, plainMults: 0 }): Ciphertext[] {
+    const { part, parts } = giant;
+    if (!Number.isInteger(parts) || parts < 2 || (parts & (parts - 1)) !== 0 || parts > this.plan.giantSteps || !Number.isInteger(part) || part < 0 || part >= parts) {
+      throw new PlanError('bad_part', 'no such giant-step part', { expected: `0..parts-1 of 2..${this.plan.giantSteps} (a power of two)`, got: `${part} of ${parts}` });
+    }
+    this.#checkEvaluation(inputs, vectors, keys, this.#allTiles, parts * this.plan.babySteps);
+    const mine = Array.from({ length: Math.ceil((this.plan.giantSteps - part) / parts) }, (_, i) => part + i * parts);
+    return this.#withBabySteps(inputs, keys, stats, (babies) =>
+      this.#perTile(this.#allTiles, (r) => {
+        const acc = this.#giantChain(r, babies, mine, parts, keys, stats);
+        if (part > 0) {
+          this.ctx.evaluator.rotateVectorInplace(acc, part * this.plan.babySteps, keys);
+          stats.rotations++;
+        }
+        return acc;
+      }),
+    );
+  }
+
+  /**
+   * The answer from every part's partial sums (`partials[p][r]`: part p,
+   * output tile r, as `evaluatePart` returned them): their sum, folded, with
+   * the bias. Borrows the partials; the caller owns the result.
+   */
+  combineParts(partials: readonly (readonly Ciphertext[])[], vectors: number, keys: GaloisKeys, stats: EvaluationStats = { rotations: 0, plainMults: 0 }): Ciphertext[] {
+    if (this.#deleted) throw new PlanError('deleted', 'operator was deleted');
+    if (partials.length < 2 || partials.some((tiles) => tiles.length !== this.plan.outTiles)) {
+      throw new PlanError('bad_count', 'one partial sum per part and output tile', { expected: `2+ parts x ${this.plan.outTiles} tiles`, got: partials.map((t) => t.length) });
+    }
+    if (!Number.isInteger(vectors) || vectors < 1 || vectors > this.plan.batch) {
+      throw new PlanError('bad_count', `a ciphertext group carries 1..${this.plan.batch} vectors`, { expected: this.plan.batch, got: vectors });
+    }
+    this.#checkKeys(keys, this.#steps);
+    return this.#perTile(this.#allTiles, (r) => {
+      const acc = new this.ctx.seal.Ciphertext();
+      try {
+        acc.assign(partials[0][r]);
+        for (let p = 1; p < partials.length; p++) this.ctx.evaluator.addInplace(acc, partials[p][r]);
+        this.#finish(acc, r, vectors, keys, stats);
+        return acc;
+      } catch (error) {
+        acc.delete();
+        throw error;
+      }
+    });
+  }
+
+  #checkEvaluation(inputs: readonly Ciphertext[], vectors: number, keys: GaloisKeys, outputTiles: readonly number[], extraStep?: number): void {
     if (this.#deleted) throw new PlanError('deleted', 'operator was deleted');
     this.checkInputs(inputs, vectors);
     for (const r of outputTiles) {
       if (!Number.isInteger(r) || r < 0 || r >= this.plan.outTiles) throw new PlanError('bad_tile', 'no such output tile', { expected: `0..${this.plan.outTiles - 1}`, got: r });
     }
-    const missing = this.missingSteps(keys);
-    if (missing.length) throw new PlanError('missing_keys', 'Galois keys lack rotation steps this plan needs', { expected: this.#steps, got: missing });
-    const { seal, evaluator } = this.ctx;
+    this.#checkKeys(keys, extraStep === undefined ? this.#steps : [...this.#steps, extraStep]);
+  }
+
+  #checkKeys(keys: GaloisKeys, steps: readonly number[]): void {
+    const missing = steps.filter((s) => !keys.hasKey(this.ctx.galoisElement(s)));
+    if (missing.length) throw new PlanError('missing_keys', 'Galois keys lack rotation steps this plan needs', { expected: steps, got: missing });
+  }
+
+  /** Run `body` with the baby steps of every input tile (rotation by b is one power-of-two rotation of an earlier baby step); frees the ones made here. */
+  #withBabySteps(inputs: readonly Ciphertext[], keys: GaloisKeys, stats: EvaluationStats, body: (babies: Ciphertext[][]) => Ciphertext[]): Ciphertext[] {
     const p = this.plan;
     const owned: Ciphertext[] = [];
-    const rotate = (ct: Ciphertext, step: number): Ciphertext => {
-      const out = new seal.Ciphertext();
-      owned.push(out);
-      sealCall('rotation_failed', `rotation by ${step}`, () => evaluator.rotateVector(ct, step, keys, out));
-      stats.rotations++;
-      return out;
-    };
-    const outputs: Ciphertext[] = [];
-    const tmp = new seal.Ciphertext();
-    const part = new seal.Ciphertext();
     try {
-      // Baby steps: rotation by b is one power-of-two rotation of an earlier baby step.
       const babies: Ciphertext[][] = [];
       for (let c = 0; c < p.inTiles; c++) {
         const row: Ciphertext[] = [];
@@ -183,72 +252,113 @@ export class LinearOperator {
           if (p.preRotated || b === 0) row.push(inputs[inputIndex(p, c, b)]);
           else {
             const high = 2 ** Math.floor(Math.log2(b));
-            row.push(rotate(row[b - high], high));
+            const out = new this.ctx.seal.Ciphertext();
+            owned.push(out);
+            sealCall('rotation_failed', `rotation by ${high}`, () => this.ctx.evaluator.rotateVector(row[b - high], high, keys, out));
+            stats.rotations++;
+            row.push(out);
           }
         }
         babies.push(row);
       }
-      const early = this.ctx.preset.rotateAtLastLevel;
-      for (const r of outputTiles) {
-        const acc = new seal.Ciphertext();
-        outputs.push(acc);
-        let started = false;
-        // Giant steps by Horner's rule: acc = rot(acc, n1) + part_g, g descending. Each
-        // part is a sum of products at scale 2^(in+w), where key-switching noise is
-        // negligible. With `rotateAtLastLevel` each part is rescaled and moved to the
-        // last level first, so the giant-step and fold rotations are cheap one-prime
-        // key switches; otherwise everything stays on top and is rescaled once.
-        for (let g = p.giantSteps - 1; g >= 0; g--) {
-          let hasPart = false;
-          for (let c = 0; c < p.inTiles; c++) {
-            for (let b = 0; b < p.babySteps; b++) {
-              const { pt: diagonal, owned } = this.#diagonal(r, c, g, b);
-              if (!diagonal) continue;
-              try {
-                stats.plainMults++;
-                if (!hasPart) {
-                  evaluator.multiplyPlain(babies[c][b], diagonal, part);
-                  hasPart = true;
-                } else {
-                  evaluator.multiplyPlain(babies[c][b], diagonal, tmp);
-                  evaluator.addInplace(part, tmp);
-                }
-              } finally {
-                if (owned) diagonal.delete();
-              }
-            }
-          }
-          if (hasPart && early) this.#toLastLevel(part);
-          if (started) {
-            evaluator.rotateVectorInplace(acc, p.babySteps, keys);
-            stats.rotations++;
-            if (hasPart) evaluator.addInplace(acc, part);
-          } else if (hasPart) {
-            acc.assign(part);
-            started = true;
-          }
-        }
-        if (!started) throw new PlanError('zero_operator', `output tile ${r} has no nonzero weights; nothing to evaluate`);
-        for (let s = p.batch * p.blockSize; s < p.batch * p.blockSize * p.chunks; s *= 2) {
-          evaluator.rotateVector(acc, s, keys, tmp);
-          stats.rotations++;
-          evaluator.addInplace(acc, tmp);
-        }
-        // Response at the last level: smallest, and nothing beyond W x + b to learn.
-        // A flat preset has one level and never rescales.
-        if (!early && !this.ctx.preset.flat) this.#toLastLevel(acc);
-        const bias = this.#biasPlaintext(r, vectors, acc.scale());
-        if (bias) evaluator.addPlainInplace(acc, bias);
-      }
+      return body(babies);
+    } finally {
+      for (const ct of owned) ct.delete();
+    }
+  }
+
+  /** One ciphertext per tile from `make`; on failure frees those already made. */
+  #perTile(tiles: readonly number[], make: (r: number) => Ciphertext): Ciphertext[] {
+    const outputs: Ciphertext[] = [];
+    try {
+      for (const r of tiles) outputs.push(make(r));
       return outputs;
     } catch (error) {
       for (const ct of outputs) ct.delete();
       throw error;
+    }
+  }
+
+  /**
+   * Σ over the giant steps `gs` (ascending, evenly spaced by `stride`) of
+   * part_g rotated by (g - gs[0]) * n1, by Horner's rule: acc = rot(acc,
+   * stride*n1) + part_g, g descending. Each part is a sum of products at
+   * scale 2^(in+w), where key-switching noise is negligible. With
+   * `rotateAtLastLevel` each part is rescaled and moved to the last level
+   * first, so the rotations are cheap one-prime key switches; otherwise
+   * everything stays on top and is rescaled once (in #finish).
+   */
+  #giantChain(r: number, babies: Ciphertext[][], gs: readonly number[], stride: number, keys: GaloisKeys, stats: EvaluationStats): Ciphertext {
+    const { seal, evaluator } = this.ctx;
+    const p = this.plan;
+    const early = this.ctx.preset.rotateAtLastLevel;
+    const acc = new seal.Ciphertext();
+    const tmp = new seal.Ciphertext();
+    const part = new seal.Ciphertext();
+    let started = false;
+    try {
+      for (let i = gs.length - 1; i >= 0; i--) {
+        const g = gs[i];
+        let hasPart = false;
+        for (let c = 0; c < p.inTiles; c++) {
+          for (let b = 0; b < p.babySteps; b++) {
+            const { pt: diagonal, owned } = this.#diagonal(r, c, g, b);
+            if (!diagonal) continue;
+            try {
+              stats.plainMults++;
+              if (!hasPart) {
+                evaluator.multiplyPlain(babies[c][b], diagonal, part);
+                hasPart = true;
+              } else {
+                evaluator.multiplyPlain(babies[c][b], diagonal, tmp);
+                evaluator.addInplace(part, tmp);
+              }
+            } finally {
+              if (owned) diagonal.delete();
+            }
+          }
+        }
+        if (hasPart && early) this.#toLastLevel(part);
+        if (started) {
+          evaluator.rotateVectorInplace(acc, stride * p.babySteps, keys);
+          stats.rotations++;
+          if (hasPart) evaluator.addInplace(acc, part);
+        } else if (hasPart) {
+          // Leading all-zero steps add nothing: the chain starts at the highest nonzero one.
+          acc.assign(part);
+          started = true;
+        }
+      }
+      if (!started) throw new PlanError('zero_operator', `output tile ${r} has no nonzero weights in these giant steps; nothing to evaluate`);
+      return acc;
+    } catch (error) {
+      acc.delete();
+      throw error;
     } finally {
       tmp.delete();
       part.delete();
-      for (const ct of owned) ct.delete();
     }
+  }
+
+  /** Folds (rotations by T*B, 2T*B, ...), the move to the last level, and the bias. */
+  #finish(acc: Ciphertext, r: number, vectors: number, keys: GaloisKeys, stats: EvaluationStats): void {
+    const { seal, evaluator } = this.ctx;
+    const p = this.plan;
+    const tmp = new seal.Ciphertext();
+    try {
+      for (let s = p.batch * p.blockSize; s < p.batch * p.blockSize * p.chunks; s *= 2) {
+        evaluator.rotateVector(acc, s, keys, tmp);
+        stats.rotations++;
+        evaluator.addInplace(acc, tmp);
+      }
+    } finally {
+      tmp.delete();
+    }
+    // Response at the last level: smallest, and nothing beyond W x + b to learn.
+    // A flat preset has one level and never rescales.
+    if (!this.ctx.preset.rotateAtLastLevel && !this.ctx.preset.flat) this.#toLastLevel(acc);
+    const bias = this.#biasPlaintext(r, vectors, acc.scale());
+    if (bias) evaluator.addPlainInplace(acc, bias);
   }
 
   /** Rescale a sum of products once, then switch to the last level: smallest and cheapest to rotate. */

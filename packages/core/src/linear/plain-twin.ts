@@ -17,21 +17,27 @@ export function evaluatePlanPlain(plan: LinearPlan, w: LinearWeights, inputs: re
     babies.push(row);
   }
   const out: Float64Array[] = [];
+  const parts = plan.giantParts;
   for (let r = 0; r < plan.outTiles; r++) {
-    let acc: Float64Array | null = null;
-    for (let g = plan.giantSteps - 1; g >= 0; g--) {
-      const part = new Float64Array(plan.slots);
-      for (let c = 0; c < plan.inTiles; c++) {
-        for (let b = 0; b < plan.babySteps; b++) {
-          const d = diagonalSlots(plan, w, r, c, g, b);
-          if (!d) continue;
-          const x = babies[c][b];
-          for (let j = 0; j < plan.slots; j++) part[j] += x[j] * d[j];
+    // Each part's Horner chain over g = p (mod P) with step P*n1, shifted by p*n1, then summed: the
+    // same split as LinearOperator.evaluatePart/combineParts (P = 1: the whole chain).
+    let y: Float64Array = new Float64Array(plan.slots);
+    for (let p = 0; p < parts; p++) {
+      let acc: Float64Array | null = null;
+      for (let g = p + parts * Math.floor((plan.giantSteps - 1 - p) / parts); g >= p; g -= parts) {
+        const part = new Float64Array(plan.slots);
+        for (let c = 0; c < plan.inTiles; c++) {
+          for (let b = 0; b < plan.babySteps; b++) {
+            const d = diagonalSlots(plan, w, r, c, g, b);
+            if (!d) continue;
+            const x = babies[c][b];
+            for (let j = 0; j < plan.slots; j++) part[j] += x[j] * d[j];
+          }
         }
+        acc = acc === null ? part : addSlots(rotateSlots(acc, parts * plan.babySteps), part);
       }
-      acc = acc === null ? part : addSlots(rotateSlots(acc, plan.babySteps), part);
+      if (acc) y = addSlots(y, rotateSlots(acc, p * plan.babySteps));
     }
-    let y = acc ?? new Float64Array(plan.slots);
     for (let s = plan.batch * plan.blockSize; s < plan.batch * plan.blockSize * plan.chunks; s *= 2) y = addSlots(y, rotateSlots(y, s));
     const bias = biasSlots(plan, w, r, vectors);
     out.push(bias ? addSlots(y, bias) : y);

@@ -54,6 +54,14 @@ export interface LinearPlan {
   readonly giantSteps: number;
   /** When true the client uploads the n1 baby-step shifts itself instead of the relay rotating. */
   readonly preRotated: boolean;
+  /**
+   * P: workers that share one output tile's giant steps (1: no split). Part p
+   * takes the giant steps g = p (mod P) by Horner's rule with the step P*n1,
+   * then rotates its sum by p*n1; the relay adds the P partial sums and folds
+   * once (see giantPartSteps). Total rotations stay n2 - 1, the latency of
+   * the giant steps drops to about n2 / P: a lone request uses every worker.
+   */
+  readonly giantParts: number;
   /** Rotation steps the relay needs Galois keys for (all powers of two). */
   readonly galoisSteps: readonly number[];
   /** The client encrypts at 2^inputScaleBits, the relay encodes weights at 2^weightScaleBits (see operatorScales). */
@@ -100,6 +108,30 @@ const isPow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 
 const log2 = (n: number) => Math.round(Math.log2(n));
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
+/** The giant steps part `part` of `parts` evaluates: g = part, part + P, ... below n2. */
+export function giantPartSteps(plan: Pick<LinearPlan, 'giantSteps' | 'giantParts'>, part: number): number[] {
+  const steps: number[] = [];
+  for (let g = part; g < plan.giantSteps; g += plan.giantParts) steps.push(g);
+  return steps;
+}
+
+/**
+ * Relay-side cost of combining P partial sums, beyond the rotations and
+ * products: each part's ciphertext serialized, posted to the main thread and
+ * loaded again by the worker that adds them, and one more task round trip.
+ * Measured about 1 ms on this machine for one ciphertext at N=4096.
+ */
+const GIANT_PART_COMBINE_MS = 1;
+
+/**
+ * Share of the work a split adds beyond its critical path, charged on top of
+ * it: a relay serves many requests, so work that only shortens one request's
+ * wait is not free. At 0.5 a plan that halves the latency for the same total
+ * work wins, and one that halves it by doubling the work (more output tiles,
+ * each repeating the giant steps) loses.
+ */
+const PARALLEL_WORK_WEIGHT = 0.5;
+
 /** Powers of two needed to build every baby-step rotation 1..n1-1 as a chain. */
 function babyStepKeys(n1: number): number[] {
   const steps: number[] = [];
@@ -119,12 +151,16 @@ interface Candidate extends Omit<LinearPlan, 'galoisSteps' | 'cost' | 'presetId'
 function costOf(preset: Preset, c: Candidate, msPerByte: number, parallelism: number): PlanCost & { galoisSteps: number[] } {
   const babyRotations = c.preRotated ? 0 : c.inTiles * (c.babySteps - 1);
   const foldRotations = log2(c.chunks);
+  // Split giant steps keep the total at n2 - 1: P chains of Horner steps plus P - 1 final shifts.
   const rotations = babyRotations + c.outTiles * (c.giantSteps - 1 + foldRotations);
   const plainMults = c.inTiles * c.outTiles * c.diagonals;
-  // The slowest worker's share when output tiles are spread over `parallelism` workers.
+  // The slowest worker's share when output tiles are spread over `parallelism` workers,
+  // or when one tile's giant steps are (each part repeats the baby steps; the folds follow the combine).
   const tilesPerWorker = Math.ceil(c.outTiles / Math.min(parallelism, c.outTiles));
-  const criticalRotations = babyRotations + tilesPerWorker * (c.giantSteps - 1 + foldRotations);
-  const criticalMults = c.inTiles * tilesPerWorker * c.diagonals;
+  const P = c.giantParts;
+  const longestChain = P === 1 ? c.giantSteps - 1 : Math.max(...Array.from({ length: P }, (_, p) => giantPartSteps(c, p).length - 1 + (p > 0 ? 1 : 0)));
+  const criticalRotations = babyRotations + tilesPerWorker * (longestChain + foldRotations);
+  const criticalMults = c.inTiles * tilesPerWorker * Math.ceil(c.diagonals / P);
   const inputCiphertexts = c.inTiles * (c.preRotated ? c.babySteps : 1);
   const outputCiphertexts = c.outTiles;
   const bytes = inputCiphertexts * ciphertextBytes(preset, 'upload') + outputCiphertexts * ciphertextBytes(preset, 'response');
@@ -132,10 +168,16 @@ function costOf(preset: Preset, c: Candidate, msPerByte: number, parallelism: nu
   // Giant-step and fold rotations run at the last level when the preset allows it.
   const laterMs = preset.rotateAtLastLevel ? k.rotateLastLevelMs : k.rotateMs;
   const criticalLater = criticalRotations - babyRotations;
+  const criticalRelayMs = babyRotations * k.rotateMs + criticalLater * laterMs + criticalMults * k.multiplyPlainMs + (P > 1 ? GIANT_PART_COMBINE_MS : 0);
+  // Every worker taking part repeats the baby steps.
+  const workersUsed = P > 1 ? P : Math.min(parallelism, c.outTiles);
+  const totalRelayMs = workersUsed * babyRotations * k.rotateMs + (rotations - babyRotations) * laterMs + plainMults * k.multiplyPlainMs + (P > 1 ? GIANT_PART_COMBINE_MS : 0);
+  const extraWorkMs = Math.max(0, totalRelayMs - criticalRelayMs);
   const estimatedMs =
-    babyRotations * k.rotateMs + criticalLater * laterMs + criticalMults * k.multiplyPlainMs + inputCiphertexts * k.encryptMs + outputCiphertexts * k.decryptMs + bytes * msPerByte;
+    criticalRelayMs + PARALLEL_WORK_WEIGHT * extraWorkMs + inputCiphertexts * k.encryptMs + outputCiphertexts * k.decryptMs + bytes * msPerByte;
   const steps = new Set<number>(c.preRotated ? [] : babyStepKeys(c.babySteps));
   if (c.giantSteps > 1) steps.add(c.babySteps);
+  if (P > 1) steps.add(P * c.babySteps);
   for (let s = c.batch * c.blockSize; s < c.batch * c.blockSize * c.chunks; s *= 2) steps.add(s);
   return { rotations, plainMults, inputCiphertexts, outputCiphertexts, estimatedMs, galoisSteps: [...steps].sort((a, b) => a - b) };
 }
@@ -154,6 +196,18 @@ function* babyStepChoices(diagonals: number, allowPreRotation: boolean, relayRot
     if (n1 === 1 || relayRotatesInput) yield { babySteps: n1, giantSteps, preRotated: false };
     if (allowPreRotation && n1 > 1) yield { babySteps: n1, giantSteps, preRotated: true };
   }
+}
+
+/**
+ * Ways to share one output tile's giant steps: not at all, or over P workers
+ * (a power of two, so the chain step P*n1 is one more power-of-two key) when
+ * the tile is alone (several tiles already spread) and each part gets at
+ * least two giant steps.
+ */
+function* giantPartChoices(giantSteps: number, outTiles: number, parallelism: number) {
+  yield 1;
+  if (outTiles !== 1) return;
+  for (let parts = 2; parts <= parallelism && 2 * parts <= giantSteps; parts *= 2) yield parts;
 }
 
 function* candidates(dOut: number, dIn: number, slots: number, batch: number, allowPreRotation: boolean, parallelism: number, relayRotatesInput: boolean): Generator<Candidate> {
@@ -176,7 +230,9 @@ function* candidates(dOut: number, dIn: number, slots: number, batch: number, al
         const tileOut = ceilDiv(dOut, outTiles);
         if (outTiles > fewestOutTiles && ceilDiv(dOut, outTiles - 1) === tileOut) continue;
         for (const bs of babyStepChoices(diagonals, allowPreRotation, relayRotatesInput)) {
-          yield { packing: 'blocked', batch, chunks, blockSize, tileOut, tileIn, inTiles, outTiles, diagonals, ...bs };
+          for (const giantParts of giantPartChoices(bs.giantSteps, outTiles, parallelism)) {
+            yield { packing: 'blocked', batch, chunks, blockSize, tileOut, tileIn, inTiles, outTiles, diagonals, ...bs, giantParts };
+          }
         }
       }
       if (tileIn <= chunks) break; // more input tiles cannot help once each chunk holds one diagonal
@@ -190,7 +246,9 @@ function* candidates(dOut: number, dIn: number, slots: number, batch: number, al
       const inTiles = ceilDiv(dIn, tileIn);
       if (inTiles > 64) continue;
       for (const bs of babyStepChoices(tileIn, allowPreRotation, relayRotatesInput)) {
-        yield { packing: 'cyclic', batch: 1, chunks: 1, blockSize: slots, tileOut, tileIn, inTiles, outTiles, diagonals: tileIn, ...bs };
+        for (const giantParts of giantPartChoices(bs.giantSteps, outTiles, parallelism)) {
+          yield { packing: 'cyclic', batch: 1, chunks: 1, blockSize: slots, tileOut, tileIn, inTiles, outTiles, diagonals: tileIn, ...bs, giantParts };
+        }
       }
     }
   }

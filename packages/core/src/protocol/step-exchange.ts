@@ -1,8 +1,8 @@
-import type { GaloisKeys } from 'node-seal';
+import type { Ciphertext, GaloisKeys } from 'node-seal';
 import { PlanError } from '../errors/plan-error.ts';
 import { WireFormatError } from '../errors/wire-format-error.ts';
 import type { CkksClient } from '../client/ckks-client.ts';
-import type { LinearOperator } from '../linear/linear-operator.ts';
+import type { GiantPart, LinearOperator } from '../linear/linear-operator.ts';
 import { planForVectors, type LinearPlan } from '../linear/plan.ts';
 import type { OperatorBounds, Preset } from '../seal/presets.ts';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '../wire/envelope.ts';
@@ -96,6 +96,71 @@ export function evaluateGroup(
     }
   } finally {
     inputs.forEach((ct) => ct.delete());
+  }
+}
+
+/**
+ * Relay: one worker's share of a lone group's giant steps (see
+ * `LinearPlan.giantParts`): loads and validates the inputs like
+ * `evaluateGroup` and returns the part's partial sums serialized, one per
+ * output tile. They stay inside the relay: only `evaluateGroupShared` makes
+ * an answer of them.
+ */
+export function evaluateGroupPart(operator: LinearOperator, keys: GaloisKeys, group: { vectors: number; items: readonly Uint8Array[] }, giant: GiantPart): Uint8Array[] {
+  const ctx = operator.ctx;
+  const inputs = [];
+  try {
+    for (const bytes of group.items) inputs.push(ctx.loadCiphertext(bytes));
+    const partials = operator.evaluatePart(inputs, group.vectors, keys, giant);
+    try {
+      return partials.map((ct) => ctx.saveCiphertext(ct));
+    } finally {
+      partials.forEach((ct) => ct.delete());
+    }
+  } finally {
+    inputs.forEach((ct) => ct.delete());
+  }
+}
+
+/**
+ * Relay: the answer of a lone group whose giant steps are shared by `parts`
+ * workers (see `LinearPlan.giantParts`). This worker evaluates part 0, then
+ * every other part that `claim(p)` hands it (nobody has started it: no
+ * waiting on a worker that is busy elsewhere), and takes the rest from
+ * `partial(p)`: another worker's serialized partial sums, one per output
+ * tile. It adds them, folds and adds the bias: the same answer as
+ * `evaluateGroup`.
+ */
+export function evaluateGroupShared(
+  operator: LinearOperator,
+  keys: GaloisKeys,
+  group: { vectors: number; items: readonly Uint8Array[] },
+  parts: number,
+  claim: (part: number) => boolean,
+  partial: (part: number) => readonly Uint8Array[],
+): Uint8Array[] {
+  const ctx = operator.ctx;
+  const inputs: Ciphertext[] = [];
+  const partials: Ciphertext[][] = [];
+  try {
+    for (const bytes of group.items) inputs.push(ctx.loadCiphertext(bytes));
+    for (let part = 0; part < parts; part++) {
+      if (part === 0 || claim(part)) partials.push(operator.evaluatePart(inputs, group.vectors, keys, { part, parts }));
+      else {
+        const row: Ciphertext[] = [];
+        partials.push(row);
+        for (const bytes of partial(part)) row.push(ctx.loadCiphertext(bytes));
+      }
+    }
+    const outputs = operator.combineParts(partials, group.vectors, keys);
+    try {
+      return outputs.map((ct) => ctx.saveCiphertext(ct));
+    } finally {
+      outputs.forEach((ct) => ct.delete());
+    }
+  } finally {
+    inputs.forEach((ct) => ct.delete());
+    partials.flat().forEach((ct) => ct.delete());
   }
 }
 

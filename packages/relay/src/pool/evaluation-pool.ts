@@ -1,10 +1,11 @@
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
-import { shardTiles } from '@fhe-llm/core';
+import { ciphertextSerializedBytes, getPreset, shardTiles } from '@fhe-llm/core';
 import { deadlineExceeded, overloaded } from '../relay-error.ts';
 import type { PoolReadings, RelayMetrics } from '../metrics/relay-metrics.ts';
 import { toSharedBytes } from './shared-bytes.ts';
-import { isWorkerReadyMessage, reviveError, type KeyRef, type WorkerInit, type WorkerModel, type WorkerResult, type WorkerStats, type WorkerTask } from './worker-protocol.ts';
+import { createPartExchange } from './part-exchange.ts';
+import { isWorkerReadyMessage, reviveError, type EvaluateTask, type KeyRef, type WorkerInit, type WorkerModel, type WorkerResult, type WorkerStats, type WorkerTask } from './worker-protocol.ts';
 
 /** One task's timeline, for tracing: epoch milliseconds, so spans can be placed after the fact. */
 export interface TaskTiming {
@@ -17,6 +18,11 @@ export interface TaskTiming {
   readonly busyMs: number;
   readonly evalMs: number;
   readonly cpuMs: number;
+}
+
+/** A task that stood down because another task of its request failed; that failure is the one to report. */
+class SkippedTaskError extends Error {
+  override readonly name = 'SkippedTaskError';
 }
 
 /** Wall-clock milliseconds with performance.now()'s resolution. */
@@ -48,11 +54,15 @@ export interface TileRequest {
   outTiles: number;
   /** Contiguous runs of tiles one group's tasks take (see splitOutputTiles); default one task for all tiles. Unused when sharding. */
   runs?: readonly (readonly number[])[];
+  /** The plan's `giantParts`: above 1, a lone tile's giant steps may be shared by that many workers. */
+  giantParts?: number;
 }
 
 /** Per worker queue (per worker when sharding, else one for the pool): what it evaluated and which tiles it holds. */
 export interface LaneReadings {
   tilesEvaluated: number;
+  /** Shares of lone tiles' giant steps computed (see part-exchange.ts). */
+  partsEvaluated: number;
   /** (model:step:vectors) -> output tiles the worker reported holding pre-encoded for that operator. */
   heldTiles: ReadonlyMap<string, readonly number[]>;
 }
@@ -79,7 +89,7 @@ export class EvaluationPool {
   readonly #lanes: Piscina[];
   /** Tasks handed to each lane and not yet settled. */
   readonly #laneInFlight: number[];
-  readonly #laneReadings: { tilesEvaluated: number; heldTiles: Map<string, readonly number[]> }[];
+  readonly #laneReadings: { tilesEvaluated: number; partsEvaluated: number; heldTiles: Map<string, readonly number[]> }[];
   readonly #metrics: RelayMetrics;
   readonly #readyThreads = new Set<number>();
   readonly #readyWaiters = new Set<() => void>();
@@ -92,9 +102,12 @@ export class EvaluationPool {
   #peakWorkerHeap = 0;
   #recycledWorkers = 0;
   readonly #logger: Logger;
+  /** Model id -> preset id (sizes of the partial sums workers hand over). */
+  readonly #presets: Map<string, string>;
 
   constructor(options: EvaluationPoolOptions) {
     this.workers = options.workers;
+    this.#presets = new Map(options.models.map((m) => [m.id, m.descriptor.preset]));
     this.maxQueue = options.maxQueue;
     this.#metrics = options.metrics;
     this.#logger = options.logger;
@@ -112,7 +125,7 @@ export class EvaluationPool {
       ? Array.from({ length: options.workers }, (_, index) => lane(1, { ...workerData, shard: { index, count: options.workers } }))
       : [lane(options.workers, workerData)];
     this.#laneInFlight = this.#lanes.map(() => 0);
-    this.#laneReadings = this.#lanes.map(() => ({ tilesEvaluated: 0, heldTiles: new Map() }));
+    this.#laneReadings = this.#lanes.map(() => ({ tilesEvaluated: 0, partsEvaluated: 0, heldTiles: new Map() }));
     for (const piscina of this.#lanes) this.#listen(piscina, options.logger);
   }
 
@@ -174,7 +187,7 @@ export class EvaluationPool {
 
   /** Per lane (per worker when sharded): tiles evaluated and tiles held, for tests and diagnostics. */
   laneReadings(): LaneReadings[] {
-    return this.#laneReadings.map((r) => ({ tilesEvaluated: r.tilesEvaluated, heldTiles: new Map(r.heldTiles) }));
+    return this.#laneReadings.map((r) => ({ tilesEvaluated: r.tilesEvaluated, partsEvaluated: r.partsEvaluated, heldTiles: new Map(r.heldTiles) }));
   }
 
   /** Scrape-time readings: queue, in-flight work, and the live workers' memory and key caches. */
@@ -222,7 +235,10 @@ export class EvaluationPool {
    * group, its output tiles in tile order: the unsplit layout, whatever ran
    * where). When sharded, a group of a multi-tile plan becomes one task per
    * owning worker; a tile's ciphertext depends on its own rows only, so each
-   * task reveals exactly those tiles, as the whole response would. When one
+   * task reveals exactly those tiles, as the whole response would. A plan
+   * with split giant steps (`giantParts`) whose groups leave workers idle
+   * becomes one task per part, on different workers, then one task that
+   * combines the partial sums: partial sums never leave the relay. When one
    * task fails, siblings that have not started are skipped (shared cancel
    * flag) and running ones finish; no worker is killed for a bad ciphertext.
    * Then the first failure is thrown. `busyMs` sums the workers' busy (wall)
@@ -238,41 +254,61 @@ export class EvaluationPool {
     signal: AbortSignal,
     tiling: TileRequest,
   ): Promise<{ outputs: Uint8Array[][]; busyMs: number; cpuMs: number; tasks: TaskTiming[] }> {
+    const giantParts = tiling.giantParts ?? 1;
+    const splitGiant = giantParts > 1 && tiling.outTiles === 1 && groups.length * giantParts <= this.workers;
     // One task per (group, tiles); empty tiles mean every tile, and no lane means any worker.
     const split: readonly { tiles: readonly number[]; lane?: number }[] =
       (this.sharded ? shardTiles(tiling.outTiles, this.workers)?.map(({ worker, tiles }) => ({ tiles, lane: worker })) : undefined) ?? (tiling.runs ?? [[]]).map((tiles) => ({ tiles }));
-    const parts = groups.flatMap((group, g) => split.map(({ tiles, lane }) => ({ g, group, tiles, lane })));
-    this.admit(parts.length);
+    const parts = splitGiant ? groups.map((group, g) => ({ g, group, tiles: [] as readonly number[], lane: undefined })) : groups.flatMap((group, g) => split.map(({ tiles, lane }) => ({ g, group, tiles, lane })));
+    this.admit(splitGiant ? groups.length * giantParts : parts.length);
     const shared = { hash: keys.hash, bytes: toSharedBytes(keys.bytes) };
     const cancelled = new Int32Array(new SharedArrayBuffer(4));
     let firstError: unknown;
     let busyMs = 0;
     let cpuMs = 0;
     const tasks: TaskTiming[] = [];
+    const runOne = async (make: () => { task: WorkerTask; transferList: ArrayBuffer[] }, lane: number | undefined): Promise<Uint8Array[]> => {
+      try {
+        const submittedAt = epochNow();
+        const { result, lane: ran } = await this.#run(make, signal, lane);
+        const settledAt = epochNow();
+        this.#metrics.stepEvaluation.observe({ model, step: String(step) }, result.evalMs / 1000);
+        busyMs += result.busyMs;
+        cpuMs += result.cpuMs;
+        tasks.push({ submittedAt, settledAt, queueWaitMs: Math.max(0, settledAt - submittedAt - result.busyMs), busyMs: result.busyMs, evalMs: result.evalMs, cpuMs: result.cpuMs });
+        const readings = this.#laneReadings[ran];
+        readings.tilesEvaluated += result.outputs.length;
+        readings.partsEvaluated += result.partsEvaluated ?? 0;
+        if (result.heldTiles) readings.heldTiles.set(`${model}:${step}:${vectors}`, result.heldTiles);
+        return result.outputs;
+      } catch (error) {
+        Atomics.store(cancelled, 0, 1);
+        // A task skipped because a sibling failed is never the reason to report (it may settle first).
+        if (firstError === undefined || (firstError instanceof SkippedTaskError && !(error instanceof SkippedTaskError))) firstError = error;
+        throw error;
+      }
+    };
+    // Copy each item out of the request body (again on a retry): posting a view would clone the whole body per task.
+    const evaluateTask = (group: { vectors: number; items: readonly Uint8Array[] }, extra: Pick<EvaluateTask, 'tiles' | 'part'>) => () => {
+      const items = group.items.map((item) => item.slice());
+      const task: EvaluateTask = { kind: 'evaluate', model, step, vectors, group: { vectors: group.vectors, items }, keys: shared, cancelled, ...extra };
+      return { task, transferList: items.map((i) => i.buffer as ArrayBuffer) };
+    };
+    // Partial sums may still be at the top level (a rescaling preset rescales once, after the combine).
+    const preset = getPreset(this.#presets.get(model) ?? '');
+    const ciphertextBytes = ciphertextSerializedBytes(preset, preset.dataPrimeBits.length);
     const settled = await Promise.allSettled(
-      parts.map(async ({ group, tiles, lane }) => {
-        // Copy each item out of the request body (again on a retry): posting a view would clone the whole body per task.
-        const make = () => {
-          const items = group.items.map((item) => item.slice());
-          const task = { kind: 'evaluate' as const, model, step, vectors, group: { vectors: group.vectors, items }, keys: shared, cancelled, ...(tiles.length ? { tiles: [...tiles] } : {}) };
-          return { task, transferList: items.map((i) => i.buffer as ArrayBuffer) };
-        };
-        try {
-          const submittedAt = epochNow();
-          const { result, lane: ran } = await this.#run(make, signal, lane);
-          const settledAt = epochNow();
-          this.#metrics.stepEvaluation.observe({ model, step: String(step) }, result.evalMs / 1000);
-          busyMs += result.busyMs;
-          cpuMs += result.cpuMs;
-          tasks.push({ submittedAt, settledAt, queueWaitMs: Math.max(0, settledAt - submittedAt - result.busyMs), busyMs: result.busyMs, evalMs: result.evalMs, cpuMs: result.cpuMs });
-          const readings = this.#laneReadings[ran];
-          readings.tilesEvaluated += result.outputs.length;
-          if (result.heldTiles) readings.heldTiles.set(`${model}:${step}:${vectors}`, result.heldTiles);
-          return result.outputs;
-        } catch (error) {
-          if (Atomics.compareExchange(cancelled, 0, 0, 1) === 0) firstError = error;
-          throw error;
-        }
+      parts.map(async ({ group, tiles, lane }, i) => {
+        if (!splitGiant) return runOne(evaluateTask(group, tiles.length ? { tiles: [...tiles] } : {}), lane);
+        // Part 0 answers for the group; the others hand it their partial sums (part-exchange.ts). Sharded lanes
+        // are single workers: group i's parts take lanes i*P, i*P+1, ... so they run side by side.
+        const exchange = createPartExchange(giantParts, tiling.outTiles, ciphertextBytes);
+        const answers = await Promise.all(
+          Array.from({ length: giantParts }, (_, part) =>
+            runOne(evaluateTask(group, { part: { part, parts: giantParts, exchange } }), this.sharded ? (i * giantParts + part) % this.workers : undefined),
+          ),
+        );
+        return answers[0];
       }),
     );
     if (settled.some((s) => s.status === 'rejected')) throw firstError;
@@ -349,7 +385,7 @@ export class EvaluationPool {
       this.#recycledWorkers++;
       this.#logger.warn({ heapBytes: result.heapBytes }, 'worker heap over budget; replacing the worker');
     }
-    if (!result.ok) throw 'cancelled' in result ? new Error('skipped after a sibling group failed') : reviveError(result.error);
+    if (!result.ok) throw 'cancelled' in result ? new SkippedTaskError('skipped after a sibling task failed') : reviveError(result.error);
     return { result, lane };
   }
 

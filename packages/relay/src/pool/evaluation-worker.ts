@@ -5,10 +5,11 @@
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { GaloisKeys } from 'node-seal';
-import { CkksContext, PlanError, type LinearOperator, StepOperators, buildSplitSchedule, embeddingOf, evaluateGroup, isFheLlmError } from '@fhe-llm/core';
+import { CkksContext, PlanError, type LinearOperator, StepOperators, buildSplitSchedule, embeddingOf, evaluateGroup, evaluateGroupPart, evaluateGroupShared, isFheLlmError } from '@fhe-llm/core';
 import { loadSplitModelPath } from '@fhe-llm/core/node';
 import { KeyCache } from './key-cache.ts';
 import { nativeInflateBounded } from './native-inflate.ts';
+import { PartAbandonedError, awaitPart, claimPart, failPart, publishPart } from './part-exchange.ts';
 import { serializeError, type CheckKeysTask, type EvaluateTask, type KeyRef, type WorkerInit, type WorkerReadyMessage, type WorkerResult, type WorkerStats, type WorkerTask } from './worker-protocol.ts';
 
 const init = workerData as WorkerInit;
@@ -102,7 +103,7 @@ function borrowKeys(operators: StepOperators, ref: KeyRef): { keys: GaloisKeys; 
   return { keys, release: kept ? () => {} : () => keys.delete() };
 }
 
-function evaluate(task: EvaluateTask): { outputs: Uint8Array[]; evalMs: number; heldTiles: number[] } {
+function operatorFor(task: { model: string; step: number; vectors: number }): { operators: StepOperators; operator: LinearOperator } {
   const operators = operatorsFor(task.model);
   const memoKey = `${task.model}:${task.step}:${task.vectors}`;
   let operator = operatorMemo.get(memoKey);
@@ -110,14 +111,49 @@ function evaluate(task: EvaluateTask): { outputs: Uint8Array[]; evalMs: number; 
     operator = operators.get(task.step, task.vectors).operator;
     operatorMemo.set(memoKey, operator);
   }
+  return { operators, operator };
+}
+
+/** How long part 0 waits for a part another worker claimed; the request's deadline normally ends it first. */
+const PART_WAIT_MS = 120_000;
+
+function evaluate(task: EvaluateTask): { outputs: Uint8Array[]; evalMs: number; heldTiles: number[]; partsEvaluated?: number } {
+  const { operators, operator } = operatorFor(task);
   const borrowed = borrowKeys(operators, task.keys);
   try {
     const started = performance.now();
+    if (task.part) {
+      const { outputs, partsEvaluated } = evaluateShare(operator, borrowed.keys, task, task.part);
+      return { outputs, evalMs: performance.now() - started, heldTiles: operator.heldTiles, partsEvaluated };
+    }
     const outputs = evaluateGroup(operator, borrowed.keys, task.group, task.tiles);
     return { outputs, evalMs: performance.now() - started, heldTiles: operator.heldTiles };
   } finally {
     borrowed.release();
   }
+}
+
+/** One part of a lone group's giant steps: part 0 answers for the group; the others publish to it (see part-exchange.ts). */
+function evaluateShare(operator: LinearOperator, keys: GaloisKeys, task: EvaluateTask, share: NonNullable<EvaluateTask['part']>): { outputs: Uint8Array[]; partsEvaluated: number } {
+  const { part, parts, exchange } = share;
+  if (part === 0) {
+    let partsEvaluated = 1;
+    const claim = (p: number) => {
+      const mine = claimPart(exchange, p);
+      if (mine) partsEvaluated++;
+      return mine;
+    };
+    const outputs = evaluateGroupShared(operator, keys, task.group, parts, claim, (p) => awaitPart(exchange, p, task.cancelled, PART_WAIT_MS));
+    return { outputs, partsEvaluated };
+  }
+  if (!claimPart(exchange, part)) return { outputs: [], partsEvaluated: 0 }; // part 0's worker got here first and computed it
+  try {
+    publishPart(exchange, part, evaluateGroupPart(operator, keys, task.group, { part, parts }));
+  } catch (error) {
+    failPart(exchange, part);
+    throw error;
+  }
+  return { outputs: [], partsEvaluated: 1 };
 }
 
 function checkKeys(task: CheckKeysTask): void {
@@ -148,26 +184,28 @@ function recycleIfOverBudget(): { heapBytes: number; recycling?: true } {
 }
 
 export default function run(task: WorkerTask): WorkerResult {
-  if (task.kind === 'evaluate' && Atomics.load(task.cancelled, 0) !== 0) return { ok: false, cancelled: true, busyMs: 0 };
+  if (task.kind !== 'checkKeys' && Atomics.load(task.cancelled, 0) !== 0) return { ok: false, cancelled: true, busyMs: 0 };
   const result = runTask(task);
   return { ...result, ...recycleIfOverBudget() };
 }
 
-function runTask(task: WorkerTask): Exclude<WorkerResult, { cancelled: true }> {
+function runTask(task: WorkerTask): WorkerResult {
   const started = performance.now();
   keyCacheHit = undefined;
   const cpuStarted = process.threadCpuUsage();
   try {
-    let result: { outputs: Uint8Array[]; evalMs: number; heldTiles?: number[] } = { outputs: [], evalMs: 0 };
-    if (task.kind === 'evaluate') result = evaluate(task);
-    else checkKeys(task);
+    let result: { outputs: Uint8Array[]; evalMs: number; heldTiles?: number[]; partsEvaluated?: number } = { outputs: [], evalMs: 0 };
+    if (task.kind === 'checkKeys') checkKeys(task);
+    else result = evaluate(task);
     // CPU time of this thread (not wall time, which grows when other processes take the cores).
     const cpu = process.threadCpuUsage(cpuStarted);
     return { ok: true, ...result, busyMs: performance.now() - started, cpuMs: (cpu.user + cpu.system) / 1000, stats: stats() };
   } catch (error) {
     // Typed errors are the client's mistakes (bad ciphertext, wrong level, ...): report them as data.
-    // Anything else is a bug and reaches the relay as an internal error.
+    // A part whose sibling failed stops like a task skipped after one. Anything else is a bug and
+    // reaches the relay as an internal error.
     if (isFheLlmError(error)) return { ok: false, error: serializeError(error), busyMs: performance.now() - started, stats: stats() };
+    if (error instanceof PartAbandonedError) return { ok: false, cancelled: true, busyMs: 0 };
     throw error;
   }
 }

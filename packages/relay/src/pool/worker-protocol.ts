@@ -1,4 +1,5 @@
-import { errorFromTransfer, errorToTransfer, isFheLlmError, type EncryptedModelDescriptor, type FheLlmError, type TileShard, type TransferredError } from '@fhe-llm/core';
+import type { PartExchange } from './part-exchange.ts';
+import { errorFromTransfer, errorToTransfer, isFheLlmError, type EncryptedModelDescriptor, type FheLlmError, type GiantPart, type TileShard, type TransferredError } from '@fhe-llm/core';
 
 /** What a worker needs to host a model without calibrating it again. */
 export interface WorkerModel {
@@ -35,6 +36,12 @@ export interface EvaluateTask {
   group: { vectors: number; items: Uint8Array[] };
   /** Output tiles this task evaluates (all when absent): a group's tiles may be spread over workers. */
   tiles?: number[];
+  /**
+   * This task's share of a lone tile's giant steps (see part-exchange.ts):
+   * part 0 answers for the whole group, other parts hand their partial sums
+   * to it through `exchange` and answer with no outputs.
+   */
+  part?: GiantPart & { exchange: PartExchange };
   keys: KeyRef;
   /**
    * One Int32 in a SharedArrayBuffer shared by a request's tasks: the relay
@@ -85,6 +92,8 @@ export type WorkerResult =
       cpuMs: number;
       /** Output tiles of the evaluated operator this worker holds pre-encoded (absent for key checks). */
       heldTiles?: number[];
+      /** Giant-step parts this task computed (tasks of a shared group only; see part-exchange.ts). */
+      partsEvaluated?: number;
       stats: WorkerStats;
     } & WorkerHeap)
   | ({ ok: false; error: SerializedError; busyMs: number; stats: WorkerStats } & WorkerHeap)

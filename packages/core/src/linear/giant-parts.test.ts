@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ciphertext, GaloisKeys } from 'node-seal';
+import { CkksContext } from '../seal/ckks-context.ts';
+import { CkksClient } from '../client/ckks-client.ts';
+import { getPreset } from '../seal/presets.ts';
+import { LinearOperator } from './linear-operator.ts';
+import { giantPartSteps, planLinear } from './plan.ts';
+import { packInput, unpackOutput } from './layout.ts';
+import { evaluatePlanPlain, linearReference } from './plain-twin.ts';
+import { randomVector, randomWeights, seededRandom } from './test-helpers.ts';
+
+// stories260K's step shapes (fused attention-out + FFN-in, FFN-out + QKV, the logits) and a square one.
+const SHAPES: [number, number][] = [[408, 128], [192, 236], [576, 236], [192, 512], [256, 256]];
+
+describe('planning split giant steps', () => {
+  it('splits a lone output tile over two workers only when allowed, adding exactly the chain key', () => {
+    const preset = getPreset('ckks-flat-n4096-q109');
+    for (const [dOut, dIn] of SHAPES) {
+      const alone = planLinear(preset, dOut, dIn);
+      expect(alone.giantParts).toBe(1);
+      const shared = planLinear(preset, dOut, dIn, { parallelism: 2 });
+      expect(shared.outTiles, `${dOut}x${dIn}`).toBe(1);
+      expect(shared.giantParts, `${dOut}x${dIn}`).toBe(2);
+      expect(shared.galoisSteps).toContain(2 * shared.babySteps);
+      // The same rotations in total; about half of them on the longest part.
+      if (shared.giantSteps === alone.giantSteps) expect(shared.cost.rotations).toBe(alone.cost.rotations);
+      expect(shared.cost.estimatedMs).toBeLessThan(alone.cost.estimatedMs);
+    }
+  });
+
+  it('gives every giant step to exactly one part', () => {
+    const plan = { giantSteps: 13, giantParts: 2 };
+    expect(giantPartSteps(plan, 0)).toEqual([0, 2, 4, 6, 8, 10, 12]);
+    expect(giantPartSteps(plan, 1)).toEqual([1, 3, 5, 7, 9, 11]);
+  });
+
+  it('its Float64 twin equals y = W x + b', () => {
+    const rand = seededRandom(11);
+    for (const [dOut, dIn] of SHAPES) {
+      const plan = planLinear(getPreset('ckks-flat-n4096-q109'), dOut, dIn, { parallelism: 2 });
+      const w = randomWeights(rand, dOut, dIn);
+      const x = randomVector(rand, dIn);
+      const [y] = unpackOutput(plan, evaluatePlanPlain(plan, w, packInput(plan, [x]), 1), 1);
+      const want = linearReference(w, x);
+      for (let i = 0; i < dOut; i++) expect(y[i]).toBeCloseTo(want[i], 10);
+    }
+  });
+});
+
+describe.each([
+  ['ckks-flat-n4096-q109', 1e-3],
+  ['ckks-n8192-q218', 1e-6],
+])('split giant steps under %s', (presetId, tolerance) => {
+  const s = {} as { ctx: CkksContext; client: CkksClient; keys: GaloisKeys };
+  beforeAll(async () => {
+    s.ctx = await CkksContext.create(presetId);
+    s.client = CkksClient.generate(s.ctx);
+    const steps = Array.from({ length: Math.log2(s.ctx.preset.slots) }, (_, i) => 2 ** i);
+    s.keys = s.ctx.loadGaloisKeys(s.client.makeGaloisKeys(steps));
+  });
+  afterAll(() => {
+    s.keys.delete();
+    s.client.delete();
+    s.ctx.delete();
+  });
+
+  it('the parts combined decrypt to the unsplit answer and to its Float64 twin, with the same giant-step and fold rotations', () => {
+    const rand = seededRandom(5);
+    const [dOut, dIn] = presetId.includes('n8192') ? [408, 128] : [192, 236];
+    const plan = planLinear(s.ctx.preset, dOut, dIn, { parallelism: 2 });
+    expect(plan.giantParts).toBe(2);
+    const w = randomWeights(rand, dOut, dIn);
+    const x = randomVector(rand, dIn);
+    const op = new LinearOperator(s.ctx, plan, w);
+    const inputs = s.client.encryptVectors(plan, [x]).map((b) => s.ctx.loadCiphertext(b));
+    const partials: Ciphertext[][] = [];
+    try {
+      const stats = { rotations: 0, plainMults: 0 };
+      for (let part = 0; part < plan.giantParts; part++) partials.push(op.evaluatePart(inputs, 1, s.keys, { part, parts: plan.giantParts }, stats));
+      const combined = op.combineParts(partials, 1, s.keys, stats);
+      const whole = op.evaluate(inputs, 1, s.keys);
+      const bytes = [...combined, ...whole].map((ct) => s.ctx.saveCiphertext(ct));
+      [...combined, ...whole].forEach((ct) => ct.delete());
+      // Every part repeats the relay's baby steps (none when the client uploads them).
+      const babyRotations = plan.preRotated ? 0 : plan.inTiles * (plan.babySteps - 1);
+      expect(stats.rotations).toBe(plan.cost.rotations + (plan.giantParts - 1) * babyRotations);
+      const [split] = s.client.decryptVectors(plan, bytes.slice(0, plan.outTiles), 1);
+      const [unsplit] = s.client.decryptVectors(plan, bytes.slice(plan.outTiles), 1);
+      const [twin] = unpackOutput(plan, evaluatePlanPlain(plan, w, packInput(plan, [x]), 1), 1);
+      for (let i = 0; i < dOut; i++) {
+        expect(Math.abs(split[i] - twin[i])).toBeLessThan(tolerance);
+        expect(Math.abs(split[i] - unsplit[i])).toBeLessThan(2 * tolerance);
+      }
+    } finally {
+      partials.flat().forEach((ct) => ct.delete());
+      inputs.forEach((ct) => ct.delete());
+      op.delete();
+    }
+  });
+
+  it('refuses parts that do not exist and partial sets that do not add up', () => {
+    const plan = planLinear(s.ctx.preset, 192, 236, { parallelism: 2 });
+    const op = new LinearOperator(s.ctx, plan, randomWeights(seededRandom(2), 192, 236), 'lazy');
+    const inputs = s.client.encryptVectors(plan, [new Float64Array(236)]).map((b) => s.ctx.loadCiphertext(b));
+    try {
+      expect(() => op.evaluatePart(inputs, 1, s.keys, { part: 2, parts: 2 })).toThrow(expect.objectContaining({ code: 'bad_part' }));
+      expect(() => op.evaluatePart(inputs, 1, s.keys, { part: 0, parts: 3 })).toThrow(expect.objectContaining({ code: 'bad_part' }));
+      expect(() => op.combineParts([[]], 1, s.keys)).toThrow(expect.objectContaining({ code: 'bad_count' }));
+    } finally {
+      inputs.forEach((ct) => ct.delete());
+      op.delete();
+    }
+  });
+});
