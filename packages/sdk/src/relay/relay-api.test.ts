@@ -57,6 +57,41 @@ describe('retries', () => {
   });
 });
 
+describe('step requests', () => {
+  it('send the very body bytes with the merged headers on every attempt, retrying a 503 with Retry-After', async () => {
+    const body = Uint8Array.from({ length: 1000 }, (_, i) => i % 251);
+    const seen: { url: string; body: unknown; auth: string | null; type: string | null; app: string | null }[] = [];
+    const fetchStub = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+      const headers = new Headers(init?.headers);
+      seen.push({ url: String(input instanceof Request ? input.url : input), body: init?.body, auth: headers.get('authorization'), type: headers.get('content-type'), app: headers.get('x-app') });
+      if (seen.length === 1) return new Response(JSON.stringify({ error: { code: 'overloaded', message: 'busy' } }), { status: 503, headers: { 'retry-after': '0' } });
+      return new Response(new Uint8Array([9, 9]), { status: 200, headers: { 'server-timing': 'worker;dur=5.0, worker-cpu;dur=4.5' } });
+    };
+    const api = new RelayApi({ relayUrl: 'http://relay.test', fetch: fetchStub as typeof fetch, timeoutMs: 5_000, retries: 2, headers: { 'x-app': 'demo' } });
+    const answer = await api.evaluateStep('m', 3, 'tok', body);
+    expect(answer).toEqual({ bytes: new Uint8Array([9, 9]), relayMs: 4.5 });
+    expect(seen).toHaveLength(2);
+    for (const call of seen) {
+      expect(call.body).toBe(body);
+      expect(call).toMatchObject({ url: 'http://relay.test/v1/models/m/steps/3', auth: 'Bearer tok', type: 'application/octet-stream', app: 'demo' });
+    }
+  });
+
+  it('turn relay errors and timeouts into typed errors', async () => {
+    const refusing = new RelayApi({
+      relayUrl: 'http://relay.test',
+      fetch: (async () => new Response(JSON.stringify({ error: { code: 'bad_scale', message: 'no' } }), { status: 422 })) as typeof fetch,
+      timeoutMs: 5_000,
+      retries: 2,
+    });
+    await expect(refusing.evaluateStep('m', 0, 't', new Uint8Array(4))).rejects.toMatchObject({ name: 'RelayError', status: 422, code: 'bad_scale' });
+    const hanging = (async (_: unknown, init?: RequestInit) =>
+      new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)))) as typeof fetch;
+    const slow = new RelayApi({ relayUrl: 'http://relay.test', fetch: hanging, timeoutMs: 50, retries: 0 });
+    await expect(slow.evaluateStep('m', 0, 't', new Uint8Array(4))).rejects.toMatchObject({ name: 'RelayTimeoutError' });
+  });
+});
+
 describe('readAtMost (the client table is read within its descriptor size)', () => {
   const body = (n: number, length?: string) => new Response(new Uint8Array(n).fill(1), length ? { headers: { 'content-length': length } } : {});
   it('returns a body within the bound and refuses one beyond it, by header or while reading', async () => {
