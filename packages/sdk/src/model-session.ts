@@ -1,5 +1,5 @@
 import type { Remote } from 'comlink';
-import { clientTableLength, parseTokenizerFile, planModelStep, SpeculationController, type EncryptedModelDescriptor, type LinearPlan, type StepRunner, type TextTokenizer, type TrafficCounters } from '@fhe-llm/core';
+import { clientTableLength, maxStepResponseBytes, parseTokenizerFile, planModelStep, SpeculationController, type EncryptedModelDescriptor, type LinearPlan, type StepRunner, type TextTokenizer, type TrafficCounters } from '@fhe-llm/core';
 import { ProtocolError } from './errors/protocol-error.ts';
 import { checkEncryptedModelDescriptor } from './relay/check-descriptor.ts';
 import { checkPresetSecurity } from './security-floor.ts';
@@ -140,11 +140,11 @@ export class ModelSession implements StepRunner {
     this.counters.cryptoMs += encrypted.ms;
     let answer: { bytes: Uint8Array; relayMs: number };
     try {
-      answer = await this.#evaluate(stepIndex, body, signal);
+      answer = await this.#evaluate(stepIndex, body, maxStepResponseBytes(plan, inputs.length), signal);
     } catch (error) {
       if (!SESSION_LOST.has((error as { code?: string }).code ?? '')) throw error;
       await this.#upload(signal);
-      answer = await this.#evaluate(stepIndex, body, signal);
+      answer = await this.#evaluate(stepIndex, body, maxStepResponseBytes(plan, inputs.length), signal);
     }
     const response = answer.bytes;
     this.counters.relayMs += answer.relayMs;
@@ -181,9 +181,9 @@ export class ModelSession implements StepRunner {
     return outputs;
   }
 
-  #evaluate(stepIndex: number, body: Uint8Array, signal?: AbortSignal): Promise<{ bytes: Uint8Array; relayMs: number }> {
+  #evaluate(stepIndex: number, body: Uint8Array, maxResponseBytes: number, signal?: AbortSignal): Promise<{ bytes: Uint8Array; relayMs: number }> {
     if (!this.#session) throw new Error('no relay session');
-    return this.#deps.relay.evaluateStep(this.descriptor.id, stepIndex, this.#session.token, body, signal);
+    return this.#deps.relay.evaluateStep(this.descriptor.id, stepIndex, this.#session.token, body, maxResponseBytes, signal);
   }
 
   get hasSession(): boolean {

@@ -4,8 +4,9 @@ import { WireFormatError } from '../errors/wire-format-error.ts';
 import type { CkksClient } from '../client/ckks-client.ts';
 import type { GiantPart, LinearOperator } from '../linear/linear-operator.ts';
 import { planForVectors, type LinearPlan } from '../linear/plan.ts';
-import type { OperatorBounds, Preset } from '../seal/presets.ts';
-import { decodeEnvelope, encodeEnvelope, type Envelope } from '../wire/envelope.ts';
+import { getPreset, type OperatorBounds, type Preset } from '../seal/presets.ts';
+import { ciphertextSerializedBytes } from '../seal/seal-object-limits.ts';
+import { ENVELOPE_HEADER_BYTES, decodeEnvelope, encodeEnvelope, type Envelope } from '../wire/envelope.ts';
 
 /**
  * One round trip of a linear step: the client sends n input vectors, the
@@ -48,6 +49,18 @@ export function encryptStepRequest(client: CkksClient, plan: LinearPlan, vectors
     offset += size;
   }
   return encodeEnvelope({ kind: 'ciphertexts', presetId: plan.presetId, vectors: vectors.length, items });
+}
+
+/**
+ * Client: the largest answer a relay may send to `vectors` vectors under
+ * `plan` (one ciphertext per group and output tile, each at most the preset's
+ * uncompressed top-level size), so a client never buffers more than that
+ * before the envelope and SEAL checks look at it.
+ */
+export function maxStepResponseBytes(plan: LinearPlan, vectors: number): number {
+  const preset = getPreset(plan.presetId);
+  const items = groupSizes(plan, vectors).length * plan.outTiles;
+  return ENVELOPE_HEADER_BYTES + plan.presetId.length + items * (4 + ciphertextSerializedBytes(preset, preset.dataPrimeBits.length));
 }
 
 /** Client: decrypt a step response into one output vector per input vector. */

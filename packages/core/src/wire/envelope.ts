@@ -20,6 +20,8 @@ import { WireFormatError } from '../errors/wire-format-error.ts';
 export const ENVELOPE_MAGIC = 'FHLM';
 export const ENVELOPE_VERSION = 1;
 export const MAX_ENVELOPE_ITEMS = 4096;
+/** Bytes before the preset id: magic, version, kind, reserved, vectors, item count, id length. */
+export const ENVELOPE_HEADER_BYTES = 17;
 
 export const EnvelopeKind = { ciphertexts: 1, galoisKeys: 2 } as const;
 export type EnvelopeKindName = keyof typeof EnvelopeKind;

@@ -68,7 +68,7 @@ describe('step requests', () => {
       return new Response(new Uint8Array([9, 9]), { status: 200, headers: { 'server-timing': 'worker;dur=5.0, worker-cpu;dur=4.5' } });
     };
     const api = new RelayApi({ relayUrl: 'http://relay.test', fetch: fetchStub as typeof fetch, timeoutMs: 5_000, retries: 2, headers: { 'x-app': 'demo' } });
-    const answer = await api.evaluateStep('m', 3, 'tok', body);
+    const answer = await api.evaluateStep('m', 3, 'tok', body, 1000);
     expect(answer).toEqual({ bytes: new Uint8Array([9, 9]), relayMs: 4.5 });
     expect(seen).toHaveLength(2);
     for (const call of seen) {
@@ -77,18 +77,20 @@ describe('step requests', () => {
     }
   });
 
-  it('turn relay errors and timeouts into typed errors', async () => {
+  it('turn relay errors, answers larger than the plan allows and timeouts into typed errors', async () => {
     const refusing = new RelayApi({
       relayUrl: 'http://relay.test',
       fetch: (async () => new Response(JSON.stringify({ error: { code: 'bad_scale', message: 'no' } }), { status: 422 })) as typeof fetch,
       timeoutMs: 5_000,
       retries: 2,
     });
-    await expect(refusing.evaluateStep('m', 0, 't', new Uint8Array(4))).rejects.toMatchObject({ name: 'RelayError', status: 422, code: 'bad_scale' });
+    await expect(refusing.evaluateStep('m', 0, 't', new Uint8Array(4), 1000)).rejects.toMatchObject({ name: 'RelayError', status: 422, code: 'bad_scale' });
     const hanging = (async (_: unknown, init?: RequestInit) =>
       new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)))) as typeof fetch;
+    const flooding = new RelayApi({ relayUrl: 'http://relay.test', fetch: (async () => new Response(new Uint8Array(1001))) as typeof fetch, timeoutMs: 5_000, retries: 0 });
+    await expect(flooding.evaluateStep('m', 0, 't', new Uint8Array(4), 1000)).rejects.toMatchObject({ name: 'ProtocolError', code: 'bad_response' });
     const slow = new RelayApi({ relayUrl: 'http://relay.test', fetch: hanging, timeoutMs: 50, retries: 0 });
-    await expect(slow.evaluateStep('m', 0, 't', new Uint8Array(4))).rejects.toMatchObject({ name: 'RelayTimeoutError' });
+    await expect(slow.evaluateStep('m', 0, 't', new Uint8Array(4), 1000)).rejects.toMatchObject({ name: 'RelayTimeoutError' });
   });
 });
 

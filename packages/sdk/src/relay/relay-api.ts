@@ -113,14 +113,15 @@ export class RelayApi {
 
   /**
    * The answer's bytes and the relay's evaluation-worker CPU time (its
-   * Server-Timing), 0 when absent. The body is sent by a beforeRequest hook
+   * Server-Timing), 0 when absent; an answer beyond `maxResponseBytes` is
+   * refused (ProtocolError 'bad_response') while reading. The body is sent by a beforeRequest hook
    * (`sendBytes`), not by ky, which clones every request before sending it
    * so that it can retry: a browser clones a byte body by teeing it through a
    * stream, about 6 ms of main thread per step in Chromium (11 steps per
    * stories260K token). ky's retries, backoff and Retry-After handling stay;
    * each attempt sends the same bytes.
    */
-  async evaluateStep(model: string, step: number, token: string, body: Uint8Array, signal?: AbortSignal): Promise<{ bytes: Uint8Array; relayMs: number }> {
+  async evaluateStep(model: string, step: number, token: string, body: Uint8Array, maxResponseBytes: number, signal?: AbortSignal): Promise<{ bytes: Uint8Array; relayMs: number }> {
     return this.#call(
       `/v1/models/${encodeURIComponent(model)}/steps/${step}`,
       {
@@ -129,7 +130,8 @@ export class RelayApi {
         signal,
         hooks: { beforeRequest: [sendBytes(body, this.#fetch, this.#timeoutMs)] },
       },
-      async (r) => ({ bytes: new Uint8Array(await r.arrayBuffer()), relayMs: workerMs(r.headers.get('server-timing')) }),
+      // Read within the size the plan allows (maxStepResponseBytes): a relay cannot make the client buffer more.
+      async (r) => ({ bytes: await readAtMost(r, maxResponseBytes), relayMs: workerMs(r.headers.get('server-timing')) }),
     );
   }
 
