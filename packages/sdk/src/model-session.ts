@@ -7,7 +7,7 @@ import type { RelayApi } from './relay/relay-api.ts';
 import type { StoredSession } from './storage/key-vault.ts';
 import type { ProgressEvent, RoundTripEvent } from './types.ts';
 import type { CryptoWorkerApi } from './worker/crypto-worker.ts';
-import { proxy } from 'comlink';
+import { proxy, transfer } from 'comlink';
 
 /** Relay error codes after which re-uploading the stored keys is the fix. */
 const SESSION_LOST = new Set(['session_not_found', 'session_expired']);
@@ -147,11 +147,15 @@ export class ModelSession implements StepRunner {
       answer = await this.#evaluate(stepIndex, body, maxStepResponseBytes(plan, inputs.length), signal);
     }
     const response = answer.bytes;
+    const bytesDown = response.length;
     this.counters.relayMs += answer.relayMs;
+    // Hashed before the bytes move to the worker (transferred, not copied: the buffer is gone here afterwards).
+    const hashes = this.#deps.onRoundTrip ? Promise.all([shortHash(body), shortHash(response)]) : undefined;
+    await hashes;
     let outputs: Float64Array[];
     let decryptMs = 0;
     try {
-      const decrypted = await this.#deps.worker.decryptStep(this.ring, plan, inputs.length, response);
+      const decrypted = await this.#deps.worker.decryptStep(this.ring, plan, inputs.length, transfer(response, [response.buffer as ArrayBuffer]));
       this.counters.cryptoMs += decrypted.ms;
       decryptMs = decrypted.ms;
       outputs = decrypted.outputs;
@@ -161,16 +165,16 @@ export class ModelSession implements StepRunner {
     }
     this.counters.roundTrips++;
     this.counters.bytesUp += body.length;
-    this.counters.bytesDown += response.length;
-    if (this.#deps.onRoundTrip) {
-      const [upHash, downHash] = await Promise.all([shortHash(body), shortHash(response)]);
+    this.counters.bytesDown += bytesDown;
+    if (this.#deps.onRoundTrip && hashes) {
+      const [upHash, downHash] = await hashes;
       this.#deps.onRoundTrip({
         model: this.descriptor.id,
         step: stepIndex,
         stepId: this.descriptor.steps[stepIndex].id,
         vectors: inputs.length,
         bytesUp: body.length,
-        bytesDown: response.length,
+        bytesDown,
         upHash,
         downHash,
         ms: performance.now() - started,
