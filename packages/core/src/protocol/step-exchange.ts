@@ -5,6 +5,7 @@ import type { CkksClient } from '../client/ckks-client.ts';
 import type { LinearOperator } from '../linear/linear-operator.ts';
 import { planForVectors, type LinearPlan } from '../linear/plan.ts';
 import type { OperatorBounds, Preset } from '../seal/presets.ts';
+import type { ResponseRerandomizer } from './response-privacy.ts';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '../wire/envelope.ts';
 
 /**
@@ -76,13 +77,16 @@ export function splitRequestGroups(plan: LinearPlan, envelope: Envelope): { vect
 /**
  * Relay: evaluate one group with a prepared operator. Loads and validates
  * the ciphertexts (SEAL's check, then the plan's level/scale/size checks)
- * and returns serialized outputs; frees everything it made.
+ * and returns serialized outputs; frees everything it made. With a
+ * `rerandomizer` (the session's public key), every output ciphertext gets a
+ * fresh encryption of zero or of flooding noise added before it is saved.
  */
 export function evaluateGroup(
   operator: LinearOperator,
   keys: GaloisKeys,
   group: { vectors: number; items: readonly Uint8Array[] },
   outputTiles?: readonly number[],
+  rerandomizer?: ResponseRerandomizer,
 ): Uint8Array[] {
   const ctx = operator.ctx;
   const inputs = [];
@@ -90,6 +94,7 @@ export function evaluateGroup(
     for (const bytes of group.items) inputs.push(ctx.loadCiphertext(bytes));
     const outputs = operator.evaluate(inputs, group.vectors, keys, undefined, outputTiles);
     try {
+      if (rerandomizer) for (const ct of outputs) rerandomizer.apply(ct);
       return outputs.map((ct) => ctx.save(ct));
     } finally {
       outputs.forEach((ct) => ct.delete());
