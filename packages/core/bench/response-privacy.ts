@@ -48,8 +48,7 @@ for (const privacy of modes) {
   const local = new LocalFheStepRunner(client, operators, privacy);
   const { runner, state } = measured(local);
   let exact = 0;
-  let positions = 0;
-  let firstMismatch: number[] = [];
+  const firstMismatch: number[] = [];
   for (const ref of reference) {
     const want = ref.next_token_ids.slice(0, tokens);
     const result = await generate(new SplitInferenceClient(model.descriptor, runner), new Sampler({ temperature: 0 }), ref.prompt_token_ids, { steps: want.length });
@@ -57,7 +56,6 @@ for (const privacy of modes) {
     const mismatch = got.findIndex((t, i) => t !== want[i]);
     if (mismatch < 0) exact++;
     firstMismatch.push(mismatch);
-    positions += want.length;
   }
   const passes = local.counters.roundTrips / model.descriptor.steps.length;
   console.log(JSON.stringify({
