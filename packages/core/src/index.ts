@@ -11,6 +11,7 @@ export { evaluatePlanPlain, linearReference } from './linear/plain-twin.ts';
 export { LinearOperator, plaintextBytes, type EvaluationStats, type GiantPart, type WeightEncoding } from './linear/linear-operator.ts';
 export { encodeEnvelope, decodeEnvelope, ENVELOPE_MAGIC, ENVELOPE_VERSION, MAX_ENVELOPE_ITEMS, type Envelope, type EnvelopeKindName } from './wire/envelope.ts';
 export { planStep, groupSizes, encryptStepRequest, decryptStepResponse, maxStepResponseBytes, splitRequestGroups, evaluateGroup, evaluateGroupPart, evaluateGroupShared, encodeStepResponse, splitOutputTiles, type StepShape as LinearStepShape } from './protocol/step-exchange.ts';
+export { ResponseRerandomizer, RESPONSE_PRIVACY_MODES, needsPublicKey, gaussianSamples, type ResponsePrivacy, type ResponsePrivacyMode } from './protocol/response-privacy.ts';
 export type { SessionGrant } from './protocol/session-grant.ts';
 export { describeEncryptedModel, planModelStep, planVectorCounts, PLANNER_VERSION, type EncryptedModelDescriptor, type DescribeOptions } from './inference/encrypted-model.ts';
 export { StepOperators, type StepOperatorsOptions } from './inference/step-operators.ts';

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  CkksClient, CkksContext, PlaintextStepRunner, buildSchedule, decryptStepResponse, encodeEnvelope, encryptStepRequest, parseLlama2cCheckpoint, planModelStep,
+  CkksClient, CkksContext, PlaintextStepRunner, buildSchedule, decryptStepResponse, encodeEnvelope, encryptStepRequest, needsPublicKey, parseLlama2cCheckpoint, planModelStep,
   type EncryptedModelDescriptor,
 } from '@fhe-llm/core';
 import { RedisServer, RelayProcess, freePort } from '../test/cluster-kit.ts';
@@ -75,7 +75,7 @@ let checked: { ckks: CkksClient; body: Uint8Array<ArrayBuffer> } | undefined;
 const clients: Client[] = [];
 for (const apiKey of apiKeys) {
   const ckks = CkksClient.generate(ctx);
-  const keys = encodeEnvelope({ kind: 'galoisKeys', presetId: descriptor.preset, vectors: 0, items: [ckks.makeGaloisKeys(descriptor.galoisSteps)] });
+  const keys = encodeEnvelope({ kind: 'galoisKeys', presetId: descriptor.preset, vectors: 0, items: [ckks.makeGaloisKeys(descriptor.galoisSteps), ...(needsPublicKey(descriptor.responsePrivacy) ? [ckks.makePublicKey()] : [])] });
   const res = await fetch(`${base}/v1/sessions?model=stories260K`, { method: 'POST', body: keys as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/octet-stream', 'x-api-key': apiKey } });
   if (res.status !== 201) throw new Error(`session: ${res.status} ${await res.text()}`);
   const { id, token } = (await res.json()) as { id: string; token: string };

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { DEFAULT_PRESET, getPreset, presetIds, RELAY_EMBEDDING_MAX_VOCAB } from '@fhe-llm/core';
+import { DEFAULT_PRESET, getPreset, presetIds, RELAY_EMBEDDING_MAX_VOCAB, RESPONSE_PRIVACY_MODES } from '@fhe-llm/core';
 
 /**
  * A model to host: its public id, the model file or folder (llama2.c, GGUF or
@@ -91,6 +91,10 @@ export const relayConfigSchema = z.object({
   embedding: z.enum(['auto', 'client', 'relay']).default('auto'),
   workerStartupTimeout: int(1).default(900),
   shardSteps: z.enum(['auto', 'off']).default('auto'),
+  // Re-randomizing costs a few percent of relay CPU per token (docs/benchmarks.md), so it is on; flooding
+  // costs output precision and stays opt-in.
+  responsePrivacy: z.enum(RESPONSE_PRIVACY_MODES).default('rerandomize'),
+  responseFloodSigma: z.coerce.number().positive().max(1).default(1e-3),
   staticDir: z
     .string()
     .min(1)
@@ -184,6 +188,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'workerStartupTimeout', flag: 'worker-startup-timeout', env: 'FHE_LLM_WORKER_STARTUP_TIMEOUT', value: 'seconds', help: 'evaluation workers must be ready this long after the models are prepared, or the relay exits (each worker pre-encodes its weights: minutes for a 100M-parameter model on a busy machine)' },
   { key: 'embedding', flag: 'embedding', env: 'FHE_LLM_EMBEDDING', value: 'auto|client|relay', help: `where tokens are embedded: 'relay' keeps the table here (the client uploads a one-hot vector over the vocabulary), 'client' publishes it at /v1/models/{id}/client-table (the first step becomes a small layer); auto: client above ${RELAY_EMBEDDING_MAX_VOCAB} tokens` },
   { key: 'shardSteps', flag: 'shard-steps', env: 'FHE_LLM_SHARD_STEPS', value: 'auto|off', help: "auto: with 2+ workers, a step of 2+ output tiles is split across the workers (tile r on worker r mod n), so one request uses every core and each worker holds only its tiles' weights; off: any one worker evaluates a whole group and every worker holds every operator (less work per request under heavy load)" },
+  { key: 'responsePrivacy', flag: 'response-privacy', env: 'FHE_LLM_RESPONSE_PRIVACY', value: 'off|rerandomize|flood', help: "rerandomize: add a fresh encryption of zero under the client's public key (uploaded with its session) to every response, so a response's randomness is no longer a function of the client's own ciphertexts and the weights; flood: also add Gaussian noise (--response-flood-sigma) that drowns the weight-dependent evaluation noise, at a cost in precision; off: return evaluated ciphertexts as they are (docs/split-inference.md)" },
+  { key: 'responseFloodSigma', flag: 'response-flood-sigma', env: 'FHE_LLM_RESPONSE_FLOOD_SIGMA', value: 'x', help: 'with --response-privacy flood: standard deviation of the noise added to the real and imaginary part of every output slot, in output units (activations are O(1..100)); see docs/benchmarks.md for its effect on tokens' },
   { key: 'staticDir', flag: 'static', env: 'FHE_LLM_STATIC_DIR', value: 'dir', help: 'also serve a built site (e.g. the demo) from this directory at /' },
   { key: 'redisUrl', flag: 'redis-url', env: 'REDIS_URL', value: 'url', help: 'keep sessions, key blobs and rate-limit counters in Redis (redis:// or rediss://), shared by every replica (none: in this process)' },
   { key: 'rateLimitStepsPerMinute', flag: 'rate-limit-steps-per-minute', env: 'FHE_LLM_RATE_LIMIT_STEPS_PER_MINUTE', value: 'n', help: 'step requests per client per minute before 429 rate_limited (0 = no limit)' },

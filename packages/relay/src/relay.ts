@@ -131,7 +131,13 @@ export class Relay {
             return model;
           }),
         );
-    for (const model of models) this.services.models.set(model.id, model);
+    // Published with each descriptor: the SDK uploads its public key with the session when the mode needs one.
+    const privacy = this.config.responsePrivacy;
+    const responsePrivacy = privacy === 'flood' ? { mode: privacy, floodSigma: this.config.responseFloodSigma } : { mode: privacy };
+    for (const [i, model] of models.entries()) {
+      models[i] = { ...model, descriptor: { ...model.descriptor, responsePrivacy } };
+      this.services.models.set(model.id, models[i]);
+    }
     const pool = new EvaluationPool({
       workers: this.config.workers,
       maxQueue: this.config.maxQueue,

@@ -39,11 +39,16 @@ async function stepStillWorks(): Promise<void> {
   expect(y.every(Number.isFinite)).toBe(true);
 }
 
+let galoisKeys: Uint8Array;
+let publicKey: Uint8Array;
+
 beforeAll(async () => {
   model = await loadStories(testConfig().preset);
   relay = await startRelay(testConfig(), { models: [model] });
   client = await TestClient.create(model.descriptor);
-  session = await createSession(request, 'stories260K', client.keysEnvelope());
+  const keys = client.keysEnvelope();
+  [galoisKeys, publicKey] = decodeEnvelope(keys).items;
+  session = await createSession(request, 'stories260K', keys);
   await stepStillWorks();
 });
 afterAll(async () => {
@@ -52,13 +57,19 @@ afterAll(async () => {
 });
 
 describe('hostile SEAL payloads', () => {
-  it('refuses each bomb as Galois keys with a typed 400, heap bounded, relay ready', async () => {
+  it('refuses each bomb as Galois keys or as the public key with a typed 400, heap bounded, relay ready', async () => {
     const heapBefore = relay.services.pool!.peakWorkerHeapBytes;
     for (const [name, bomb] of Object.entries(sealBombs())) {
       expect(bomb.length, name).toBeLessThan(128 * 1024);
-      const body = encodeEnvelope({ kind: 'galoisKeys', presetId: model.descriptor.preset, vectors: 0, items: [bomb] });
+      const body = encodeEnvelope({ kind: 'galoisKeys', presetId: model.descriptor.preset, vectors: 0, items: [bomb, publicKey] });
       const res = await request('/v1/sessions?model=stories260K', { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: octet });
       expect({ name, ...(await errorOf(res)) }).toEqual({ name, status: 400, code: EXPECTED[name] });
+    }
+    // The same bombs where the relay expects the client's public key (re-randomized responses).
+    for (const [name, bomb] of Object.entries(sealBombs())) {
+      const body = encodeEnvelope({ kind: 'galoisKeys', presetId: model.descriptor.preset, vectors: 0, items: [galoisKeys, bomb] });
+      const res = await request('/v1/sessions?model=stories260K', { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: octet });
+      expect({ name, status: res.status }).toEqual({ name, status: 400 });
     }
     expect(relay.services.pool!.peakWorkerHeapBytes - heapBefore).toBeLessThan(64 * MiB);
     expect((await request('/readyz')).status).toBe(200);

@@ -1,6 +1,6 @@
 // Test and benchmark support: the client half of split inference talking to
 // a relay over real HTTP, as the SDK will.
-import { CkksClient, CkksContext, encodeEnvelope, runEncryptedStep, type EncryptedModelDescriptor, type StepRunner, type TrafficCounters } from '@fhe-llm/core';
+import { CkksClient, CkksContext, encodeEnvelope, needsPublicKey, runEncryptedStep, type EncryptedModelDescriptor, type StepRunner, type TrafficCounters } from '@fhe-llm/core';
 
 export class HttpStepRunner implements StepRunner {
   readonly counters: TrafficCounters = { roundTrips: 0, bytesUp: 0, bytesDown: 0 };
@@ -46,7 +46,7 @@ export async function connect(baseUrl: string, modelId: string, ctx?: CkksContex
   const keys = client.makeGaloisKeys(descriptor.galoisSteps);
   const res = await fetch(`${baseUrl}/v1/sessions?model=${modelId}`, {
     method: 'POST',
-    body: encodeEnvelope({ kind: 'galoisKeys', presetId: descriptor.preset, vectors: 0, items: [keys] }) as Uint8Array<ArrayBuffer>,
+    body: encodeEnvelope({ kind: 'galoisKeys', presetId: descriptor.preset, vectors: 0, items: [keys, ...(needsPublicKey(descriptor.responsePrivacy) ? [client.makePublicKey()] : [])] }) as Uint8Array<ArrayBuffer>,
     headers: { 'content-type': 'application/octet-stream' },
   });
   if (res.status !== 201) throw new Error(`session: HTTP ${res.status} ${await res.text()}`);

@@ -29,6 +29,13 @@ describe('no secret keys in the relay', () => {
     expect(offenders).toEqual([]);
   });
 
+  it("re-randomizing responses gives the relay an encryptor under the client's public key, and nothing that decrypts", () => {
+    // core's ResponseRerandomizer is the one place relay code reaches an Encryptor (public key only).
+    const source = readFileSync(fileURLToPath(new URL('../../core/src/protocol/response-privacy.ts', import.meta.url)), 'utf8');
+    expect(source).toMatch(/new ctx\.seal\.Encryptor\(ctx\.context, publicKey\)/);
+    expect(source).not.toMatch(/\b(KeyGenerator|SecretKey|secretKey|Decryptor|setSecretKey|encryptSymmetric)\b/);
+  });
+
   it('the check itself would catch an offender', () => {
     expect(FORBIDDEN.test('const kg = new seal.KeyGenerator(context);')).toBe(true);
     expect(FORBIDDEN.test('new ctx.seal.Decryptor(ctx.context, sk)')).toBe(true);

@@ -1,7 +1,7 @@
 // Test support: relays without sockets, real CKKS clients (the secret key
 // lives here, in the tests, never in the relay's src).
 import { readFileSync } from 'node:fs';
-import { CkksClient, CkksContext, encodeEnvelope, type EncryptedModelDescriptor } from '@fhe-llm/core';
+import { CkksClient, CkksContext, encodeEnvelope, needsPublicKey, type EncryptedModelDescriptor } from '@fhe-llm/core';
 import { BUNDLED_MODEL, relayConfigSchema, type RelayConfig, type RelayConfigInput } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { loadHostedModel, type HostedModel } from '../src/models/hosted-model.ts';
@@ -54,9 +54,15 @@ export class TestClient {
     return new TestClient(await CkksContext.create(descriptor.preset), descriptor);
   }
 
-  /** Galois keys envelope for `steps` (default: all the model needs). */
-  keysEnvelope(steps: readonly number[] = this.descriptor.galoisSteps): Uint8Array {
-    return encodeEnvelope({ kind: 'galoisKeys', presetId: this.descriptor.preset, vectors: 0, items: [this.client.makeGaloisKeys(steps)] });
+  /**
+   * Key envelope for `steps` (default: all the model needs): Galois keys,
+   * then a public key when the relay re-randomizes responses. Descriptors
+   * from loadStories predate the relay's announcement, so without one the
+   * relay's default mode (rerandomize) is assumed.
+   */
+  keysEnvelope(steps: readonly number[] = this.descriptor.galoisSteps, withPublicKey = needsPublicKey(this.descriptor.responsePrivacy ?? { mode: 'rerandomize' })): Uint8Array {
+    const items = [this.client.makeGaloisKeys(steps), ...(withPublicKey ? [this.client.makePublicKey()] : [])];
+    return encodeEnvelope({ kind: 'galoisKeys', presetId: this.descriptor.preset, vectors: 0, items });
   }
 
   delete(): void {

@@ -2,7 +2,7 @@
 // key validation in the worker pool and the production preset.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PRESET, decodeEnvelope, encodeEnvelope } from '@fhe-llm/core';
+import { DEFAULT_PRESET, decodeEnvelope, encodeEnvelope, maxSealObjectBytes } from '@fhe-llm/core';
 import type { HostedModel } from '../src/models/hosted-model.ts';
 import { Relay } from '../src/relay.ts';
 import { createLogger } from '../src/logger.ts';
@@ -56,7 +56,8 @@ describe('models', () => {
     const list = (await (await request('/v1/models')).json()) as { models: { id: string }[] };
     expect(list.models.map((m) => m.id)).toEqual(['stories260K']);
     const descriptor = await (await request('/v1/models/stories260K')).json();
-    expect(descriptor).toEqual(JSON.parse(JSON.stringify(model.descriptor)));
+    // The relay announces its response privacy (default: re-randomize) with each descriptor.
+    expect(descriptor).toEqual(JSON.parse(JSON.stringify({ ...model.descriptor, responsePrivacy: { mode: 'rerandomize' } })));
     expect(descriptor).toMatchObject({ preset: DEFAULT_PRESET, maxVectors: 64, galoisSteps: model.descriptor.galoisSteps });
     // No matrices: no "weight" or "bias" field, and far smaller than any step's weights.
     const json = JSON.stringify(descriptor);
@@ -128,8 +129,31 @@ describe('sessions', () => {
     // Inside a key-switching ciphertext's coefficients (the tail holds empty slots' counts).
     const at = Math.floor(plain.length * 0.53);
     plain.fill(0xff, at, at + 4096);
-    const corrupt = encodeEnvelope({ kind: 'galoisKeys', presetId: model.descriptor.preset, vectors: 0, items: [plain] });
+    const corrupt = encodeEnvelope({ kind: 'galoisKeys', presetId: model.descriptor.preset, vectors: 0, items: [plain, decodeEnvelope(client.keysEnvelope()).items[1]] });
     expect(await errorOf(await postKeys(corrupt))).toEqual({ status: 422, code: 'invalid_keys' });
+  });
+
+  it('needs the public key when it re-randomizes: missing 400 public_key_required, oversized 400, garbage 400, invalid 422', async () => {
+    const [galois, publicKey] = decodeEnvelope(keys).items;
+    const envelope = (...items: Uint8Array[]) => encodeEnvelope({ kind: 'galoisKeys', presetId: DEFAULT_PRESET, vectors: 0, items });
+    expect(await errorOf(await postKeys(envelope(galois)))).toEqual({ status: 400, code: 'public_key_required' });
+    // A header claiming one byte more than a public key can be, and those bytes.
+    const max = maxSealObjectBytes(client.ctx.preset, { kind: 'publicKey' });
+    const big = new Uint8Array(max + 1);
+    big.set(publicKey.subarray(0, 16));
+    new DataView(big.buffer).setUint8(5, 0);
+    new DataView(big.buffer).setBigUint64(8, BigInt(big.length), true);
+    expect(await errorOf(await postKeys(envelope(galois, big)))).toEqual({ status: 400, code: 'seal_object_too_large' });
+    expect(await errorOf(await postKeys(envelope(galois, new Uint8Array(300).fill(9))))).toEqual({ status: 400, code: 'bad_seal_header' });
+    // Well-formed, but its coefficients exceed the moduli: SEAL's check.
+    const pk = client.ctx.loadPublicKey(publicKey);
+    const plain = pk.saveToArray(client.ctx.seal.ComprModeType.none) as Uint8Array;
+    pk.delete();
+    plain.fill(0xff, plain.length - 4096, plain.length);
+    expect(await errorOf(await postKeys(envelope(galois, plain)))).toEqual({ status: 422, code: 'invalid_public_key' });
+    // Galois keys where the public key belongs are no public key either.
+    expect((await errorOf(await postKeys(envelope(galois, galois)))).status).toBeGreaterThanOrEqual(400);
+    expect(relay.services.pool?.isReady).toBe(true);
   });
 
   it('refuses malformed envelopes with their wire-format code', async () => {
@@ -137,8 +161,8 @@ describe('sessions', () => {
     expect(await errorOf(await postKeys(otherPreset))).toEqual({ status: 400, code: 'preset_mismatch' });
     const ciphertexts = encodeEnvelope({ kind: 'ciphertexts', presetId: DEFAULT_PRESET, vectors: 1, items: [new Uint8Array(4)] });
     expect(await errorOf(await postKeys(ciphertexts))).toEqual({ status: 400, code: 'bad_kind' });
-    const two = encodeEnvelope({ kind: 'galoisKeys', presetId: DEFAULT_PRESET, vectors: 0, items: [new Uint8Array(4), new Uint8Array(4)] });
-    expect(await errorOf(await postKeys(two))).toEqual({ status: 400, code: 'too_many_items' });
+    const three = encodeEnvelope({ kind: 'galoisKeys', presetId: DEFAULT_PRESET, vectors: 0, items: [new Uint8Array(4), new Uint8Array(4), new Uint8Array(4)] });
+    expect(await errorOf(await postKeys(three))).toEqual({ status: 400, code: 'too_many_items' });
     const none = encodeEnvelope({ kind: 'galoisKeys', presetId: DEFAULT_PRESET, vectors: 0, items: [] });
     expect(await errorOf(await postKeys(none))).toEqual({ status: 400, code: 'bad_count' });
     const bad = keys.slice();

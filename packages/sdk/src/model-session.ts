@@ -1,5 +1,5 @@
 import type { Remote } from 'comlink';
-import { clientTableLength, maxStepResponseBytes, parseTokenizerFile, planModelStep, SpeculationController, type EncryptedModelDescriptor, type LinearPlan, type StepRunner, type TextTokenizer, type TrafficCounters } from '@fhe-llm/core';
+import { clientTableLength, maxStepResponseBytes, needsPublicKey, parseTokenizerFile, planModelStep, SpeculationController, type EncryptedModelDescriptor, type LinearPlan, type StepRunner, type TextTokenizer, type TrafficCounters } from '@fhe-llm/core';
 import { ProtocolError } from './errors/protocol-error.ts';
 import { checkEncryptedModelDescriptor } from './relay/check-descriptor.ts';
 import { checkPresetSecurity } from './security-floor.ts';
@@ -100,9 +100,14 @@ export class ModelSession implements StepRunner {
   async #upload(signal?: AbortSignal): Promise<StoredSession> {
     if (!this.#evaluationKeys) throw new Error('keys are not open');
     // Fresh Galois keys from the stored secret key for every session: the relay cannot link sessions by key hash.
+    // A relay that re-randomizes responses needs this session's public key too (made fresh, like the Galois keys).
+    const publicKey = needsPublicKey(this.descriptor.responsePrivacy);
+    const { worker } = this.#deps;
     const keys = this.#freshKeysNext
-      ? await this.#deps.worker.freshEvaluationKeys(this.ring, this.descriptor.preset, [...this.descriptor.galoisSteps])
-      : this.#evaluationKeys;
+      ? await worker.freshEvaluationKeys(this.ring, this.descriptor.preset, [...this.descriptor.galoisSteps], publicKey)
+      : publicKey
+        ? await worker.withPublicKey(this.ring, this.#evaluationKeys)
+        : this.#evaluationKeys;
     this.#freshKeysNext = true;
     this.#deps.onProgress?.({ phase: 'uploading-keys', progress: 0, model: this.descriptor.id, message: `Uploading ${(keys.length / 1e6).toFixed(2)} MB of evaluation keys` });
     const grant = await this.#deps.relay.createSession(this.descriptor.id, keys, signal);

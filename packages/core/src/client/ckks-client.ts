@@ -64,6 +64,20 @@ export class CkksClient {
     }
   }
 
+  /**
+   * A public key made now with fresh randomness (seeded, compressed), for a
+   * relay that re-randomizes its responses: each session gets its own, so it
+   * does not link sessions either.
+   */
+  makePublicKey(): Uint8Array {
+    const serializable = this.#keygen.createPublicKeySerializable();
+    try {
+      return this.ctx.save(serializable);
+    } finally {
+      serializable.delete();
+    }
+  }
+
   /** Encrypt one ciphertext group (up to `plan.batch` vectors) in upload order. */
   encryptVectors(plan: LinearPlan, vectors: readonly ArrayLike<number>[]): Uint8Array[] {
     this.#checkPlan(plan);

@@ -1,3 +1,4 @@
+import type { ResponsePrivacy } from '../protocol/response-privacy.ts';
 import { PlanError } from '../errors/plan-error.ts';
 import { unionGaloisSteps, type LinearPlan } from '../linear/plan.ts';
 import type { ModelDescriptor } from '../model/model-descriptor.ts';
@@ -26,6 +27,12 @@ export interface EncryptedModelDescriptor extends ModelDescriptor {
   readonly maxBatch: number;
   /** Each step's plan for a single vector, for inspection and documentation. */
   readonly plans: readonly LinearPlan[];
+  /**
+   * What the relay adds to responses (see protocol/response-privacy.ts);
+   * absent or mode 'off': nothing. Any other mode needs the client's public
+   * key as the second item of the session's key envelope.
+   */
+  readonly responsePrivacy?: ResponsePrivacy;
 }
 
 export interface DescribeOptions {

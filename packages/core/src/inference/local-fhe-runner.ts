@@ -1,6 +1,7 @@
 import type { GaloisKeys } from 'node-seal';
 import type { CkksClient } from '../client/ckks-client.ts';
 import type { StepRunner } from '../model/split-client.ts';
+import { needsPublicKey, ResponseRerandomizer, type ResponsePrivacy } from '../protocol/response-privacy.ts';
 import { decryptStepResponse, encodeStepResponse, encryptStepRequest, evaluateGroup, splitRequestGroups } from '../protocol/step-exchange.ts';
 import { decodeEnvelope } from '../wire/envelope.ts';
 import { planModelStep } from './encrypted-model.ts';
@@ -50,11 +51,14 @@ export class LocalFheStepRunner implements StepRunner {
   readonly #client: CkksClient;
   readonly #operators: StepOperators;
   readonly #keys: GaloisKeys;
+  readonly #rerandomizer: ResponseRerandomizer | undefined;
 
-  constructor(client: CkksClient, operators: StepOperators) {
+  /** `privacy`: re-randomize (and flood) responses under the client's public key, as a relay would. */
+  constructor(client: CkksClient, operators: StepOperators, privacy?: ResponsePrivacy) {
     this.#client = client;
     this.#operators = operators;
     this.#keys = operators.ctx.loadGaloisKeys(client.makeGaloisKeys(operators.model.galoisSteps));
+    this.#rerandomizer = needsPublicKey(privacy) && privacy ? ResponseRerandomizer.fromBytes(operators.ctx, client.makePublicKey(), privacy) : undefined;
   }
 
   async runStep(stepIndex: number, inputs: Float64Array[], signal?: AbortSignal): Promise<Float64Array[]> {
@@ -62,12 +66,13 @@ export class LocalFheStepRunner implements StepRunner {
     return runEncryptedStep(this.#client, this.#operators.model, stepIndex, inputs, async (body) => {
       const envelope = decodeEnvelope(body, { kind: 'ciphertexts', presetId: this.#operators.model.preset });
       const { plan, operator } = this.#operators.get(stepIndex, envelope.vectors);
-      const groups = splitRequestGroups(plan, envelope).map((group) => evaluateGroup(operator, this.#keys, group));
+      const groups = splitRequestGroups(plan, envelope).map((group) => evaluateGroup(operator, this.#keys, group, undefined, this.#rerandomizer));
       return encodeStepResponse(plan, envelope.vectors, groups);
     }, this.counters);
   }
 
   delete(): void {
+    this.#rerandomizer?.delete();
     this.#keys.delete();
   }
 }

@@ -6,6 +6,7 @@ import type { GiantPart, LinearOperator } from '../linear/linear-operator.ts';
 import { planForVectors, type LinearPlan } from '../linear/plan.ts';
 import { getPreset, type OperatorBounds, type Preset } from '../seal/presets.ts';
 import { ciphertextSerializedBytes } from '../seal/seal-object-limits.ts';
+import type { ResponseRerandomizer } from './response-privacy.ts';
 import { ENVELOPE_HEADER_BYTES, decodeEnvelope, encodeEnvelope, type Envelope } from '../wire/envelope.ts';
 
 /**
@@ -89,13 +90,16 @@ export function splitRequestGroups(plan: LinearPlan, envelope: Envelope): { vect
 /**
  * Relay: evaluate one group with a prepared operator. Loads and validates
  * the ciphertexts (SEAL's check, then the plan's level/scale/size checks)
- * and returns serialized outputs; frees everything it made.
+ * and returns serialized outputs; frees everything it made. With a
+ * `rerandomizer` (the session's public key), every output ciphertext gets a
+ * fresh encryption of zero or of flooding noise added before it is saved.
  */
 export function evaluateGroup(
   operator: LinearOperator,
   keys: GaloisKeys,
   group: { vectors: number; items: readonly Uint8Array[] },
   outputTiles?: readonly number[],
+  rerandomizer?: ResponseRerandomizer,
 ): Uint8Array[] {
   const ctx = operator.ctx;
   const inputs = [];
@@ -103,6 +107,7 @@ export function evaluateGroup(
     for (const bytes of group.items) inputs.push(ctx.loadCiphertext(bytes));
     const outputs = operator.evaluate(inputs, group.vectors, keys, undefined, outputTiles);
     try {
+      if (rerandomizer) for (const ct of outputs) rerandomizer.apply(ct);
       return outputs.map((ct) => ctx.saveCiphertext(ct));
     } finally {
       outputs.forEach((ct) => ct.delete());
@@ -142,7 +147,7 @@ export function evaluateGroupPart(operator: LinearOperator, keys: GaloisKeys, gr
  * waiting on a worker that is busy elsewhere), and takes the rest from
  * `partial(p)`: another worker's serialized partial sums, one per output
  * tile. It adds them, folds and adds the bias: the same answer as
- * `evaluateGroup`.
+ * `evaluateGroup` (re-randomized the same way with a `rerandomizer`).
  */
 export function evaluateGroupShared(
   operator: LinearOperator,
@@ -151,6 +156,7 @@ export function evaluateGroupShared(
   parts: number,
   claim: (part: number) => boolean,
   partial: (part: number) => readonly Uint8Array[],
+  rerandomizer?: ResponseRerandomizer,
 ): Uint8Array[] {
   const ctx = operator.ctx;
   const inputs: Ciphertext[] = [];
@@ -167,6 +173,7 @@ export function evaluateGroupShared(
     }
     const outputs = operator.combineParts(partials, group.vectors, keys);
     try {
+      if (rerandomizer) for (const ct of outputs) rerandomizer.apply(ct);
       return outputs.map((ct) => ctx.saveCiphertext(ct));
     } finally {
       outputs.forEach((ct) => ct.delete());

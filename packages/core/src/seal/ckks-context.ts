@@ -1,4 +1,4 @@
-import type { Ciphertext, CKKSEncoder, Evaluator, GaloisKeys, Plaintext, SEALContext } from 'node-seal';
+import type { Ciphertext, CKKSEncoder, Evaluator, GaloisKeys, Plaintext, PublicKey, SEALContext } from 'node-seal';
 import { SealError, sealCall } from '../errors/seal-error.ts';
 import { loadSeal, type LoadSealOptions, type Seal } from './load-seal.ts';
 import { createSealContext, getPreset, type Preset } from './presets.ts';
@@ -72,6 +72,15 @@ export class CkksContext {
    */
   loadGaloisKeys(bytes: Uint8Array, maxKeys = Math.log2(this.preset.slots)): GaloisKeys {
     return this.#load(new this.seal.GaloisKeys(), bytes, { kind: 'galoisKeys', maxKeys }, 'invalid_keys', 'Galois keys rejected');
+  }
+
+  /**
+   * Load a client's public key (for re-randomizing responses), validated by
+   * SEAL after the size bound: at most one full 2-polynomial ciphertext over
+   * every prime. Throws WireFormatError, then SealError 'invalid_public_key'.
+   */
+  loadPublicKey(bytes: Uint8Array): PublicKey {
+    return this.#load(new this.seal.PublicKey(), bytes, { kind: 'publicKey' }, 'invalid_public_key', 'public key rejected');
   }
 
   /** Fill a fresh SEAL object from bounded, uncompressed bytes; on failure free it and throw. */

@@ -43,8 +43,12 @@ export interface SealHeader {
   readonly size: number;
 }
 
-/** What an object must be; `galoisKeys.maxKeys` is the number of rotation steps the plan allows. */
-export type SealObjectRule = { kind: 'ciphertext'; primes?: number } | { kind: 'galoisKeys'; maxKeys: number };
+/**
+ * What an object must be; `galoisKeys.maxKeys` is the number of rotation
+ * steps the plan allows. A public key is serialized as its ciphertext (two
+ * polynomials) at the key level, i.e. over every prime including the special one.
+ */
+export type SealObjectRule = { kind: 'ciphertext'; primes?: number } | { kind: 'galoisKeys'; maxKeys: number } | { kind: 'publicKey' };
 
 /** Bytes of one serialized full (not seeded) ciphertext of `polys` polynomials over `primes` primes. */
 export function ciphertextSerializedBytes(preset: Preset, primes: number, polys = 2): number {
@@ -55,6 +59,7 @@ export function ciphertextSerializedBytes(preset: Preset, primes: number, polys 
 export function maxSealObjectBytes(preset: Preset, rule: SealObjectRule): number {
   const dataPrimes = preset.dataPrimeBits.length;
   if (rule.kind === 'ciphertext') return ciphertextSerializedBytes(preset, rule.primes ?? dataPrimes);
+  if (rule.kind === 'publicKey') return ciphertextSerializedBytes(preset, preset.coeffModulusBits.length);
   const keyCiphertext = ciphertextSerializedBytes(preset, preset.coeffModulusBits.length);
   // Every slot's key count is in the 8·N term; each key adds its ciphertexts.
   return KEYS_FIXED_BYTES + 8 * preset.polyModulusDegree + rule.maxKeys * dataPrimes * keyCiphertext;
@@ -109,6 +114,7 @@ export function boundSealObject(bytes: Uint8Array, preset: Preset, rule: SealObj
     view.setBigUint64(8, BigInt(plain.length), true);
   }
   if (rule.kind === 'ciphertext') checkCiphertext(plain, 0, preset, rule.primes ?? preset.dataPrimeBits.length);
+  else if (rule.kind === 'publicKey') checkCiphertext(plain, 0, preset, preset.coeffModulusBits.length);
   else checkGaloisKeys(plain, preset, rule.maxKeys);
   return plain;
 }

@@ -5,7 +5,10 @@
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { GaloisKeys } from 'node-seal';
-import { CkksContext, PlanError, type LinearOperator, StepOperators, buildSplitSchedule, embeddingOf, evaluateGroup, evaluateGroupPart, evaluateGroupShared, isFheLlmError } from '@fhe-llm/core';
+import {
+  CkksContext, PlanError, type LinearOperator, ResponseRerandomizer, StepOperators, buildSplitSchedule, embeddingOf, evaluateGroup, evaluateGroupPart, evaluateGroupShared, isFheLlmError,
+} from '@fhe-llm/core';
+import { splitKeyBlob } from './key-blob.ts';
 import { loadSplitModelPath } from '@fhe-llm/core/node';
 import { KeyCache } from './key-cache.ts';
 import { nativeInflateBounded } from './native-inflate.ts';
@@ -37,7 +40,18 @@ for (const model of init.models) {
   models.set(model.id, operators);
 }
 
-const keyCache = new KeyCache<GaloisKeys>(init.keyCacheBytes, (keys) => keys.delete());
+/** A session's deserialized key material: Galois keys, and the public-key encryptor when responses are re-randomized. */
+interface SessionKeys {
+  keys: GaloisKeys;
+  rerandomizer?: ResponseRerandomizer;
+}
+
+function deleteKeys(entry: SessionKeys): void {
+  entry.keys.delete();
+  entry.rerandomizer?.delete();
+}
+
+const keyCache = new KeyCache<SessionKeys>(init.keyCacheBytes, deleteKeys);
 /** Set by borrowKeys for the task being run; reported with its result. */
 let keyCacheHit: boolean | undefined;
 
@@ -91,16 +105,27 @@ function keyMemoryBytes(ctx: CkksContext, keys: GaloisKeys): number {
 }
 
 /** Keys from the cache, or loaded (SEAL-validated) and cached; `release` frees keys the cache could not keep. */
-function borrowKeys(operators: StepOperators, ref: KeyRef): { keys: GaloisKeys; release(): void } {
+function borrowKeys(operators: StepOperators, ref: KeyRef): SessionKeys & { release(): void } {
   const ctx = operators.ctx;
   const cacheKey = `${ctx.preset.id}:${ref.hash}`;
   const cached = keyCache.get(cacheKey);
   keyCacheHit = cached !== undefined;
-  if (cached) return { keys: cached, release() {} };
+  if (cached) return { ...cached, release() {} };
+  const privacy = operators.model.responsePrivacy;
+  const blob = splitKeyBlob(ref.bytes, privacy);
   // At most one key per step the model uses: the size bound SEAL's loader never gets to exceed.
-  const keys = ctx.loadGaloisKeys(ref.bytes, operators.model.galoisSteps.length);
-  const kept = keyCache.set(cacheKey, keys, keyMemoryBytes(ctx, keys));
-  return { keys, release: kept ? () => {} : () => keys.delete() };
+  const keys = ctx.loadGaloisKeys(blob.galoisKeys, operators.model.galoisSteps.length);
+  let entry: SessionKeys = { keys };
+  try {
+    if (blob.publicKey && privacy) entry = { keys, rerandomizer: ResponseRerandomizer.fromBytes(ctx, blob.publicKey, privacy) };
+  } catch (error) {
+    keys.delete();
+    throw error;
+  }
+  // A public key is one more 2-polynomial ciphertext over every prime.
+  const bytes = keyMemoryBytes(ctx, keys) + (entry.rerandomizer ? 2 * ctx.preset.polyModulusDegree * ctx.preset.coeffModulusBits.length * 8 : 0);
+  const kept = keyCache.set(cacheKey, entry, bytes);
+  return { ...entry, release: kept ? () => {} : () => deleteKeys(entry) };
 }
 
 function operatorFor(task: { model: string; step: number; vectors: number }): { operators: StepOperators; operator: LinearOperator } {
@@ -123,10 +148,10 @@ function evaluate(task: EvaluateTask): { outputs: Uint8Array[]; evalMs: number; 
   try {
     const started = performance.now();
     if (task.part) {
-      const { outputs, partsEvaluated } = evaluateShare(operator, borrowed.keys, task, task.part);
+      const { outputs, partsEvaluated } = evaluateShare(operator, borrowed, task, task.part);
       return { outputs, evalMs: performance.now() - started, heldTiles: operator.heldTiles, partsEvaluated };
     }
-    const outputs = evaluateGroup(operator, borrowed.keys, task.group, task.tiles);
+    const outputs = evaluateGroup(operator, borrowed.keys, task.group, task.tiles, borrowed.rerandomizer);
     return { outputs, evalMs: performance.now() - started, heldTiles: operator.heldTiles };
   } finally {
     borrowed.release();
@@ -134,8 +159,9 @@ function evaluate(task: EvaluateTask): { outputs: Uint8Array[]; evalMs: number; 
 }
 
 /** One part of a lone group's giant steps: part 0 answers for the group; the others publish to it (see part-exchange.ts). */
-function evaluateShare(operator: LinearOperator, keys: GaloisKeys, task: EvaluateTask, share: NonNullable<EvaluateTask['part']>): { outputs: Uint8Array[]; partsEvaluated: number } {
+function evaluateShare(operator: LinearOperator, session: SessionKeys, task: EvaluateTask, share: NonNullable<EvaluateTask['part']>): { outputs: Uint8Array[]; partsEvaluated: number } {
   const { part, parts, exchange } = share;
+  const keys = session.keys;
   if (part === 0) {
     let partsEvaluated = 1;
     const claim = (p: number) => {
@@ -143,7 +169,8 @@ function evaluateShare(operator: LinearOperator, keys: GaloisKeys, task: Evaluat
       if (mine) partsEvaluated++;
       return mine;
     };
-    const outputs = evaluateGroupShared(operator, keys, task.group, parts, claim, (p) => awaitPart(exchange, p, task.cancelled, PART_WAIT_MS));
+    // Part 0 answers, so it re-randomizes; partial sums never leave the relay and need none.
+    const outputs = evaluateGroupShared(operator, keys, task.group, parts, claim, (p) => awaitPart(exchange, p, task.cancelled, PART_WAIT_MS), session.rerandomizer);
     return { outputs, partsEvaluated };
   }
   if (!claimPart(exchange, part)) return { outputs: [], partsEvaluated: 0 }; // part 0's worker got here first and computed it

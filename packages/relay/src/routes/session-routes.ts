@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
-import { WireFormatError, decodeEnvelope } from '@fhe-llm/core';
+import { WireFormatError, decodeEnvelope, needsPublicKey, readSealHeader } from '@fhe-llm/core';
+import { joinKeyBlob } from '../pool/key-blob.ts';
 import { binaryBody, relayBodyOptions } from '../middleware/binary-body.ts';
 import { admitBeforeReading } from '../middleware/admission.ts';
 import { sessionExpiry } from '../sessions/session-expiry.ts';
@@ -52,10 +53,23 @@ export function sessionRoutes(services: RelayServices): Hono<RelayEnv> {
     if (owner !== undefined && (await store.countOwned(owner)) >= config.maxSessionsPerClient) {
       throw new RelayError(429, 'session_quota_exceeded', `this client holds ${config.maxSessionsPerClient} sessions; delete one or wait for one to expire`, { 'Retry-After': '60' });
     }
-    const envelope = decodeEnvelope(c.var.body, { kind: 'galoisKeys', presetId: model.descriptor.preset, maxItems: 1 });
-    if (envelope.items.length !== 1) throw new WireFormatError('bad_count', 'a key envelope carries exactly one item', { expected: 1, got: envelope.items.length });
+    const envelope = decodeEnvelope(c.var.body, { kind: 'galoisKeys', presetId: model.descriptor.preset, maxItems: 2 });
     if (envelope.vectors !== 0) throw new WireFormatError('bad_header', 'a key envelope has vectors = 0', { expected: 0, got: envelope.vectors });
-    const keys = envelope.items[0];
+    // Each item must be exactly one SEAL object, so the stored blob splits again at the first header's size.
+    for (const item of envelope.items) {
+      const { size } = readSealHeader(item);
+      if (size !== item.length) throw new WireFormatError('bad_seal_header', 'bytes after the SEAL object', { expected: size, got: item.length });
+    }
+    // Galois keys, then the client's public key when this relay re-randomizes responses (descriptor.responsePrivacy).
+    const wantPublicKey = needsPublicKey(model.descriptor.responsePrivacy);
+    const items = wantPublicKey ? 2 : 1;
+    if (envelope.items.length !== items) {
+      if (wantPublicKey && envelope.items.length === 1) {
+        throw new RelayError(400, 'public_key_required', `this relay re-randomizes responses (${model.descriptor.responsePrivacy?.mode}): the key envelope carries Galois keys, then a public key`);
+      }
+      throw new WireFormatError(envelope.items.length === 2 ? 'public_key_not_expected' : 'bad_count', `a key envelope for this relay carries exactly ${items} item${items > 1 ? 's' : ''}`, { expected: items, got: envelope.items.length });
+    }
+    const keys = joinKeyBlob(envelope.items[0], envelope.items[1]);
     const keysHash = sha256Hex(keys);
     const blob = (await store.getKeys(keysHash)) ?? toSharedBytes(keys);
     await pool.checkKeys(model.id, { hash: keysHash, bytes: blob }, c.var.signal);

@@ -1,4 +1,4 @@
-import { getPreset, isFheLlmError, planModelStep, PLANNER_VERSION, validateModelDescriptor, type EncryptedModelDescriptor, type LinearPlan } from '@fhe-llm/core';
+import { getPreset, isFheLlmError, planModelStep, PLANNER_VERSION, RESPONSE_PRIVACY_MODES, validateModelDescriptor, type EncryptedModelDescriptor, type LinearPlan } from '@fhe-llm/core';
 import { ProtocolError } from '../errors/protocol-error.ts';
 
 /** Upper bound for the descriptor's vector and worker counts: beyond it the relay is not one we can talk to. */
@@ -53,6 +53,7 @@ export function checkEncryptedModelDescriptor(value: unknown, modelId: string): 
   positiveInt(d.maxVectors, 'maxVectors');
   positiveInt(d.parallelism, 'parallelism', 64);
   positiveInt(d.maxBatch, 'maxBatch');
+  checkResponsePrivacy(d.responsePrivacy);
 
   const galois = d.galoisSteps;
   if (!Array.isArray(galois) || galois.length === 0 || galois.length > slots) throw bad(`galoisSteps must be a list of 1..${slots} rotation steps`, `1..${slots}`, Array.isArray(galois) ? galois.length : galois);
@@ -80,4 +81,16 @@ export function checkEncryptedModelDescriptor(value: unknown, modelId: string): 
     }
   });
   return descriptor;
+}
+
+/** Absent (older relays) or a known mode; a flooding deviation, when given, a positive finite number. */
+function checkResponsePrivacy(value: unknown): void {
+  if (value === undefined) return;
+  const p = value as { mode?: unknown; floodSigma?: unknown };
+  if (typeof value !== 'object' || value === null || !(RESPONSE_PRIVACY_MODES as readonly unknown[]).includes(p.mode)) {
+    throw bad(`responsePrivacy.mode must be one of ${RESPONSE_PRIVACY_MODES.join(', ')}`, RESPONSE_PRIVACY_MODES, typeof value === 'object' && value !== null ? p.mode : value);
+  }
+  if (p.floodSigma !== undefined && !(typeof p.floodSigma === 'number' && Number.isFinite(p.floodSigma) && p.floodSigma > 0)) {
+    throw bad('responsePrivacy.floodSigma must be a positive number', '> 0', p.floodSigma);
+  }
 }

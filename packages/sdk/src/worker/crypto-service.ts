@@ -1,4 +1,4 @@
-import { CkksClient, CkksContext, decryptStepResponse, encryptStepRequest, encodeEnvelope, loadSeal, type LinearPlan } from '@fhe-llm/core';
+import { CkksClient, CkksContext, decodeEnvelope, decryptStepResponse, encryptStepRequest, encodeEnvelope, loadSeal, type LinearPlan } from '@fhe-llm/core';
 import type { ProgressEvent, StorageOption } from '../types.ts';
 import { openKeyStore } from '../storage/key-store.ts';
 import { KeyVault, type KeyRecord, type StoredSession } from '../storage/key-vault.ts';
@@ -102,9 +102,19 @@ export class CryptoService {
    * Galois keys for `steps` made now from the ring's secret key with fresh
    * randomness: each relay session gets keys of its own, so their hash does
    * not link one browser's sessions (the stored keys stay for status only).
+   * `withPublicKey`: a fresh public key follows them, for a relay that
+   * re-randomizes its responses under it.
    */
-  freshEvaluationKeys(ring: string, presetId: string, steps: number[]): Uint8Array {
-    return this.#evaluationKeys(this.#client(ring), presetId, steps);
+  freshEvaluationKeys(ring: string, presetId: string, steps: number[], withPublicKey = false): Uint8Array {
+    const envelope = this.#evaluationKeys(this.#client(ring), presetId, steps);
+    return withPublicKey ? this.withPublicKey(ring, envelope) : envelope;
+  }
+
+  /** A key envelope with a public key made now (fresh randomness) appended: its session's own, like its Galois keys. */
+  withPublicKey(ring: string, envelope: Uint8Array): Uint8Array {
+    const client = this.#client(ring);
+    const parsed = decodeEnvelope(envelope, { kind: 'galoisKeys', presetId: client.ctx.preset.id });
+    return encodeEnvelope({ ...parsed, items: [parsed.items[0], client.makePublicKey()] });
   }
 
   encryptStep(ring: string, plan: LinearPlan, vectors: Float64Array[]): Uint8Array {

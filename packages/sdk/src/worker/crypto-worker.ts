@@ -32,8 +32,12 @@ const api = {
   openKeys: async (ring: string, presetId: string, galoisSteps: number[], onProgress?: (e: ProgressEvent) => void) =>
     service.openKeys(ring, presetId, galoisSteps, onProgress),
   saveSession: (ring: string, session: StoredSession | undefined) => service.saveSession(ring, session),
-  freshEvaluationKeys: (ring: string, presetId: string, galoisSteps: number[]) => {
-    const keys = service.freshEvaluationKeys(ring, presetId, galoisSteps);
+  freshEvaluationKeys: (ring: string, presetId: string, galoisSteps: number[], withPublicKey = false) => {
+    const keys = service.freshEvaluationKeys(ring, presetId, galoisSteps, withPublicKey);
+    return transfer(keys, [keys.buffer as ArrayBuffer]);
+  },
+  withPublicKey: (ring: string, envelope: Uint8Array) => {
+    const keys = service.withPublicKey(ring, envelope);
     return transfer(keys, [keys.buffer as ArrayBuffer]);
   },
   status: (ring: string) => service.status(ring),
