@@ -63,6 +63,35 @@ describe.each(['ckks-flat-n4096-q109', 'ckks-n4096-q109'])('response re-randomiz
     for (const error of [...plain.errors, ...fresh.errors]) expect(error).toBeLessThan(1e-3);
   });
 
+  it('spares made ahead are used once each, then it encrypts on the spot, with the same answers', () => {
+    const rand = seededRandom(43);
+    const w = randomWeights(rand, 24, 40);
+    const x = randomVector(rand, 40);
+    const plan = planLinear(s.ctx.preset, 24, 40);
+    const op = new LinearOperator(s.ctx, plan, w);
+    const rr = ResponseRerandomizer.fromBytes(s.ctx, s.client.makePublicKey(), { mode: 'rerandomize' });
+    const items = s.client.encryptVectors(plan, [x]);
+    try {
+      while (rr.makeSpare(2));
+      expect(rr.spares).toBe(2);
+      const runs = [0, 1, 2].map(() => evaluateGroup(op, s.keys, { vectors: 1, items }, undefined, rr)[0]);
+      expect(rr.spares).toBe(0);
+      expect(new Set(runs.map((b) => Buffer.from(b).toString('base64'))).size).toBe(3);
+      const want = linearReference(w, x);
+      for (const bytes of runs) {
+        const [y] = s.client.decryptVectors(plan, [bytes], 1);
+        for (let i = 0; i < want.length; i++) expect(Math.abs(y[i] - want[i])).toBeLessThan(1e-3);
+      }
+      rr.makeSpare(4);
+      rr.dropSpares();
+      expect(rr.spares).toBe(0);
+    } finally {
+      rr.delete();
+      op.delete();
+    }
+    expect(rr.makeSpare(4)).toBe(false);
+  });
+
   it('X^(N/2) built from the NTT layout multiplies every slot by i', () => {
     const z = Float64Array.from({ length: s.ctx.preset.slots }, (_, i) => Math.sin(i) * 3);
     const pt = s.ctx.encode(z, 2 ** 25);

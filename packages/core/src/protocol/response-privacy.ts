@@ -119,6 +119,9 @@ export class ResponseRerandomizer {
   readonly #encryptor: Encryptor;
   /** X^(N/2) per level (keyed by prime count). */
   readonly #imaginary = new Map<number, Plaintext>();
+  /** Encryptions of zero made ahead of use (see makeSpare), each used once. */
+  readonly #spares: Ciphertext[] = [];
+  #deleted = false;
 
   /** `publicKey` is owned from now on. */
   constructor(ctx: CkksContext, publicKey: PublicKey, privacy: ResponsePrivacy) {
@@ -150,12 +153,44 @@ export class ResponseRerandomizer {
     }
   }
 
-  /** Enc_pk(0) at `ct`'s level and scale (zero is zero at any scale). */
-  #zeroEncryption(ct: Ciphertext): Ciphertext {
+  /**
+   * Make one encryption of zero ahead of use, while the relay has nothing
+   * else to do (it waits for the client between steps), so that `apply`
+   * costs an addition instead of a public-key encryption on the request's
+   * path. False when `max` are ready or there is nothing to prepare
+   * (flooding draws its noise per response). Each spare is used once, and
+   * it is as fresh as one made on the spot: the client never sees it alone.
+   */
+  makeSpare(max: number): boolean {
+    if (this.#deleted || this.privacy.mode !== 'rerandomize' || this.#spares.length >= max) return false;
     const fresh = new this.ctx.seal.Ciphertext();
-    const parmsId = ct.parmsId();
     try {
       this.#encryptor.encryptZero(fresh);
+    } catch (error) {
+      fresh.delete();
+      throw error;
+    }
+    this.#spares.push(fresh);
+    return true;
+  }
+
+  /** Spares ready (see makeSpare). */
+  get spares(): number {
+    return this.#spares.length;
+  }
+
+  /** Free the spares (a relay keeps them for the session it served last only). */
+  dropSpares(): void {
+    for (const ct of this.#spares.splice(0)) ct.delete();
+  }
+
+  /** Enc_pk(0) at `ct`'s level and scale (zero is zero at any scale): a spare when one is ready. */
+  #zeroEncryption(ct: Ciphertext): Ciphertext {
+    const spare = this.#spares.pop();
+    const fresh = spare ?? new this.ctx.seal.Ciphertext();
+    const parmsId = ct.parmsId();
+    try {
+      if (!spare) this.#encryptor.encryptZero(fresh);
       if (fresh.coeffModulusSize() !== ct.coeffModulusSize()) this.ctx.evaluator.cipherModSwitchToInplace(fresh, parmsId);
       fresh.setScale(ct.scale());
       return fresh;
@@ -223,6 +258,9 @@ export class ResponseRerandomizer {
   }
 
   delete(): void {
+    if (this.#deleted) return;
+    this.#deleted = true;
+    this.dropSpares();
     for (const pt of this.#imaginary.values()) pt.delete();
     this.#imaginary.clear();
     this.#encryptor.delete();

@@ -120,6 +120,8 @@ export class EvaluationPool {
     this.sharded = (options.shardSteps ?? false) && options.workers > 1;
     // Each lane's own limit is the whole queue: admit() holds the sum of all lanes to it.
     const lane = (threads: number, init: WorkerInit) =>
+      // useAtomics false: an idle worker returns to its event loop (instead of blocking in Atomics.wait), where it
+      // encodes batched plans and prepares encryptions of zero between tasks (evaluation-worker.ts).
       new Piscina({ filename: new URL('./evaluation-worker.ts', import.meta.url).href, minThreads: threads, maxThreads: threads, maxQueue: options.maxQueue, concurrentTasksPerWorker: 1, workerData: init });
     this.#lanes = this.sharded
       ? Array.from({ length: options.workers }, (_, index) => lane(1, { ...workerData, shard: { index, count: options.workers } }))
