@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { DEFAULT_PRESET, getPreset, presetIds, RELAY_EMBEDDING_MAX_VOCAB } from '@fhe-llm/core';
+import { AUTO_PRESET, DEFAULT_PRESET, getPreset, LARGE_MODEL_PRESET, presetIds, RELAY_EMBEDDING_MAX_VOCAB } from '@fhe-llm/core';
 
 /**
  * A model to host: its public id, the model file or folder (llama2.c, GGUF or
@@ -69,7 +69,7 @@ export const relayConfigSchema = z.object({
     .optional()
     .transform((models) => (models?.length ? models : [BUNDLED_MODEL]))
     .refine((models) => new Set(models.map((m) => m.id)).size === models.length, 'model ids must be unique'),
-  preset: z.string().refine((id) => presetIds.includes(id), { message: `preset must be one of ${presetIds.join(', ')}` }).default(DEFAULT_PRESET),
+  preset: z.string().refine((id) => id === AUTO_PRESET || presetIds.includes(id), { message: `preset must be one of ${[AUTO_PRESET, ...presetIds].join(", ")}` }).default(AUTO_PRESET),
   allowInsecurePreset: flag.default(false),
   workers: int(1, 256).default(availableParallelism()),
   maxQueue: int(1).default(64),
@@ -162,7 +162,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: 'port', env: 'FHE_LLM_PORT', fallbackEnv: 'PORT', value: 'n', help: 'TCP port (0 = any free port, printed in the "listening" log line)' },
   { key: 'metricsPort', flag: 'metrics-port', env: 'FHE_LLM_METRICS_PORT', value: 'n', help: 'serve /metrics on this port (same interface) instead of the API port, so the public port does not expose it (0 = any free port)' },
   { key: 'models', flag: 'model', env: 'FHE_LLM_MODELS', value: 'id=PATH[:TOKENIZER]', repeatable: true, help: 'model to host: a llama2.c .bin, a GGUF file or a Hugging Face folder, with a tokenizer file when the model carries none (repeatable; the variable is comma-separated); default: the bundled stories260K' },
-  { key: 'preset', flag: 'preset', env: 'FHE_LLM_PRESET', value: 'id', help: `CKKS preset (${presetIds.join(', ')})` },
+  { key: 'preset', flag: 'preset', env: 'FHE_LLM_PRESET', value: 'id', help: `CKKS preset (${presetIds.join(', ')}); ${AUTO_PRESET}: ${DEFAULT_PRESET}, or ${LARGE_MODEL_PRESET} with uploads priced higher for a model whose vectors outgrow ${DEFAULT_PRESET}'s slots (GPT-2 small and up)` },
   { key: 'allowInsecurePreset', flag: 'allow-insecure-preset', env: 'FHE_LLM_ALLOW_INSECURE_PRESET', value: 'true|false', boolean: true, help: 'allow a preset below 128-bit security (insecure-...; tests and benchmarks only)' },
   { key: 'workers', flag: 'workers', env: 'FHE_LLM_WORKERS', value: 'n', help: 'evaluation worker threads' },
   { key: 'maxQueue', flag: 'max-queue', env: 'FHE_LLM_MAX_QUEUE', value: 'n', help: 'queued evaluation tasks before answering 503 overloaded' },

@@ -148,7 +148,7 @@ export class Relay {
     await pool.waitUntilReady(this.#startupTimeoutMs);
     this.#loaded = true;
     progress.phase = 'ready';
-    this.logger.info({ models: models.map((m) => m.id), calibration: Object.fromEntries(models.map((m) => [m.id, m.calibrationCached ? 'cached' : 'calibrated'])), workers: this.config.workers, shardedSteps: pool.sharded, preset: this.config.preset, store: this.services.store.kind, ms: Math.round(performance.now() - started) }, 'ready');
+    this.logger.info({ models: models.map((m) => m.id), calibration: Object.fromEntries(models.map((m) => [m.id, m.calibrationCached ? 'cached' : 'calibrated'])), workers: this.config.workers, shardedSteps: pool.sharded, preset: Object.fromEntries(models.map((m) => [m.id, m.descriptor.preset])), store: this.services.store.kind, ms: Math.round(performance.now() - started) }, 'ready');
   }
 
   /**
