@@ -126,7 +126,9 @@ export class Relay {
       ? [...this.#preloaded]
       : await Promise.all(
           this.config.models.map(async (spec) => {
-            const model = await loadHostedModel(spec, this.config.preset, this.config.tileParallelism, this.config.embedding, (p) => progress.model(spec.id, p));
+            // A model 'auto' moves to the large preset is planned for every worker when steps are sharded (PrepareModelOptions.autoParallelism).
+            const shardedWorkers = this.config.shardSteps === 'auto' && this.config.workers > 1 ? Math.min(this.config.workers, 64) : 1;
+            const model = await loadHostedModel(spec, this.config.preset, this.config.tileParallelism, this.config.embedding, (p) => progress.model(spec.id, p), shardedWorkers);
             progress.prepared(spec.id, model.calibrationCached);
             return model;
           }),

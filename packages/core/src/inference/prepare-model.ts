@@ -25,8 +25,17 @@ export interface PrepareModelOptions {
   preset?: string;
   /** Most vectors per step request. Default 64. */
   maxVectors?: number;
-  /** Relay workers sharing one ciphertext group (see DescribeOptions). Default 1. */
+  /** Relay workers sharing one ciphertext group (see DescribeOptions). Default 1, or `autoParallelism` (below). */
   parallelism?: number;
+  /**
+   * The parallelism a model gets when 'auto' moves it to LARGE_MODEL_PRESET
+   * and `parallelism` is not given: a relay passes its worker count when it
+   * shards steps. That preset's plans need few output tiles (often one), and
+   * a one-tile step runs on one worker and is held whole by every worker;
+   * planned for n workers, steps keep a tile per worker, which divides both
+   * their latency and their plaintexts. Default 1.
+   */
+  autoParallelism?: number;
   /** Positions generated per calibration prompt. Default defaultCalibrationSteps (256 down to 32 as models grow). */
   calibrationSteps?: number;
   /** Reuse bounds calibrated before for the same files and settings (see CalibrationCache). */
@@ -133,7 +142,7 @@ export async function prepareModel(options: PrepareModelOptions): Promise<Prepar
   const planning = options.preset === AUTO_PRESET ? autoPlanning(schedule.steps) : { preset: options.preset ?? DEFAULT_PRESET };
   const descriptor = describeEncryptedModel(describeModel(options.id, schedule, bounds), planning.preset, {
     maxVectors: options.maxVectors ?? 64,
-    parallelism: options.parallelism ?? 1,
+    parallelism: options.parallelism ?? (planning.preset === LARGE_MODEL_PRESET && options.preset === AUTO_PRESET ? (options.autoParallelism ?? 1) : 1),
     ...(planning.msPerUploadByte === undefined ? {} : { msPerUploadByte: planning.msPerUploadByte }),
   });
   return { weights, tokenizer, schedule, descriptor, calibrationCached };
