@@ -26,10 +26,12 @@ describe("preset 'auto'", () => {
     const { scheduleLayout } = await import('../model/schedule.ts');
     const { gpt2SplitConfig } = await import('../model/gpt2-schedule.ts');
     const shape = (dim: number, hiddenDim: number) => ({ dim, hiddenDim, nLayers: 2, nHeads: 4, nKvHeads: 4, vocabSize: 512, seqLen: 64, headSize: dim / 4, kvDim: dim, sharedClassifier: true });
-    expect(autoPlanning(scheduleLayout(shape(64, 172)))).toEqual({ preset: DEFAULT_PRESET }); // stories260K
-    expect(autoPlanning(scheduleLayout(shape(288, 768)))).toEqual({ preset: DEFAULT_PRESET }); // stories15M
+    expect(autoPlanning(scheduleLayout(shape(64, 172)), 2)).toEqual({ preset: DEFAULT_PRESET }); // stories260K
+    expect(autoPlanning(scheduleLayout(shape(288, 768)), 2)).toEqual({ preset: DEFAULT_PRESET }); // stories15M
     const gpt2 = gpt2SplitConfig({ dim: 768, hiddenDim: 3072, nLayers: 12, nHeads: 12, vocabSize: 50257, seqLen: 1024, headSize: 64, normEps: 1e-5 });
-    expect(autoPlanning(scheduleLayout(gpt2, 'client', 'gpt2'))).toEqual({ preset: LARGE_MODEL_PRESET, msPerUploadByte: LARGE_MODEL_MS_PER_UPLOAD_BYTE });
+    expect(autoPlanning(scheduleLayout(gpt2, 'client', 'gpt2'))).toEqual({ preset: LARGE_MODEL_PRESET, msPerUploadByte: LARGE_MODEL_MS_PER_UPLOAD_BYTE, parallelism: 1 });
+    // A relay that shards steps over 2 workers plans them for both.
+    expect(autoPlanning(scheduleLayout(gpt2, 'client', 'gpt2'), 2).parallelism).toBe(2);
   });
 
   it('records the upload price in the descriptor, so client and relay plan alike', async () => {

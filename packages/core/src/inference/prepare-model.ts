@@ -84,13 +84,14 @@ export const LARGE_MODEL_MS_PER_UPLOAD_BYTE = 5e-4;
  * ciphertexts and, since that preset's relay never rotates the input, many
  * more are uploaded (31 MB per GPT-2 token). Those models get
  * LARGE_MODEL_PRESET, whose 4096 slots hold such vectors and whose relay
- * rotates the input, with uploads priced as above. Small models (the
+ * rotates the input, with uploads priced as above, planned for
+ * `autoParallelism` workers (PrepareModelOptions). Small models (the
  * stories ones up to 15M) keep the default and its plans unchanged.
  */
-export function autoPlanning(steps: readonly StepShape[]): { preset: string; msPerUploadByte?: number } {
+export function autoPlanning(steps: readonly StepShape[], autoParallelism = 1): { preset: string; msPerUploadByte?: number; parallelism?: number } {
   const widest = Math.max(...steps.map((s) => s.dIn));
   if (widest <= getPreset(DEFAULT_PRESET).slots) return { preset: DEFAULT_PRESET };
-  return { preset: LARGE_MODEL_PRESET, msPerUploadByte: LARGE_MODEL_MS_PER_UPLOAD_BYTE };
+  return { preset: LARGE_MODEL_PRESET, msPerUploadByte: LARGE_MODEL_MS_PER_UPLOAD_BYTE, parallelism: autoParallelism };
 }
 
 export function isGpt2Weights(w: LlamaWeights | Gpt2Weights): w is Gpt2Weights {
@@ -139,10 +140,10 @@ export async function prepareModel(options: PrepareModelOptions): Promise<Prepar
     bounds = (await calibrateBounds(schedule, samples, { steps, onProgress: options.onCalibrationProgress })).bounds;
     await cache?.write(key, bounds);
   }
-  const planning = options.preset === AUTO_PRESET ? autoPlanning(schedule.steps) : { preset: options.preset ?? DEFAULT_PRESET };
+  const planning: ReturnType<typeof autoPlanning> = options.preset === AUTO_PRESET ? autoPlanning(schedule.steps, options.autoParallelism) : { preset: options.preset ?? DEFAULT_PRESET };
   const descriptor = describeEncryptedModel(describeModel(options.id, schedule, bounds), planning.preset, {
     maxVectors: options.maxVectors ?? 64,
-    parallelism: options.parallelism ?? (planning.preset === LARGE_MODEL_PRESET && options.preset === AUTO_PRESET ? (options.autoParallelism ?? 1) : 1),
+    parallelism: options.parallelism ?? planning.parallelism ?? 1,
     ...(planning.msPerUploadByte === undefined ? {} : { msPerUploadByte: planning.msPerUploadByte }),
   });
   return { weights, tokenizer, schedule, descriptor, calibrationCached };
