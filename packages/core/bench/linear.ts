@@ -10,7 +10,7 @@ const SHAPES: [number, number][] = [[1, 1], [7, 5], [64, 64], [64, 128], [128, 6
 if (!quick) SHAPES.push([4096, 4096]);
 const STORIES_260K: [number, number][] = [[192, 512], [408, 128], [192, 236], [576, 236]];
 const presetArgs = process.argv.flatMap((a, i, all) => (all[i - 1] === '--preset' ? [a] : []));
-const PRESETS = presetArgs.length ? presetArgs : ['ckks-flat-n4096-q109', 'ckks-n4096-q109', 'ckks-n8192-q218'];
+const PRESETS = presetArgs.length ? presetArgs : ['ckks-flat-n4096-q109', 'ckks-flat-n8192-q120', 'ckks-n4096-q109', 'ckks-n8192-q218'];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 function time(fn: () => void, repeat: number): number {
@@ -23,6 +23,50 @@ function time(fn: () => void, repeat: number): number {
   return median(samples);
 }
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+
+/**
+ * Noise per slot, rms in units of the scale (Preset.noise): a fresh
+ * encryption, the rounding of an encoded plaintext, and what one rotation
+ * adds (its largest value too), over 4 encryptions of a random full vector
+ * at the preset's input scale, each rotated by 1, 64 and 1024.
+ */
+function noiseOf(ctx: CkksContext, client: CkksClient, keys: ReturnType<CkksContext['loadGaloisKeys']>) {
+  const slots = ctx.preset.slots;
+  const scale = 2 ** ctx.preset.inputScaleBits;
+  const rand = seededRandom(5);
+  const x = Float64Array.from({ length: slots }, () => rand() * 2 - 1);
+  const rms = (e: number[]) => Math.sqrt(e.reduce((s, v) => s + v * v, 0) / e.length);
+  const fresh: number[] = [];
+  const rotated: number[] = [];
+  let rotationMax = 0;
+  // A cyclic plan as wide as the slots: the client packs x as is.
+  const plan = planLinear(ctx.preset, 1, slots, { allowPreRotation: false });
+  const wide = { ...plan, packing: 'cyclic' as const, tileIn: slots, inTiles: 1, blockSize: slots, chunks: 1, batch: 1, diagonals: 1, babySteps: 1, preRotated: false, inputScaleBits: ctx.preset.inputScaleBits };
+  for (let trial = 0; trial < 4; trial++) {
+    const ct = ctx.loadCiphertext(client.encryptVectors(wide, [x])[0]);
+    const [y] = client.decryptSlots([ctx.save(ct)]);
+    fresh.push(rms(Array.from(y, (v, i) => (v - x[i]) * scale)));
+    for (const step of [1, 64, 1024]) {
+      const r = new ctx.seal.Ciphertext();
+      ctx.evaluator.rotateVector(ct, step, keys, r);
+      const [z] = client.decryptSlots([ctx.save(r)]);
+      r.delete();
+      const e = Array.from(z, (v, i) => (v - y[(i + step) % slots]) * scale);
+      rotated.push(rms(e));
+      rotationMax = Math.max(rotationMax, ...e.map(Math.abs));
+    }
+    ct.delete();
+  }
+  const pt = ctx.encode(x, 2 ** 23);
+  const decoded = Float64Array.from(ctx.encoder.decodeFloat64(pt) as ArrayLike<number>);
+  pt.delete();
+  return {
+    noise_encryption: round(median(fresh), 0),
+    noise_encoding: round(rms(Array.from(decoded, (v, i) => (v - x[i]) * 2 ** 23)), 1),
+    noise_rotation: round(median(rotated), 0),
+    noise_rotation_max: round(rotationMax, 0),
+  };
+}
 
 for (const presetId of PRESETS) {
   const ctx = await CkksContext.create(presetId);
@@ -37,10 +81,13 @@ for (const presetId of PRESETS) {
   const out = new ctx.seal.Ciphertext();
   const rotateMs = time(() => ctx.evaluator.rotateVector(ct, 1, keys, out), 50);
   const mulMs = time(() => ctx.evaluator.multiplyPlain(ct, pt, out), 200);
+  const encryptMs = time(() => client.encryptVectors(probePlan, [[0.5]]), 20);
+  const probeResponse = ctx.save(ct);
+  const decryptMs = time(() => client.decryptSlots([probeResponse]), 20);
   out.delete();
   pt.delete();
   ct.delete();
-  console.log(JSON.stringify({ kind: 'primitives', preset: presetId, rotate_ms: round(rotateMs), multiply_plain_ms: round(mulMs) }));
+  console.log(JSON.stringify({ kind: 'primitives', preset: presetId, rotate_ms: round(rotateMs), multiply_plain_ms: round(mulMs), encrypt_ms: round(encryptMs), decrypt_ms: round(decryptMs), ...noiseOf(ctx, client, keys) }));
 
   const storiesSteps = unionGaloisSteps(STORIES_260K.map(([o, i]) => planLinear(ctx.preset, o, i)));
   const storiesKeys = client.makeGaloisKeys(storiesSteps);

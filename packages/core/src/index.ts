@@ -1,6 +1,6 @@
 export * from './errors/index.ts';
 export { loadSeal, type LoadSealOptions, type Seal } from './seal/load-seal.ts';
-export { getPreset, presetIds, createSealContext, operatorScales, DEFAULT_PRESET, FLAT_HEADROOM_FACTOR, type Preset, type PresetParameters, type OperatorScales, type OperatorBounds } from './seal/presets.ts';
+export { getPreset, presetIds, createSealContext, operatorScales, DEFAULT_PRESET, FLAT_HEADROOM_FACTOR, MAX_ROTATED_INPUT_ERROR, type Preset, type PresetParameters, type OperatorScales, type OperatorBounds } from './seal/presets.ts';
 export { CkksContext } from './seal/ckks-context.ts';
 export { boundSealObject, maxSealObjectBytes, ciphertextSerializedBytes, readSealHeader, SEAL_HEADER_BYTES, type SealHeader, type SealObjectRule, type SealCompression } from './seal/seal-object-limits.ts';
 export { inflateBounded, checkZstdFrame, inflationTooLarge, badCompression, type Inflate, type ZstdFrame } from './seal/bounded-inflate.ts';
@@ -17,6 +17,6 @@ export { describeEncryptedModel, planModelStep, planVectorCounts, PLANNER_VERSIO
 export { StepOperators, type StepOperatorsOptions } from './inference/step-operators.ts';
 export { isSharded, tileOwner, heldTiles, shardTiles, type TileShard } from './inference/tile-shards.ts';
 export { LocalFheStepRunner, runEncryptedStep, type TrafficCounters } from './inference/local-fhe-runner.ts';
-export { buildSplitSchedule, isGpt2Weights, prepareModel, CALIBRATION_PROMPTS, type PrepareModelOptions, type PreparedModel } from './inference/prepare-model.ts';
+export { AUTO_PRESET, autoPlanning, buildSplitSchedule, isGpt2Weights, LARGE_MODEL_MS_PER_UPLOAD_BYTE, LARGE_MODEL_PRESET, prepareModel, CALIBRATION_PROMPTS, type PrepareModelOptions, type PreparedModel } from './inference/prepare-model.ts';
 export { calibrationKey, CALIBRATION_VERSION, type CalibrationCache } from './inference/calibration-cache.ts';
 export * from './model/index.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CkksClient, CkksContext, DEFAULT_PRESET, LocalFheStepRunner, PlaintextStepRunner, SplitInferenceClient, StepOperators, prepareModel, type PreparedModel } from '../src/index.ts';
+import { CkksClient, CkksContext, DEFAULT_PRESET, LocalFheStepRunner, PlaintextStepRunner, SplitInferenceClient, StepOperators, buildSplitSchedule, evaluateGroup, planVectorCounts, prepareModel, type PreparedModel, type ScheduleStep } from '../src/index.ts';
 import { stories260K } from './model-files.ts';
 
 // A relay under a memory budget: operators that do not fit are encoded on
@@ -17,6 +17,56 @@ describe('StepOperators under a memory budget', () => {
   afterAll(() => {
     client.delete();
     ctx.delete();
+  });
+
+  it('drops a matrix only once every plan of its step is pre-encoded, and evaluates the same from the plaintexts alone', async () => {
+    // As a relay worker builds it: each step encoded as it is composed (a shard of 2, so some tiles are not held).
+    const steps: ScheduleStep[] = [];
+    const operators = new StepOperators(ctx, model.descriptor, { steps }, { shard: { index: 1, count: 2 } });
+    const lazy = new StepOperators(ctx, model.descriptor, { steps: model.schedule.steps }, { memoryBudgetBytes: 0 });
+    try {
+      const onStep = (step: ScheduleStep, i: number) => {
+        steps[i] = step;
+        operators.get(i, 1);
+      };
+      buildSplitSchedule(model.weights, { precision: 'float32', clientTable: false, onStep });
+      expect(model.descriptor.maxBatch).toBeGreaterThan(1);
+      // Batched plans are not built yet: nothing may be dropped.
+      expect(steps.map((_, i) => operators.releaseIfEncoded(i))).not.toContain(true);
+      operators.warm(planVectorCounts(model.descriptor.maxVectors));
+      expect(steps.map((_, i) => operators.releaseIfEncoded(i))).not.toContain(false);
+      expect(steps.every((s) => s.weight.length === 0)).toBe(true);
+      // An operator encoded on use keeps its matrix.
+      lazy.warm(planVectorCounts(model.descriptor.maxVectors));
+      expect(lazy.releaseIfEncoded(0)).toBe(false);
+      expect(model.schedule.steps[0].weight.length).toBe(model.schedule.steps[0].dIn * model.schedule.steps[0].dOut);
+
+      // This worker's tiles, from plaintexts alone, against the plaintext twin (a tile it does not hold fails loudly).
+      const [step, n] = steps.flatMap((_, i) => planVectorCounts(model.descriptor.maxVectors).map((v) => [i, v])).find(([i, v]) => operators.get(i, v).plan.outTiles > 1) as number[];
+      const { plan, operator } = operators.get(step, n);
+      const held = operator.heldTiles;
+      expect(held.length).toBeLessThan(plan.outTiles);
+      const x = Float64Array.from({ length: plan.dIn }, (_, j) => Math.sin(j));
+      const want = (await new PlaintextStepRunner(model.schedule).runStep(step, [x]))[0];
+      const group = { vectors: 1, items: client.encryptVectors(plan, [x]) };
+      const keys = ctx.loadGaloisKeys(client.makeGaloisKeys(model.descriptor.galoisSteps));
+      try {
+        const tiles = client.decryptSlots(evaluateGroup(operator, keys, group, held));
+        let worst = 0;
+        held.forEach((r, k) => {
+          for (let i = 0; i < plan.tileOut && r * plan.tileOut + i < plan.dOut; i++) worst = Math.max(worst, Math.abs(tiles[k][i] - want[r * plan.tileOut + i]));
+        });
+        expect(worst).toBeGreaterThan(0);
+        expect(worst / model.descriptor.steps[step].bounds.output).toBeLessThan(1e-4);
+        const other = Array.from({ length: plan.outTiles }, (_, r) => r).find((r) => !held.includes(r)) as number;
+        expect(() => evaluateGroup(operator, keys, group, [other])).toThrow(expect.objectContaining({ code: 'weights_released' }));
+      } finally {
+        keys.delete();
+      }
+    } finally {
+      operators.delete();
+      lazy.delete();
+    }
   });
 
   it('pre-encodes only what fits, in first-use order, and evaluates every step like the plaintext model', async () => {

@@ -1,4 +1,4 @@
-import { DEFAULT_PRESET } from '@fhe-llm/core';
+import { AUTO_PRESET } from '@fhe-llm/core';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ const config = (argv: string[], env: Record<string, string> = {}) => {
 describe('relay configuration', () => {
   it('defaults to the bundled model on 127.0.0.1:8080', () => {
     const c = config([]);
-    expect(c).toMatchObject({ host: '127.0.0.1', port: 8080, preset: DEFAULT_PRESET, workers: availableParallelism(), maxQueue: 64 });
+    expect(c).toMatchObject({ host: '127.0.0.1', port: 8080, preset: AUTO_PRESET, workers: availableParallelism(), maxQueue: 64 });
     expect(c.keyCacheBytes).toBe(256 * 1024 * 1024);
     expect(c.sessionTtl).toBe(3600);
     expect(c.requestTimeoutMs).toBe(30_000);

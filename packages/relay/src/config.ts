@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { DEFAULT_PRESET, getPreset, presetIds, RELAY_EMBEDDING_MAX_VOCAB, RESPONSE_PRIVACY_MODES } from '@fhe-llm/core';
+import { AUTO_PRESET, DEFAULT_PRESET, getPreset, LARGE_MODEL_PRESET, presetIds, RELAY_EMBEDDING_MAX_VOCAB, RESPONSE_PRIVACY_MODES } from '@fhe-llm/core';
 
 /**
  * A model to host: its public id, the model file or folder (llama2.c, GGUF or
@@ -69,7 +69,7 @@ export const relayConfigSchema = z.object({
     .optional()
     .transform((models) => (models?.length ? models : [BUNDLED_MODEL]))
     .refine((models) => new Set(models.map((m) => m.id)).size === models.length, 'model ids must be unique'),
-  preset: z.string().refine((id) => presetIds.includes(id), { message: `preset must be one of ${presetIds.join(', ')}` }).default(DEFAULT_PRESET),
+  preset: z.string().refine((id) => id === AUTO_PRESET || presetIds.includes(id), { message: `preset must be one of ${[AUTO_PRESET, ...presetIds].join(", ")}` }).default(AUTO_PRESET),
   allowInsecurePreset: flag.default(false),
   workers: int(1, 256).default(availableParallelism()),
   maxQueue: int(1).default(64),
@@ -166,7 +166,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: 'port', env: 'FHE_LLM_PORT', fallbackEnv: 'PORT', value: 'n', help: 'TCP port (0 = any free port, printed in the "listening" log line)' },
   { key: 'metricsPort', flag: 'metrics-port', env: 'FHE_LLM_METRICS_PORT', value: 'n', help: 'serve /metrics on this port (same interface) instead of the API port, so the public port does not expose it (0 = any free port)' },
   { key: 'models', flag: 'model', env: 'FHE_LLM_MODELS', value: 'id=PATH[:TOKENIZER]', repeatable: true, help: 'model to host: a llama2.c .bin, a GGUF file or a Hugging Face folder, with a tokenizer file when the model carries none (repeatable; the variable is comma-separated); default: the bundled stories260K' },
-  { key: 'preset', flag: 'preset', env: 'FHE_LLM_PRESET', value: 'id', help: `CKKS preset (${presetIds.join(', ')})` },
+  { key: 'preset', flag: 'preset', env: 'FHE_LLM_PRESET', value: 'id', help: `CKKS preset (${presetIds.join(', ')}); ${AUTO_PRESET}: ${DEFAULT_PRESET}, or ${LARGE_MODEL_PRESET} with uploads priced higher for a model whose vectors outgrow ${DEFAULT_PRESET}'s slots (GPT-2 small and up)` },
   { key: 'allowInsecurePreset', flag: 'allow-insecure-preset', env: 'FHE_LLM_ALLOW_INSECURE_PRESET', value: 'true|false', boolean: true, help: 'allow a preset below 128-bit security (insecure-...; tests and benchmarks only)' },
   { key: 'workers', flag: 'workers', env: 'FHE_LLM_WORKERS', value: 'n', help: 'evaluation worker threads' },
   { key: 'maxQueue', flag: 'max-queue', env: 'FHE_LLM_MAX_QUEUE', value: 'n', help: 'queued evaluation tasks before answering 503 overloaded' },
@@ -184,7 +184,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'keepAliveTimeoutMs', flag: 'keep-alive-timeout-ms', env: 'FHE_LLM_KEEP_ALIVE_TIMEOUT_MS', value: 'ms', help: "how long an idle keep-alive connection stays open; keep it above the load balancer's idle timeout for upstream connections (nginx, AWS ALB: 60 s), or it may reuse a connection the relay is closing and answer 502" },
   { key: 'corsOrigins', flag: 'cors-origin', env: 'FHE_LLM_CORS_ORIGINS', value: 'origin', repeatable: true, help: "allowed browser origin (repeatable; '*' wildcards a port or label)" },
   { key: 'logLevel', flag: 'log-level', env: 'FHE_LLM_LOG_LEVEL', value: 'level', help: LOG_LEVELS.join(', ') },
-  { key: 'tileParallelism', flag: 'tile-parallelism', env: 'FHE_LLM_TILE_PARALLELISM', value: 'n', help: "workers one request may use: a lone output tile's giant steps (same total work) or several output tiles are spread over them, for lower latency per token; default: 2 with 2+ workers, else 1" },
+  { key: 'tileParallelism', flag: 'tile-parallelism', env: 'FHE_LLM_TILE_PARALLELISM', value: 'n', help: "workers one request may use: a lone output tile's giant steps (same total work) or several output tiles are spread over them, for lower latency per token; default: 2 with 2+ workers, or the worker count (steps sharded) for a model --preset auto gives ckks-flat-n8192-q120, else 1" },
   { key: 'workerStartupTimeout', flag: 'worker-startup-timeout', env: 'FHE_LLM_WORKER_STARTUP_TIMEOUT', value: 'seconds', help: 'evaluation workers must be ready this long after the models are prepared, or the relay exits (each worker pre-encodes its weights: minutes for a 100M-parameter model on a busy machine)' },
   { key: 'embedding', flag: 'embedding', env: 'FHE_LLM_EMBEDDING', value: 'auto|client|relay', help: `where tokens are embedded: 'relay' keeps the table here (the client uploads a one-hot vector over the vocabulary), 'client' publishes it at /v1/models/{id}/client-table (the first step becomes a small layer); auto: client above ${RELAY_EMBEDDING_MAX_VOCAB} tokens` },
   { key: 'shardSteps', flag: 'shard-steps', env: 'FHE_LLM_SHARD_STEPS', value: 'auto|off', help: "auto: with 2+ workers, a step of 2+ output tiles is split across the workers (tile r on worker r mod n), so one request uses every core and each worker holds only its tiles' weights; off: any one worker evaluates a whole group and every worker holds every operator (less work per request under heavy load)" },

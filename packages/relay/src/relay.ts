@@ -126,7 +126,10 @@ export class Relay {
       ? [...this.#preloaded]
       : await Promise.all(
           this.config.models.map(async (spec) => {
-            const model = await loadHostedModel(spec, this.config.preset, requestParallelism(this.config), this.config.embedding, (p) => progress.model(spec.id, p));
+            // Unless --tile-parallelism says otherwise: a model 'auto' moves to the large preset is planned for every
+            // worker when steps are sharded (PrepareModelOptions.autoParallelism), any other for two (requestParallelism).
+            const shardedWorkers = this.config.shardSteps === 'auto' && this.config.workers > 1 ? Math.min(this.config.workers, 64) : 1;
+            const model = await loadHostedModel(spec, this.config.preset, this.config.tileParallelism, this.config.embedding, (p) => progress.model(spec.id, p), shardedWorkers, requestParallelism(this.config));
             progress.prepared(spec.id, model.calibrationCached);
             return model;
           }),
@@ -154,7 +157,7 @@ export class Relay {
     await pool.waitUntilReady(this.#startupTimeoutMs);
     this.#loaded = true;
     progress.phase = 'ready';
-    this.logger.info({ models: models.map((m) => m.id), calibration: Object.fromEntries(models.map((m) => [m.id, m.calibrationCached ? 'cached' : 'calibrated'])), workers: this.config.workers, shardedSteps: pool.sharded, preset: this.config.preset, store: this.services.store.kind, ms: Math.round(performance.now() - started) }, 'ready');
+    this.logger.info({ models: models.map((m) => m.id), calibration: Object.fromEntries(models.map((m) => [m.id, m.calibrationCached ? 'cached' : 'calibrated'])), workers: this.config.workers, shardedSteps: pool.sharded, preset: Object.fromEntries(models.map((m) => [m.id, m.descriptor.preset])), store: this.services.store.kind, ms: Math.round(performance.now() - started) }, 'ready');
   }
 
   /**

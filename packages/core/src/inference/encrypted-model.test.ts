@@ -18,3 +18,31 @@ describe('defaultCalibrationSteps', () => {
     expect(defaultCalibrationSteps(124e6)).toBe(32); // GPT-2 small
   });
 });
+
+describe("preset 'auto'", () => {
+  it('keeps the default for models whose vectors fit its slots and picks the large preset, uploads priced, beyond', async () => {
+    const { autoPlanning, LARGE_MODEL_MS_PER_UPLOAD_BYTE, LARGE_MODEL_PRESET } = await import('./prepare-model.ts');
+    const { DEFAULT_PRESET } = await import('../seal/presets.ts');
+    const { scheduleLayout } = await import('../model/schedule.ts');
+    const { gpt2SplitConfig } = await import('../model/gpt2-schedule.ts');
+    const shape = (dim: number, hiddenDim: number) => ({ dim, hiddenDim, nLayers: 2, nHeads: 4, nKvHeads: 4, vocabSize: 512, seqLen: 64, headSize: dim / 4, kvDim: dim, sharedClassifier: true });
+    expect(autoPlanning(scheduleLayout(shape(64, 172)), 2)).toEqual({ preset: DEFAULT_PRESET }); // stories260K
+    expect(autoPlanning(scheduleLayout(shape(288, 768)), 2)).toEqual({ preset: DEFAULT_PRESET }); // stories15M
+    const gpt2 = gpt2SplitConfig({ dim: 768, hiddenDim: 3072, nLayers: 12, nHeads: 12, vocabSize: 50257, seqLen: 1024, headSize: 64, normEps: 1e-5 });
+    expect(autoPlanning(scheduleLayout(gpt2, 'client', 'gpt2'))).toEqual({ preset: LARGE_MODEL_PRESET, msPerUploadByte: LARGE_MODEL_MS_PER_UPLOAD_BYTE, parallelism: 1 });
+    // A relay that shards steps over 2 workers plans them for both.
+    expect(autoPlanning(scheduleLayout(gpt2, 'client', 'gpt2'), 2).parallelism).toBe(2);
+  });
+
+  it('records the upload price in the descriptor, so client and relay plan alike', async () => {
+    const { describeEncryptedModel, planModelStep } = await import('./encrypted-model.ts');
+    const step = { id: 's', kind: 'qkv' as const, layer: 0, dIn: 3840, dOut: 3072, bounds: { output: 16, inputNorm: 100, rowNorm: 3 } };
+    const model = { format: 'fhe-llm-model/1', id: 'm', config: {}, normEps: 1e-5, ropeTheta: 1e4, embedding: 'client', architecture: 'gpt2', steps: [step] } as never;
+    const plain = describeEncryptedModel(model, 'ckks-flat-n8192-q120', { maxVectors: 1 });
+    const priced = describeEncryptedModel(model, 'ckks-flat-n8192-q120', { maxVectors: 1, msPerUploadByte: 5e-4 });
+    expect(plain.msPerUploadByte).toBeUndefined();
+    expect(priced.msPerUploadByte).toBe(5e-4);
+    expect(planModelStep(priced, 0, 1)).toEqual(priced.plans[0]);
+    expect(priced.plans[0].cost.inputCiphertexts).toBeLessThan(plain.plans[0].cost.inputCiphertexts);
+  });
+});

@@ -25,6 +25,8 @@ export interface EncryptedModelDescriptor extends ModelDescriptor {
   readonly parallelism: number;
   /** Most vectors in one ciphertext group: caps the pre-encoded weights a relay holds per step. */
   readonly maxBatch: number;
+  /** What the planner charges per uploaded byte (see DescribeOptions.msPerUploadByte); absent: as a downloaded byte. */
+  readonly msPerUploadByte?: number;
   /** Each step's plan for a single vector, for inspection and documentation. */
   readonly plans: readonly LinearPlan[];
   /**
@@ -49,6 +51,13 @@ export interface DescribeOptions {
    * fit BATCHED_PLAN_BYTES beside the single-vector ones (see defaultMaxBatch).
    */
   maxBatch?: number;
+  /**
+   * Milliseconds the planner charges per uploaded byte (PlanOptions): above
+   * the download's 5e-5 when uploads are what must stay small (home uplinks
+   * are several times slower than downlinks). Default: the same as a
+   * downloaded byte. See LARGE_MODEL_PLANNING.
+   */
+  msPerUploadByte?: number;
 }
 
 /** What a relay worker may spend on pre-encoded batched plans by default: GPT-2-size models get maxBatch 1. */
@@ -94,8 +103,9 @@ export function describeEncryptedModel(model: ModelDescriptor, presetId: string,
   const preset = getPreset(presetId);
   const maxVectors = options.maxVectors ?? 64;
   const parallelism = options.parallelism ?? 1;
+  const upload = options.msPerUploadByte;
   const maxBatch = options.maxBatch ?? defaultMaxBatch(
-    model.steps.reduce((bytes, step) => bytes + planStep(preset, step, 1, undefined, parallelism, 1).cost.plainMults * plaintextBytesOf(preset), 0),
+    model.steps.reduce((bytes, step) => bytes + planStep(preset, step, 1, undefined, parallelism, 1, upload).cost.plainMults * plaintextBytesOf(preset), 0),
   );
   model.steps.forEach((step) => {
     try {
@@ -106,7 +116,7 @@ export function describeEncryptedModel(model: ModelDescriptor, presetId: string,
     }
   });
   const all: LinearPlan[] = [];
-  for (const step of model.steps) for (const n of planVectorCounts(maxVectors)) all.push(planStep(preset, step, n, undefined, parallelism, maxBatch));
+  for (const step of model.steps) for (const n of planVectorCounts(maxVectors)) all.push(planStep(preset, step, n, undefined, parallelism, maxBatch, upload));
   const galoisSteps = unionGaloisSteps(all);
   return {
     ...model,
@@ -116,7 +126,8 @@ export function describeEncryptedModel(model: ModelDescriptor, presetId: string,
     maxVectors,
     parallelism,
     maxBatch,
-    plans: model.steps.map((step) => planStep(preset, step, 1, galoisSteps, parallelism, maxBatch)),
+    ...(upload === undefined ? {} : { msPerUploadByte: upload }),
+    plans: model.steps.map((step) => planStep(preset, step, 1, galoisSteps, parallelism, maxBatch, upload)),
   };
 }
 
@@ -125,5 +136,5 @@ export function planModelStep(model: EncryptedModelDescriptor, stepIndex: number
   const step = model.steps[stepIndex];
   if (!step) throw new PlanError('unknown_step', `model ${model.id} has no step ${stepIndex}`, { expected: `0..${model.steps.length - 1}`, got: stepIndex });
   if (vectors > model.maxVectors) throw new PlanError('too_many_vectors', `at most ${model.maxVectors} vectors per request`, { expected: model.maxVectors, got: vectors });
-  return planStep(getPreset(model.preset), step, vectors, model.galoisSteps, model.parallelism ?? 1, model.maxBatch ?? 8);
+  return planStep(getPreset(model.preset), step, vectors, model.galoisSteps, model.parallelism ?? 1, model.maxBatch ?? 8, model.msPerUploadByte);
 }

@@ -4,11 +4,11 @@ import { llamaParameterCount } from '../model/formats/loaded-model.ts';
 import { buildGpt2Schedule } from '../model/gpt2-schedule.ts';
 import { loadModelBytes } from '../model/formats/load-model.ts';
 import { parseTokenizerFile, type TextTokenizer } from '../model/tokenizer-file.ts';
-import { buildSchedule, type EmbeddingPlacement, type Schedule, type ScheduleOptions } from '../model/schedule.ts';
+import { buildSchedule, type EmbeddingPlacement, type Schedule, type ScheduleOptions, type StepShape } from '../model/schedule.ts';
 import { calibrateBounds } from '../model/calibrate.ts';
 import { describeModel, type StepBounds } from '../model/model-descriptor.ts';
 import { calibrationKey, validCachedBounds, type CalibrationCache } from './calibration-cache.ts';
-import { DEFAULT_PRESET } from '../seal/presets.ts';
+import { DEFAULT_PRESET, getPreset } from '../seal/presets.ts';
 import { describeEncryptedModel, type EncryptedModelDescriptor } from './encrypted-model.ts';
 
 /** Prompts whose activations set each step's bounds; varied openings of the TinyStories style. */
@@ -21,12 +21,23 @@ export interface PrepareModelOptions {
   weights?: LlamaWeights | Gpt2Weights;
   /** llama2.c tokenizer.bin or Hugging Face tokenizer.json bytes. */
   tokenizer: Uint8Array;
-  /** CKKS preset. Default DEFAULT_PRESET. */
+  /** CKKS preset, or 'auto' (see autoPlanning). Default DEFAULT_PRESET. */
   preset?: string;
   /** Most vectors per step request. Default 64. */
   maxVectors?: number;
-  /** Relay workers sharing one ciphertext group (see DescribeOptions). Default 1. */
+  /** Relay workers sharing one ciphertext group (see DescribeOptions). Default `autoParallelism` or `defaultParallelism` (below), else 1. */
   parallelism?: number;
+  /**
+   * The parallelism a model gets when 'auto' moves it to LARGE_MODEL_PRESET
+   * and `parallelism` is not given: a relay passes its worker count when it
+   * shards steps. That preset's plans need few output tiles (often one), and
+   * a one-tile step runs on one worker and is held whole by every worker;
+   * planned for n workers, steps keep a tile per worker, which divides both
+   * their latency and their plaintexts. Default 1.
+   */
+  autoParallelism?: number;
+  /** The parallelism of any other model when `parallelism` is not given (a relay with 2+ workers passes 2: shared giant steps). Default 1. */
+  defaultParallelism?: number;
   /** Positions generated per calibration prompt. Default defaultCalibrationSteps (256 down to 32 as models grow). */
   calibrationSteps?: number;
   /** Reuse bounds calibrated before for the same files and settings (see CalibrationCache). */
@@ -55,6 +66,34 @@ export interface PreparedModel {
 export function defaultCalibrationSteps(params: number): number {
   const steps = 2 ** Math.floor(Math.log2((256 * 8e6) / params));
   return Math.min(256, Math.max(32, steps));
+}
+
+/** `preset: 'auto'`: the planning a model gets by its size (autoPlanning). */
+export const AUTO_PRESET = 'auto';
+/** The preset 'auto' picks for models whose vectors outgrow DEFAULT_PRESET's slots (GPT-2 small and up). */
+export const LARGE_MODEL_PRESET = 'ckks-flat-n8192-q120';
+/**
+ * What 'auto' has the planner charge per uploaded byte for those models:
+ * 5e-4 ms (2 MB/s, a home uplink), ten times a downloaded byte. On GPT-2
+ * small it cuts the upload from 7.7 to 3.4 MB per token (and the download
+ * from 12.2 to 3.5 MB) for 14% more plaintext products (planner counts).
+ */
+export const LARGE_MODEL_MS_PER_UPLOAD_BYTE = 5e-4;
+
+/**
+ * 'auto': DEFAULT_PRESET unless some step's input is wider than its slots
+ * (2048; GPT-2 small's MLP is 3072 wide), where an input spans several
+ * ciphertexts and, since that preset's relay never rotates the input, many
+ * more are uploaded (31 MB per GPT-2 token). Those models get
+ * LARGE_MODEL_PRESET, whose 4096 slots hold such vectors and whose relay
+ * rotates the input, with uploads priced as above, planned for
+ * `autoParallelism` workers (PrepareModelOptions). Small models (the
+ * stories ones up to 15M) keep the default and its plans unchanged.
+ */
+export function autoPlanning(steps: readonly StepShape[], autoParallelism = 1): { preset: string; msPerUploadByte?: number; parallelism?: number } {
+  const widest = Math.max(...steps.map((s) => s.dIn));
+  if (widest <= getPreset(DEFAULT_PRESET).slots) return { preset: DEFAULT_PRESET };
+  return { preset: LARGE_MODEL_PRESET, msPerUploadByte: LARGE_MODEL_MS_PER_UPLOAD_BYTE, parallelism: autoParallelism };
 }
 
 export function isGpt2Weights(w: LlamaWeights | Gpt2Weights): w is Gpt2Weights {
@@ -103,9 +142,11 @@ export async function prepareModel(options: PrepareModelOptions): Promise<Prepar
     bounds = (await calibrateBounds(schedule, samples, { steps, onProgress: options.onCalibrationProgress })).bounds;
     await cache?.write(key, bounds);
   }
-  const descriptor = describeEncryptedModel(describeModel(options.id, schedule, bounds), options.preset ?? DEFAULT_PRESET, {
+  const planning: ReturnType<typeof autoPlanning> = options.preset === AUTO_PRESET ? autoPlanning(schedule.steps, options.autoParallelism) : { preset: options.preset ?? DEFAULT_PRESET };
+  const descriptor = describeEncryptedModel(describeModel(options.id, schedule, bounds), planning.preset, {
     maxVectors: options.maxVectors ?? 64,
-    parallelism: options.parallelism ?? 1,
+    parallelism: options.parallelism ?? planning.parallelism ?? options.defaultParallelism ?? 1,
+    ...(planning.msPerUploadByte === undefined ? {} : { msPerUploadByte: planning.msPerUploadByte }),
   });
   return { weights, tokenizer, schedule, descriptor, calibrationCached };
 }

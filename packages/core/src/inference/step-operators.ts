@@ -1,8 +1,9 @@
 import type { CkksContext } from '../seal/ckks-context.ts';
 import { LinearOperator, plaintextBytes, type WeightEncoding } from '../linear/linear-operator.ts';
 import type { LinearPlan } from '../linear/plan.ts';
+import { PlanError } from '../errors/plan-error.ts';
 import type { Schedule } from '../model/schedule.ts';
-import { planModelStep, type EncryptedModelDescriptor } from './encrypted-model.ts';
+import { planModelStep, planVectorCounts, type EncryptedModelDescriptor } from './encrypted-model.ts';
 import { heldTiles, type TileShard } from './tile-shards.ts';
 
 export interface StepOperatorsOptions {
@@ -33,11 +34,15 @@ export class StepOperators {
   readonly model: EncryptedModelDescriptor;
   readonly memoryBudgetBytes: number;
   readonly shard: TileShard | undefined;
-  readonly #schedule: Schedule;
+  readonly #schedule: Pick<Schedule, 'steps'>;
   readonly #operators = new Map<string, LinearOperator>();
+  /** Per step: the keys of every plan a request can select (computed on first need). */
+  readonly #planKeys = new Map<number, string[]>();
+  readonly #released = new Set<number>();
   #encodedBytes = 0;
 
-  constructor(ctx: CkksContext, model: EncryptedModelDescriptor, schedule: Schedule, options: StepOperatorsOptions = {}) {
+  /** `schedule.steps` may still be filling (a relay worker encodes each step as it is composed, see ScheduleOptions.onStep). */
+  constructor(ctx: CkksContext, model: EncryptedModelDescriptor, schedule: Pick<Schedule, 'steps'>, options: StepOperatorsOptions = {}) {
     this.ctx = ctx;
     this.model = model;
     this.#schedule = schedule;
@@ -49,9 +54,12 @@ export class StepOperators {
   /** The plan and operator for `vectors` vectors of step `stepIndex`. */
   get(stepIndex: number, vectors: number): { plan: LinearPlan; operator: LinearOperator } {
     const plan = planModelStep(this.model, stepIndex, vectors);
-    const key = `${stepIndex}:${plan.batch}:${plan.packing}:${plan.blockSize}:${plan.babySteps}:${plan.preRotated}:${plan.inTiles}`;
+    const key = planKey(stepIndex, plan);
     let operator = this.#operators.get(key);
     if (!operator) {
+      if (this.#released.has(stepIndex)) {
+        throw new PlanError('weights_released', `step ${stepIndex}'s matrix was released, yet plan ${key} was never encoded`, { expected: this.#keysOf(stepIndex), got: key });
+      }
       const held = heldTiles(plan.outTiles, this.shard);
       // Upper bound: every product of the held tiles uses its own nonzero diagonal.
       const estimate = (plan.cost.plainMults * held.length * plaintextBytes(this.ctx)) / plan.outTiles;
@@ -61,6 +69,38 @@ export class StepOperators {
       this.#operators.set(key, operator);
     }
     return { plan: operator.plan, operator };
+  }
+
+  /**
+   * Drop step `stepIndex`'s matrix (replace it by an empty array) when every
+   * plan a request can select for it is already built and pre-encoded: its
+   * weights then live only in the plaintexts, and a worker does not also keep
+   * the Float32 matrix (for GPT-2 small, 0.8 GB per worker). Keeps the matrix
+   * and returns false while some plan is missing or lazy (encoded from the
+   * matrix on every use). Builds nothing itself: batched plans are encoded
+   * when the caller chooses (a relay worker warms them after it is ready).
+   */
+  releaseIfEncoded(stepIndex: number): boolean {
+    if (this.#released.has(stepIndex)) return true;
+    for (const key of this.#keysOf(stepIndex)) if (this.#operators.get(key)?.encoding !== 'eager') return false;
+    const step = this.#schedule.steps[stepIndex];
+    step.weight = new Float32Array(0);
+    this.#released.add(stepIndex);
+    return true;
+  }
+
+  /** Steps whose matrices were released (see releaseIfEncoded). */
+  get releasedSteps(): number {
+    return this.#released.size;
+  }
+
+  #keysOf(stepIndex: number): string[] {
+    let keys = this.#planKeys.get(stepIndex);
+    if (!keys) {
+      keys = [...new Set(planVectorCounts(this.model.maxVectors).map((n) => planKey(stepIndex, planModelStep(this.model, stepIndex, n))))];
+      this.#planKeys.set(stepIndex, keys);
+    }
+    return keys;
   }
 
   /** Operators built so far, by encoding: how much of the model runs from pre-encoded weights. */
@@ -87,4 +127,9 @@ export class StepOperators {
     this.#operators.clear();
     this.#encodedBytes = 0;
   }
+}
+
+/** Plans of a step differ only in these fields (batch size and what the planner picked for it). */
+function planKey(stepIndex: number, plan: LinearPlan): string {
+  return `${stepIndex}:${plan.batch}:${plan.packing}:${plan.blockSize}:${plan.babySteps}:${plan.preRotated}:${plan.inTiles}`;
 }

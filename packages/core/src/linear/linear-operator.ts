@@ -113,6 +113,10 @@ export class LinearOperator {
   #diagonal(r: number, c: number, g: number, b: number): { pt: Plaintext | null; owned: boolean } {
     const tile = this.#diagonals[r];
     if (tile) return { pt: tile[c][g][b], owned: false };
+    // A relay worker drops matrices it holds encoded (StepOperators.releaseIfEncoded): never read an empty one as zeros.
+    if (this.weights.weight.length !== this.plan.dOut * this.plan.dIn) {
+      throw new PlanError('weights_released', `output tile ${r} is not pre-encoded here and the matrix was released`, { expected: this.heldTiles, got: r });
+    }
     const slots = diagonalSlots(this.plan, this.weights, r, c, g, b);
     return { pt: slots ? this.ctx.encode(slots, 2 ** this.plan.weightScaleBits) : null, owned: true };
   }

@@ -87,6 +87,11 @@ export interface PlanOptions {
   allowPreRotation?: boolean;
   /** Milliseconds charged per byte moved (both ways). Default 5e-5 (about 20 MB/s, a good web uplink). */
   msPerByte?: number;
+  /**
+   * Milliseconds charged per uploaded byte instead, where uplinks are slower
+   * than downlinks (see DescribeOptions.msPerUploadByte). Default msPerByte.
+   */
+  msPerUploadByte?: number;
   /** Restrict rotations to these steps (for example a key set already generated). Default: any power of two. */
   galoisSteps?: readonly number[];
   /**
@@ -148,7 +153,7 @@ export function ciphertextBytes(preset: Preset, level: 'upload' | 'response'): n
 
 interface Candidate extends Omit<LinearPlan, 'galoisSteps' | 'cost' | 'presetId' | 'dOut' | 'dIn' | 'slots' | 'inputScaleBits' | 'weightScaleBits'> {}
 
-function costOf(preset: Preset, c: Candidate, msPerByte: number, parallelism: number): PlanCost & { galoisSteps: number[] } {
+function costOf(preset: Preset, c: Candidate, msPerByte: number, msPerUploadByte: number, parallelism: number): PlanCost & { galoisSteps: number[] } {
   const babyRotations = c.preRotated ? 0 : c.inTiles * (c.babySteps - 1);
   const foldRotations = log2(c.chunks);
   // Split giant steps keep the total at n2 - 1: P chains of Horner steps plus P - 1 final shifts.
@@ -163,7 +168,8 @@ function costOf(preset: Preset, c: Candidate, msPerByte: number, parallelism: nu
   const criticalMults = c.inTiles * tilesPerWorker * Math.ceil(c.diagonals / P);
   const inputCiphertexts = c.inTiles * (c.preRotated ? c.babySteps : 1);
   const outputCiphertexts = c.outTiles;
-  const bytes = inputCiphertexts * ciphertextBytes(preset, 'upload') + outputCiphertexts * ciphertextBytes(preset, 'response');
+  const upBytes = inputCiphertexts * ciphertextBytes(preset, 'upload');
+  const downBytes = outputCiphertexts * ciphertextBytes(preset, 'response');
   const k = preset.cost;
   // Giant-step and fold rotations run at the last level when the preset allows it.
   const laterMs = preset.rotateAtLastLevel ? k.rotateLastLevelMs : k.rotateMs;
@@ -174,7 +180,7 @@ function costOf(preset: Preset, c: Candidate, msPerByte: number, parallelism: nu
   const totalRelayMs = workersUsed * babyRotations * k.rotateMs + (rotations - babyRotations) * laterMs + plainMults * k.multiplyPlainMs + (P > 1 ? GIANT_PART_COMBINE_MS : 0);
   const extraWorkMs = Math.max(0, totalRelayMs - criticalRelayMs);
   const estimatedMs =
-    criticalRelayMs + PARALLEL_WORK_WEIGHT * extraWorkMs + inputCiphertexts * k.encryptMs + outputCiphertexts * k.decryptMs + bytes * msPerByte;
+    criticalRelayMs + PARALLEL_WORK_WEIGHT * extraWorkMs + inputCiphertexts * k.encryptMs + outputCiphertexts * k.decryptMs + upBytes * msPerUploadByte + downBytes * msPerByte;
   const steps = new Set<number>(c.preRotated ? [] : babyStepKeys(c.babySteps));
   if (c.giantSteps > 1) steps.add(c.babySteps);
   if (P > 1) steps.add(P * c.babySteps);
@@ -183,10 +189,11 @@ function costOf(preset: Preset, c: Candidate, msPerByte: number, parallelism: nu
 }
 
 /**
- * Baby-step choices. `relayRotatesInput` false (flat presets) keeps only
- * plans where the relay never rotates the client's input: one rotation adds
+ * Baby-step choices. `relayRotatesInput` false (Preset.relayRotatesInput:
+ * flat presets whose input scale is too small for it) keeps only plans where
+ * the relay never rotates the client's input: one rotation adds
  * key-switching noise about fifteen times that of a fresh encryption, which at
- * a flat preset's small input scale would dominate the error (measured: 6e-3
+ * ckks-flat-n4096-q109's input scale would dominate the error (measured: 6e-3
  * instead of 1.6e-3 on stories260K's logits). Products, at scale 2^(in+w), are
  * rotated freely.
  */
@@ -263,9 +270,11 @@ function* candidates(dOut: number, dIn: number, slots: number, batch: number, al
 export function planLinear(preset: Preset, dOut: number, dIn: number, options: PlanOptions = {}): LinearPlan {
   const batch = options.batch ?? 1;
   const msPerByte = options.msPerByte ?? 5e-5;
+  const msPerUploadByte = options.msPerUploadByte ?? msPerByte;
   const allowed = options.galoisSteps ? new Set(options.galoisSteps) : undefined;
   const parallelism = options.parallelism ?? 1;
   if (!Number.isInteger(parallelism) || parallelism < 1) throw new PlanError('bad_parallelism', 'parallelism must be a positive integer', { got: parallelism });
+  if (!(msPerUploadByte >= 0) || !(msPerByte >= 0)) throw new PlanError('bad_cost', 'byte costs must be non-negative numbers', { got: { msPerByte, msPerUploadByte } });
   for (const [name, v] of [['dOut', dOut], ['dIn', dIn]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new PlanError('bad_shape', `${name} must be a positive integer`, { got: v });
   }
@@ -274,8 +283,8 @@ export function planLinear(preset: Preset, dOut: number, dIn: number, options: P
   }
   const scales = operatorScales(preset, options.bounds);
   let best: LinearPlan | undefined;
-  for (const c of candidates(dOut, dIn, preset.slots, batch, options.allowPreRotation ?? true, parallelism, !preset.flat)) {
-    const { galoisSteps, ...cost } = costOf(preset, c, msPerByte, parallelism);
+  for (const c of candidates(dOut, dIn, preset.slots, batch, options.allowPreRotation ?? true, parallelism, preset.relayRotatesInput)) {
+    const { galoisSteps, ...cost } = costOf(preset, c, msPerByte, msPerUploadByte, parallelism);
     if (allowed && !galoisSteps.every((s) => allowed.has(s))) continue;
     if (best && cost.estimatedMs >= best.cost.estimatedMs) continue;
     best = { presetId: preset.id, dOut, dIn, slots: preset.slots, ...c, galoisSteps, ...scales, cost };

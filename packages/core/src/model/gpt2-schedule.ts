@@ -1,7 +1,7 @@
 import type { LlamaConfig } from './checkpoint.ts';
 import type { Gpt2Config, Gpt2Weights } from './gpt2.ts';
 import { ModelFormatError } from './model-format-error.ts';
-import { keepAt, residualOnly, residualThenMatmul, scheduleLayout, type Schedule, type ScheduleOptions } from './schedule.ts';
+import { residualOnly, residualThenMatmul, scheduleLayout, stepCollector, type Schedule, type ScheduleOptions } from './schedule.ts';
 
 /**
  * GPT-2 in the split schedule, with LLaMA's two round trips per layer.
@@ -89,9 +89,8 @@ function foldLayerNorm(w: Float32Array, gain: Float32Array, lnBias: Float32Array
 }
 
 /** Cuts GPT-2 into split steps (embedding on the client) and builds its client table. */
-export function buildGpt2Schedule(weights: Gpt2Weights, options: Pick<ScheduleOptions, 'precision' | 'clientTable'> = {}): Schedule {
+export function buildGpt2Schedule(weights: Gpt2Weights, options: Pick<ScheduleOptions, 'precision' | 'clientTable' | 'onStep'> = {}): Schedule {
   const c = weights.config;
-  const keep = keepAt(options.precision);
   // The client computes the logits from the token table: only a tied head can be.
   if (weights.wcls !== weights.tokenEmbedding && weights.wcls.some((v, i) => v !== weights.tokenEmbedding[i])) {
     throw new ModelFormatError('bad_header', 'GPT-2 with a head not tied to its token embedding is not supported (the client computes the logits from the table)');
@@ -105,9 +104,9 @@ export function buildGpt2Schedule(weights: Gpt2Weights, options: Pick<ScheduleOp
   table?.set(weights.positionEmbedding.subarray(0, c.seqLen * dim), layout.positions);
 
   const qkv = (l: number) => foldLayerNorm(weights.layers[l].wqkv, weights.layers[l].ln1Gain, weights.layers[l].ln1Bias, weights.layers[l].bqkv, dim);
-  const matrices: (Float64Array | Float32Array)[] = [];
+  const { steps, add } = stepCollector(scheduleLayout(config, 'client', 'gpt2'), options);
   let next = qkv(0);
-  matrices.push(keep(next.m));
+  add(next.m);
   table?.set(next.beta, layout.layers[0].qkvBias);
   for (let l = 0; l < nLayers; l++) {
     const lw = weights.layers[l];
@@ -115,18 +114,16 @@ export function buildGpt2Schedule(weights: Gpt2Weights, options: Pick<ScheduleOp
     table?.set(fc.beta, layout.layers[l].fcBias);
     table?.set(lw.bo, layout.layers[l].attnOutBias);
     table?.set(lw.bproj, layout.layers[l].projBias);
-    matrices.push(keep(residualThenMatmul(dim, lw.wo, dim, fc.m)));
+    add(residualThenMatmul(dim, lw.wo, dim, fc.m));
     if (l === nLayers - 1) {
-      matrices.push(keep(residualOnly(dim, lw.wproj, hiddenDim)));
+      add(residualOnly(dim, lw.wproj, hiddenDim));
       break;
     }
     next = qkv(l + 1);
     table?.set(next.beta, layout.layers[l + 1].qkvBias);
-    matrices.push(keep(residualThenMatmul(dim, lw.wproj, hiddenDim, next.m)));
+    add(residualThenMatmul(dim, lw.wproj, hiddenDim, next.m));
   }
   table?.set(weights.lnfGain, layout.finalGain);
   table?.set(weights.lnfBias, layout.finalBias);
-  const shapes = scheduleLayout(config, 'client', 'gpt2');
-  const steps = shapes.map((shape, i) => ({ ...shape, weight: matrices[i] }));
   return table ? { config, architecture: 'gpt2', embedding: 'client', clientTable: table, steps } : { config, architecture: 'gpt2', embedding: 'client', steps };
 }

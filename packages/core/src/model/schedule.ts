@@ -182,6 +182,13 @@ export interface ScheduleOptions {
   precision?: 'float64' | 'float32';
   /** false: skip the client table (a relay worker evaluates matrices only). Default true. */
   clientTable?: boolean;
+  /**
+   * Called with each step as soon as its matrix is composed, in order, before
+   * the next one is. A relay worker encodes the step there and may replace
+   * `step.weight` by an empty array (see StepOperators.releaseEncodedWeights),
+   * so the composed model never sits in memory whole beside its plaintexts.
+   */
+  onStep?: (step: ScheduleStep, index: number) => void;
 }
 
 /** Keeps a freshly composed matrix at the asked precision (the Float64 one is dropped at once). */
@@ -189,10 +196,24 @@ export function keepAt(precision: ScheduleOptions['precision']): (w: Float64Arra
   return precision === 'float32' ? (w) => Float32Array.from(w) : (w) => w;
 }
 
+/** Steps in layout order, each kept at the asked precision and handed to `onStep` as it is added. */
+export function stepCollector(layout: readonly StepShape[], options: Pick<ScheduleOptions, 'precision' | 'onStep'>): { steps: ScheduleStep[]; add(w: Float64Array): void } {
+  const keep = keepAt(options.precision);
+  const steps: ScheduleStep[] = [];
+  return {
+    steps,
+    add(w) {
+      const index = steps.length;
+      const step: ScheduleStep = { ...layout[index], weight: keep(w) };
+      steps.push(step);
+      options.onStep?.(step, index);
+    },
+  };
+}
+
 /** Cuts a model into its split-inference steps (matrices composed in Float64 as above). */
 export function buildSchedule(weights: LlamaWeights, options: ScheduleOptions = {}): Schedule {
   const config = weights.config;
-  const keep = keepAt(options.precision);
   const embedding = embeddingPlacementFor(config, options.embedding);
   const { dim, hiddenDim, vocabSize, nLayers } = config;
   const layers = weights.layers;
@@ -200,20 +221,18 @@ export function buildSchedule(weights: LlamaWeights, options: ScheduleOptions = 
     stackWithGain([layers[l].wq, layers[l].wk, layers[l].wv], dim, layers[l].rmsAtt);
 
   const layout = scheduleLayout(config, embedding);
-  const weightsByStep: (Float64Array | Float32Array)[] = [
-    keep(embedding === 'client' ? qkvGained(0) : embedThenMatmul(dim, vocabSize, weights.tokenEmbedding, qkvGained(0))),
-  ];
+  const { steps, add } = stepCollector(layout, options);
+  add(embedding === 'client' ? qkvGained(0) : embedThenMatmul(dim, vocabSize, weights.tokenEmbedding, qkvGained(0)));
   for (let l = 0; l < nLayers; l++) {
     const ffnIn = stackWithGain([layers[l].w1, layers[l].w3], dim, layers[l].rmsFfn);
-    weightsByStep.push(keep(residualThenMatmul(dim, layers[l].wo, dim, ffnIn)));
+    add(residualThenMatmul(dim, layers[l].wo, dim, ffnIn));
     if (l === nLayers - 1 && layout[layout.length - 1].kind === 'ffn-out') {
-      weightsByStep.push(keep(residualOnly(dim, layers[l].w2, hiddenDim)));
+      add(residualOnly(dim, layers[l].w2, hiddenDim));
       continue;
     }
     const next = l < nLayers - 1 ? qkvGained(l + 1) : stackWithGain([weights.wcls], dim, weights.rmsFinal);
-    weightsByStep.push(keep(residualThenMatmul(dim, layers[l].w2, hiddenDim, next)));
+    add(residualThenMatmul(dim, layers[l].w2, hiddenDim, next));
   }
-  const steps = layout.map((shape, i) => ({ ...shape, weight: weightsByStep[i] }));
   if (embedding !== 'client' || options.clientTable === false) return { config, architecture: 'llama', embedding, steps };
   // The client table: the token embeddings, then (classifier on the client) the final RMSNorm gain.
   const table = classifierOnClient(config, embedding) ? new Float32Array(vocabSize * dim + dim) : weights.tokenEmbedding;

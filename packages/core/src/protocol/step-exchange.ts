@@ -24,11 +24,12 @@ export interface StepShape {
 }
 
 /** The plan both sides use for `vectors` vectors of a step, given the relay's published planning inputs. */
-export function planStep(preset: Preset, shape: StepShape, vectors: number, galoisSteps?: readonly number[], parallelism = 1, maxBatch?: number): LinearPlan {
+export function planStep(preset: Preset, shape: StepShape, vectors: number, galoisSteps?: readonly number[], parallelism = 1, maxBatch?: number, msPerUploadByte?: number): LinearPlan {
   if (!Number.isInteger(vectors) || vectors < 1) throw new PlanError('bad_count', 'a step request carries at least one vector', { got: vectors });
   return planForVectors(preset, shape.dOut, shape.dIn, vectors, {
     ...(galoisSteps ? { galoisSteps } : {}),
     ...(maxBatch ? { maxBatch } : {}),
+    ...(msPerUploadByte === undefined ? {} : { msPerUploadByte }),
     ...(shape.bounds ? { bounds: shape.bounds } : {}),
     parallelism,
   });

@@ -38,6 +38,15 @@ export interface PresetParameters {
    * true for N=8192, false for N=4096, where it would cost 1e-4 of error.
    */
   readonly rotateAtLastLevel: boolean;
+  /**
+   * Measured noise per slot, rms, in units of the scale (bench:linear's
+   * noise line): a fresh symmetric encryption, the rounding of an encoded
+   * weight, and what one rotation's key switch adds. A flat preset's scales
+   * are balanced with them (operatorScales), and the rotation noise decides
+   * whether the relay may rotate a client's input (Preset.relayRotatesInput).
+   * Required of flat presets; rescaling ones rotate near the prime's scale.
+   */
+  readonly noise?: { readonly encryption: number; readonly encoding: number; readonly rotation: number };
   /** Measured primitive costs on a 2-core machine (ms), used by the planner's cost model. */
   readonly cost: {
     readonly rotateMs: number;
@@ -54,6 +63,15 @@ export interface Preset extends PresetParameters {
   readonly slots: number;
   /** One data prime: no rescale, per-operator scales (see the file comment). */
   readonly flat: boolean;
+  /**
+   * Whether plans may have the relay rotate the client's input (baby steps on
+   * the relay) instead of the client uploading every shift. Always for
+   * rescaling presets (rotations happen at a scale near the prime). For a flat
+   * preset only when one rotation adds at most MAX_ROTATED_INPUT_ERROR of
+   * relative error at the preset's input scale, which operatorScales then
+   * never goes below.
+   */
+  readonly relayRotatesInput: boolean;
   /** Data primes (everything but the special prime). */
   readonly dataPrimeBits: readonly number[];
   /** Scale of a response (after the single rescale when the preset rescales), approximately 2^outputScaleBits. */
@@ -79,7 +97,28 @@ const PRESET_LITERALS: readonly PresetParameters[] = [
     weightScaleBits: 23,
     securityLevel: 128,
     rotateAtLastLevel: false,
+    // Rotation noise at 2^23 is 2.7e-4 of the input: the relay never rotates it.
+    noise: { encryption: 150, encoding: 11, rotation: 2300 },
     cost: { rotateMs: 1.0, rotateLastLevelMs: 1.0, multiplyPlainMs: 0.075, encryptMs: 0.8, decryptMs: 0.3 },
+  },
+  {
+    // For large models: one 60-bit data prime under a 60-bit special prime
+    // (120 of the 218 bits SEAL allows at N=8192 for 128-bit security). Six
+    // more bits than the N=4096 flat preset buy an input scale of 2^28, where
+    // one rotation's key switch (about 7,300-12,500 rms, tail to 7.9e5) is
+    // under 5e-5 of the input, so the relay rotates the input and the client
+    // uploads one ciphertext per input tile instead of every baby-step
+    // shift; 4096 slots hold GPT-2's 3072- and 3840-wide vectors whole.
+    // Measured here: a rotation 1.5-1.7 ms, a plaintext product 0.155-0.21 ms.
+    id: 'ckks-flat-n8192-q120',
+    polyModulusDegree: 8192,
+    coeffModulusBits: [60, 60],
+    inputScaleBits: 28,
+    weightScaleBits: 23,
+    securityLevel: 128,
+    rotateAtLastLevel: false,
+    noise: { encryption: 210, encoding: 26, rotation: 12_500 },
+    cost: { rotateMs: 1.5, rotateLastLevelMs: 1.5, multiplyPlainMs: 0.155, encryptMs: 1.7, decryptMs: 0.8 },
   },
   {
     id: 'ckks-n4096-q109',
@@ -113,6 +152,15 @@ const PRESET_LITERALS: readonly PresetParameters[] = [
   },
 ];
 
+/**
+ * Most relative error (rms, of the input's scale) one relay rotation of a
+ * flat preset's input may add: 2^-14. A rotation at ckks-flat-n4096-q109's
+ * 2^23 adds 2.7e-4 (on stories260K's logits 6e-3 of error instead of 1.6e-3,
+ * so its plans never rotate the input); at ckks-flat-n8192-q120's 2^28, 4e-5
+ * (GPT-2's steps: see docs/benchmarks.md).
+ */
+export const MAX_ROTATED_INPUT_ERROR = 2 ** -14;
+
 function checkPreset(p: PresetParameters): Preset {
   const bits = p.coeffModulusBits;
   if (!Number.isInteger(Math.log2(p.polyModulusDegree))) {
@@ -129,6 +177,7 @@ function checkPreset(p: PresetParameters): Preset {
     throw new PresetError('bad_preset', `${p.id}: a flat preset's special prime must be at least its data prime (key-switching noise)`, { expected: `>= ${bits[0]}`, got: bits[1] });
   }
   if (flat && p.rotateAtLastLevel) throw new PresetError('bad_preset', `${p.id}: a flat preset has only one level`);
+  if (flat && !p.noise) throw new PresetError('bad_preset', `${p.id}: a flat preset needs its measured noise (its scales are balanced with it)`);
   const lastData = dataPrimeBits[dataPrimeBits.length - 1];
   const outputScaleBits = p.inputScaleBits + p.weightScaleBits - (flat ? 0 : lastData);
   const topBits = dataPrimeBits.reduce((a, b) => a + b, 0);
@@ -136,7 +185,8 @@ function checkPreset(p: PresetParameters): Preset {
     throw new PresetError('bad_preset', `${p.id}: product scale leaves no headroom`, { expected: `< ${topBits - 1}`, got: p.inputScaleBits + p.weightScaleBits });
   }
   const outputHeadroom = 2 ** (dataPrimeBits[0] - outputScaleBits - 2);
-  return { ...p, slots: p.polyModulusDegree / 2, flat, dataPrimeBits, outputScaleBits, outputHeadroom };
+  const relayRotatesInput = !flat || (p.noise !== undefined && p.noise.rotation / 2 ** p.inputScaleBits <= MAX_ROTATED_INPUT_ERROR);
+  return { ...p, slots: p.polyModulusDegree / 2, flat, relayRotatesInput, dataPrimeBits, outputScaleBits, outputHeadroom };
 }
 
 const PRESETS: ReadonlyMap<string, Preset> = new Map(PRESET_LITERALS.map((p) => [p.id, checkPreset(p)]));
@@ -203,15 +253,12 @@ export interface OperatorBounds {
 }
 
 /**
- * Noise per slot in units of the scale, rms, measured at N=4096 with
- * {54, 55}: fresh symmetric encryption 150, the rounding of an encoded
- * weight 11, one rotation (key switch) 2,300 with a tail to 70,000. The
- * rotation noise is why flat plans never rotate the client's input (see
- * plan.ts): only products, at scale 2^(in+w), are rotated. What remains is
- * about ENCRYPTION_NOISE * |W row| / 2^in + ENCODING_NOISE * |x| / 2^w.
+ * An operator's error is about inputNoise * |W row| / 2^in + encoding * |x| / 2^w
+ * (Preset.noise): inputNoise is a fresh encryption's, or a rotation's when
+ * the relay rotates the input. Products, at scale 2^(in+w), are rotated
+ * freely. At N=4096 with {54, 55}: encryption 150, encoding 11, a rotation
+ * 2,300 with a tail to 70,000 (why that preset never rotates the input).
  */
-const ENCRYPTION_NOISE = 150;
-const ENCODING_NOISE = 11;
 /** Neither scale goes below this many bits, whatever the balance says. */
 const MIN_SCALE_BITS = 14;
 
@@ -246,7 +293,16 @@ export function operatorScales(preset: Preset, bounds?: OperatorBounds): Operato
     throw new PresetError('out_of_range', `outputs up to ${outputBound} leave ${preset.id} too little precision`, { expected: `<= ${largest}`, got: outputBound });
   }
   const { inputNorm, rowNorm } = bounds;
-  const balance = inputNorm && rowNorm ? Math.log2((ENCRYPTION_NOISE * rowNorm) / (ENCODING_NOISE * inputNorm)) : 0;
-  const inputScaleBits = Math.min(product - MIN_SCALE_BITS, Math.max(MIN_SCALE_BITS, Math.round((product + balance) / 2)));
+  // checkPreset requires noise of flat presets.
+  const noise = preset.noise as NonNullable<Preset['noise']>;
+  const inputNoise = preset.relayRotatesInput ? noise.rotation : noise.encryption;
+  const balance = inputNorm && rowNorm ? Math.log2((inputNoise * rowNorm) / (noise.encoding * inputNorm)) : 0;
+  // A preset whose relay rotates the input was admitted at its input scale (MAX_ROTATED_INPUT_ERROR): never below it.
+  const lowest = preset.relayRotatesInput ? preset.inputScaleBits : MIN_SCALE_BITS;
+  if (product - lowest < MIN_SCALE_BITS) {
+    const largest = 2 ** (q - 2 - lowest - MIN_SCALE_BITS) / FLAT_HEADROOM_FACTOR;
+    throw new PresetError('out_of_range', `outputs up to ${outputBound} leave ${preset.id} too little precision for its weights`, { expected: `<= ${largest}`, got: outputBound });
+  }
+  const inputScaleBits = Math.min(product - MIN_SCALE_BITS, Math.max(lowest, Math.round((product + balance) / 2)));
   return { inputScaleBits, weightScaleBits: product - inputScaleBits };
 }

@@ -32,8 +32,12 @@ export interface ClientTable {
 export interface PrepareRequest {
   spec: ModelSpec;
   preset: string;
-  /** Workers one ciphertext group may be spread over (see DescribeOptions.parallelism). */
-  parallelism: number;
+  /** Workers one ciphertext group may be spread over (see DescribeOptions.parallelism); absent: prepareModel's default. */
+  parallelism?: number;
+  /** See PrepareModelOptions.autoParallelism. */
+  autoParallelism?: number;
+  /** See PrepareModelOptions.defaultParallelism. */
+  defaultParallelism?: number;
   embedding: EmbeddingPlacement | 'auto';
 }
 
@@ -67,12 +71,15 @@ export interface PrepareResponse {
 export function loadHostedModel(
   spec: ModelSpec,
   preset: string,
-  parallelism = 1,
+  parallelism?: number,
   embedding: EmbeddingPlacement | 'auto' = 'auto',
   onProgress?: (progress: PrepareProgress) => void,
+  autoParallelism?: number,
+  defaultParallelism?: number,
 ): Promise<HostedModel> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./prepare-model-worker.ts', import.meta.url), { workerData: { spec, preset, parallelism, embedding } satisfies PrepareRequest });
+    const request: PrepareRequest = { spec, preset, embedding, ...(parallelism === undefined ? {} : { parallelism }), ...(autoParallelism === undefined ? {} : { autoParallelism }), ...(defaultParallelism === undefined ? {} : { defaultParallelism }) };
+    const worker = new Worker(new URL('./prepare-model-worker.ts', import.meta.url), { workerData: request });
     let settled = false;
     worker.on('message', (message: PrepareResponse | PrepareProgress) => {
       if ('type' in message) return onProgress?.(message);

@@ -22,7 +22,9 @@ const prepared = await prepareModel({
   weights: loaded.weights,
   tokenizer: tokenizer.bytes,
   preset: request.preset,
-  parallelism: request.parallelism,
+  ...(request.parallelism === undefined ? {} : { parallelism: request.parallelism }),
+  ...(request.autoParallelism === undefined ? {} : { autoParallelism: request.autoParallelism }),
+  ...(request.defaultParallelism === undefined ? {} : { defaultParallelism: request.defaultParallelism }),
   embedding: request.embedding,
   calibrationCache: calibrationFileCache(request.spec.checkpoint),
   // Every 5%: a large model calibrates for minutes, and /readyz and the logs should say how far it is.

@@ -45,7 +45,7 @@ export const openApiDocument = {
       },
       ModelDescriptor: {
         type: 'object',
-        description: 'EncryptedModelDescriptor: format, id, config, normEps, ropeTheta, embedding ("relay" or "client"), steps (shapes and calibrated bounds), preset, planner, galoisSteps, maxVectors, plans',
+        description: 'EncryptedModelDescriptor: format, id, config, normEps, ropeTheta, embedding ("relay" or "client"), steps (shapes and calibrated bounds), preset, planner, galoisSteps, maxVectors, msPerUploadByte (when uploads are priced above downloads), plans',
         required: ['format', 'id', 'config', 'steps', 'preset', 'galoisSteps', 'maxVectors', 'plans'],
         properties: {
           format: { type: 'string' },
@@ -58,6 +58,7 @@ export const openApiDocument = {
           planner: { type: 'integer' },
           galoisSteps: { type: 'array', items: { type: 'integer' } },
           maxVectors: { type: 'integer' },
+          msPerUploadByte: { type: 'number' },
           plans: { type: 'array', items: { type: 'object' } },
         },
       },

@@ -1,12 +1,12 @@
 // Piscina worker: loads SEAL and every hosted model once (weights encoded
 // into plaintexts at load; with a shard, only the output tiles this worker
-// owns), then evaluates ciphertext groups. Runs one task at a time, so
+// owns; matrices dropped once encoded), then evaluates ciphertext groups. Runs one task at a time, so
 // cached keys are never evicted while in use.
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { GaloisKeys } from 'node-seal';
 import {
-  CkksContext, PlanError, type LinearOperator, ResponseRerandomizer, StepOperators, buildSplitSchedule, embeddingOf, evaluateGroup, evaluateGroupPart, evaluateGroupShared, isFheLlmError,
+  CkksContext, PlanError, type LinearOperator, ResponseRerandomizer, type ScheduleStep, StepOperators, buildSplitSchedule, embeddingOf, evaluateGroup, evaluateGroupPart, evaluateGroupShared, isFheLlmError,
 } from '@fhe-llm/core';
 import { splitKeyBlob } from './key-blob.ts';
 import { loadSplitModelPath } from '@fhe-llm/core/node';
@@ -30,13 +30,20 @@ for (const model of init.models) {
     contexts.set(presetId, ctx);
   }
   // Float32: this worker only encodes the matrices at CKKS weight scales (half the memory of Float64);
-  // and it has no use for the client table.
-  const schedule = buildSplitSchedule(loadSplitModelPath(model.checkpointPath).weights, { embedding: embeddingOf(model.descriptor), precision: 'float32', clientTable: false });
-  const operators = new StepOperators(ctx, model.descriptor, schedule, {
+  // and it has no use for the client table. Each step is encoded as soon as it is composed and its
+  // matrix dropped once every plan it can be asked for is encoded, so the model never sits here whole
+  // beside its plaintexts (batched plans, when the model has any, release theirs after warming).
+  const steps: ScheduleStep[] = [];
+  const operators = new StepOperators(ctx, model.descriptor, { steps }, {
     ...(init.weightBudgetBytes === undefined ? {} : { memoryBudgetBytes: init.weightBudgetBytes }),
     ...(init.shard ? { shard: init.shard } : {}),
   });
-  operators.warm();
+  const onStep = (step: ScheduleStep, index: number) => {
+    steps[index] = step;
+    operators.get(index, 1);
+    operators.releaseIfEncoded(index);
+  };
+  buildSplitSchedule(loadSplitModelPath(model.checkpointPath).weights, { embedding: embeddingOf(model.descriptor), precision: 'float32', clientTable: false, onStep });
   models.set(model.id, operators);
 }
 
@@ -79,6 +86,7 @@ function warmBatchedPlans(): void {
         work.push(() => {
           const memoKey = `${id}:${step}:${n}`;
           if (n <= operators.model.maxVectors && !operatorMemo.has(memoKey)) operatorMemo.set(memoKey, operators.get(step, n).operator);
+          operators.releaseIfEncoded(step);
         });
       }
     }

@@ -54,6 +54,9 @@ export function checkEncryptedModelDescriptor(value: unknown, modelId: string): 
   positiveInt(d.parallelism, 'parallelism', 64);
   positiveInt(d.maxBatch, 'maxBatch');
   checkResponsePrivacy(d.responsePrivacy);
+  if (d.msPerUploadByte !== undefined && !(typeof d.msPerUploadByte === 'number' && d.msPerUploadByte >= 0 && d.msPerUploadByte <= 1)) {
+    throw bad('msPerUploadByte must be a number from 0 to 1', '0..1', d.msPerUploadByte);
+  }
 
   const galois = d.galoisSteps;
   if (!Array.isArray(galois) || galois.length === 0 || galois.length > slots) throw bad(`galoisSteps must be a list of 1..${slots} rotation steps`, `1..${slots}`, Array.isArray(galois) ? galois.length : galois);
