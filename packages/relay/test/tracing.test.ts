@@ -83,6 +83,21 @@ describe('tracing', () => {
     expect(http.status.code).toBe(SpanStatusCode.UNSET);
   });
 
+  it("continues a caller's W3C trace, and starts its own on a malformed traceparent", async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const callerSpan = '00f067aa0ba902b7';
+    exporter.reset();
+    await relay.app.request('/v1/models', { headers: { 'x-api-key': KEY, traceparent: `00-${traceId}-${callerSpan}-01` } });
+    const [joined] = exporter.getFinishedSpans();
+    expect(joined.spanContext().traceId).toBe(traceId);
+    expect(parentOf(joined)).toBe(callerSpan);
+    exporter.reset();
+    await relay.app.request('/v1/models', { headers: { 'x-api-key': KEY, traceparent: `00-${'0'.repeat(32)}-${callerSpan}-01` } });
+    const [own] = exporter.getFinishedSpans();
+    expect(own.spanContext().traceId).not.toBe('0'.repeat(32));
+    expect(parentOf(own)).toBeUndefined();
+  });
+
   it('puts no ciphertext bytes, tokens, session ids, keys or credentials on any span', async () => {
     exporter.reset();
     await relay.app.request(`/v1/sessions/${session.id}`, { headers: { ...bearer(session.token), 'x-api-key': KEY } });
