@@ -86,7 +86,10 @@ test('the relay receives only encrypted envelopes, never the prompt or the story
 
   const posts = wireProxy.exchanges.filter((x) => x.method === 'POST' && x.path.startsWith('/v1/'));
   const kinds = posts.map((x) => envelopeKind(x.requestBody));
-  expect(kinds.filter((k) => typeof k === 'string'), 'POST bodies that are not FHLM envelopes').toEqual([]);
+  expect(
+    kinds.filter((k) => typeof k === 'string'),
+    'POST bodies that are not FHLM envelopes',
+  ).toEqual([]);
   // Galois keys went up once (fresh browser), then ciphertexts for every step.
   expect(kinds).toContain(ENVELOPE_KIND.galoisKeys);
   expect(kinds.filter((k) => k === ENVELOPE_KIND.ciphertexts).length).toBeGreaterThanOrEqual(12);

@@ -16,12 +16,4 @@ export const startScript = join(repoRoot, 'examples', 'demo', 'scripts', 'start.
 
 /** Debian's Chromium, never a downloaded browser. */
 export const chromiumPath = process.env.FHE_LLM_CHROMIUM ?? '/usr/bin/chromium';
-export const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+export const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];

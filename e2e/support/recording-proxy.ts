@@ -37,23 +37,20 @@ export async function startRecordingProxy(upstream: string): Promise<RecordingPr
       const record: Exchange = { method: req.method ?? 'GET', path, requestBody: Buffer.concat(chunks), status: 0, responseBody: null };
       exchanges.push(record);
       const keepAnswer = path.startsWith('/v1/');
-      const upstreamRequest = http.request(
-        { host: target.hostname, port: target.port, method: record.method, path, headers: { ...req.headers, host: target.host }, agent },
-        (upstreamResponse) => {
-          record.status = upstreamResponse.statusCode ?? 0;
-          res.writeHead(record.status, upstreamResponse.headers);
-          const answer: Buffer[] = [];
-          upstreamResponse.on('data', (chunk: Buffer) => {
-            if (keepAnswer) answer.push(chunk);
-            res.write(chunk);
-          });
-          upstreamResponse.on('end', () => {
-            if (keepAnswer) record.responseBody = Buffer.concat(answer);
-            res.end();
-          });
-          upstreamResponse.on('error', () => res.destroy());
-        },
-      );
+      const upstreamRequest = http.request({ host: target.hostname, port: target.port, method: record.method, path, headers: { ...req.headers, host: target.host }, agent }, (upstreamResponse) => {
+        record.status = upstreamResponse.statusCode ?? 0;
+        res.writeHead(record.status, upstreamResponse.headers);
+        const answer: Buffer[] = [];
+        upstreamResponse.on('data', (chunk: Buffer) => {
+          if (keepAnswer) answer.push(chunk);
+          res.write(chunk);
+        });
+        upstreamResponse.on('end', () => {
+          if (keepAnswer) record.responseBody = Buffer.concat(answer);
+          res.end();
+        });
+        upstreamResponse.on('error', () => res.destroy());
+      });
       upstreamRequest.on('error', () => {
         record.status = 502;
         if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });

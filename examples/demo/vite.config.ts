@@ -39,8 +39,7 @@ function sealWasmBesideChunks(): Plugin {
   };
 }
 
-const sealAssetName = (info: { names: string[] }): string =>
-  info.names.includes('seal_throws.wasm') ? 'assets/seal_throws.wasm' : 'assets/[name]-[hash][extname]';
+const sealAssetName = (info: { names: string[] }): string => (info.names.includes('seal_throws.wasm') ? 'assets/seal_throws.wasm' : 'assets/[name]-[hash][extname]');
 
 export default defineConfig({
   root: demoRoot,

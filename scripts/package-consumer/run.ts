@@ -75,7 +75,10 @@ async function waitReady(url: string, relay: ChildProcess, output: () => string)
   const deadline = Date.now() + 4 * 60_000;
   while (Date.now() < deadline) {
     if (relay.exitCode !== null) throw new Error(`the relay exited ${relay.exitCode}\n${output()}`);
-    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 500));
   }

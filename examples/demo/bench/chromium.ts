@@ -87,12 +87,13 @@ async function story(page: Page, tokens: number, speculative: boolean): Promise<
   const cpuBefore = cpuByGroup();
   const started = performance.now();
   await page.getByTestId('generate').click();
-  await page.getByTestId('status').getByText(/^Done/).waitFor({ timeout: 15 * 60_000 });
+  await page
+    .getByTestId('status')
+    .getByText(/^Done/)
+    .waitFor({ timeout: 15 * 60_000 });
   const seconds = (performance.now() - started) / 1000;
   const cpuAfter = cpuByGroup();
-  const stats = await page.getByTestId('stats').evaluate((dl) =>
-    Object.fromEntries([...dl.querySelectorAll<HTMLElement>('[data-stat]')].map((dd) => [dd.dataset.stat!, dd.textContent ?? ''])),
-  );
+  const stats = await page.getByTestId('stats').evaluate((dl) => Object.fromEntries([...dl.querySelectorAll<HTMLElement>('[data-stat]')].map((dd) => [dd.dataset.stat!, dd.textContent ?? ''])));
   const n = Number(stats.tokens);
   const used = (g: string) => cpuAfter[g] - (cpuBefore[g] ?? 0);
   const groups = Object.keys(cpuAfter).filter((g) => used(g) > 0);
@@ -123,7 +124,10 @@ try {
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(url);
-    await page.getByTestId('status').getByText(/^Ready/).waitFor({ timeout: 120_000 });
+    await page
+      .getByTestId('status')
+      .getByText(/^Ready/)
+      .waitFor({ timeout: 120_000 });
     await story(page, 4, false); // keys, session and the first plans: not measured
     for (const run of values.runs.split(',')) {
       console.log(JSON.stringify({ kind: 'demo-chromium', ...(await story(page, Number(values.tokens), run === 'on')) }));

@@ -85,7 +85,11 @@ export function drawLatencyChart(svg: SVGSVGElement, samples: readonly TokenSamp
       class: i === 0 ? 'bar first' : clipped ? 'bar clipped' : 'bar',
     });
     bar.append(
-      el('title', {}, `Token ${s.index}${i === 0 ? ' (with the prompt)' : ''}: ${formatMs(s.ms)} · ${s.roundTrips} round trips · sent ${formatBytes(s.bytesUp)} · received ${formatBytes(s.bytesDown)}`),
+      el(
+        'title',
+        {},
+        `Token ${s.index}${i === 0 ? ' (with the prompt)' : ''}: ${formatMs(s.ms)} · ${s.roundTrips} round trips · sent ${formatBytes(s.bytesUp)} · received ${formatBytes(s.bytesDown)}`,
+      ),
     );
     bars.append(bar);
   }
@@ -106,7 +110,6 @@ export function drawLatencyChart(svg: SVGSVGElement, samples: readonly TokenSamp
   }
   svg.append(axis);
 
-  summary.textContent =
-    `${samples.length} tokens. First token ${formatMs(samples[0].ms)}` +
-    (Number.isFinite(typical) ? `, then a median of ${formatMs(typical)} per token.` : '.');
+  const rest = Number.isFinite(typical) ? `, then a median of ${formatMs(typical)} per token.` : '.';
+  summary.textContent = `${samples.length} tokens. First token ${formatMs(samples[0].ms)}${rest}`;
 }

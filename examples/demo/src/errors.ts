@@ -30,20 +30,14 @@ export function describeError(error: unknown): ReadableError {
   const withCode = (title: string, detail: string): ReadableError => ({ title, detail, code: code ?? name });
 
   if (name === 'RelayUnavailableError' || code === 'relay_unavailable' || (name === 'TypeError' && /fetch/i.test(message))) {
-    return withCode(
-      'The relay can’t be reached',
-      'Nothing answered at the relay’s address. If you started it with npm start, check that it is still running, then try again.',
-    );
+    return withCode('The relay can’t be reached', 'Nothing answered at the relay’s address. If you started it with npm start, check that it is still running, then try again.');
   }
   if (name === 'RelayTimeoutError' || code === 'relay_timeout') {
     return withCode('The relay took too long to answer', 'It may be busy with other visitors. Try again in a moment.');
   }
   if (name === 'QuotaExceededError' || code === 'quota_exceeded' || status === 429) {
     if (name === 'KeyStoreError' || (name === 'QuotaExceededError' && status === undefined && code === undefined)) {
-      return withCode(
-        'This browser has no room left for the keys',
-        'Free some storage for this site (or allow it persistent storage), then try again.',
-      );
+      return withCode('This browser has no room left for the keys', 'Free some storage for this site (or allow it persistent storage), then try again.');
     }
     return withCode('You have reached the relay’s limit', `${sentence(message)} Wait a little, then try again.`);
   }

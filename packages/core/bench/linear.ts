@@ -6,9 +6,29 @@ import { CkksClient, CkksContext, LinearOperator, linearReference, planLinear, u
 import { randomVector, randomWeights, seededRandom } from '../src/linear/test-helpers.ts';
 
 const quick = process.argv.includes('--quick');
-const SHAPES: [number, number][] = [[1, 1], [7, 5], [64, 64], [64, 128], [128, 64], [64, 344], [172, 64], [512, 192], [64, 512], [192, 512], [408, 128], [192, 236], [576, 236], [2048, 2048]];
+const SHAPES: [number, number][] = [
+  [1, 1],
+  [7, 5],
+  [64, 64],
+  [64, 128],
+  [128, 64],
+  [64, 344],
+  [172, 64],
+  [512, 192],
+  [64, 512],
+  [192, 512],
+  [408, 128],
+  [192, 236],
+  [576, 236],
+  [2048, 2048],
+];
 if (!quick) SHAPES.push([4096, 4096]);
-const STORIES_260K: [number, number][] = [[192, 512], [408, 128], [192, 236], [576, 236]];
+const STORIES_260K: [number, number][] = [
+  [192, 512],
+  [408, 128],
+  [192, 236],
+  [576, 236],
+];
 const presetArgs = process.argv.flatMap((a, i, all) => (all[i - 1] === '--preset' ? [a] : []));
 const PRESETS = presetArgs.length ? presetArgs : ['ckks-flat-n4096-q109', 'ckks-flat-n8192-q120', 'ckks-n4096-q109', 'ckks-n8192-q218'];
 
@@ -41,7 +61,19 @@ function noiseOf(ctx: CkksContext, client: CkksClient, keys: ReturnType<CkksCont
   let rotationMax = 0;
   // A cyclic plan as wide as the slots: the client packs x as is.
   const plan = planLinear(ctx.preset, 1, slots, { allowPreRotation: false });
-  const wide = { ...plan, packing: 'cyclic' as const, tileIn: slots, inTiles: 1, blockSize: slots, chunks: 1, batch: 1, diagonals: 1, babySteps: 1, preRotated: false, inputScaleBits: ctx.preset.inputScaleBits };
+  const wide = {
+    ...plan,
+    packing: 'cyclic' as const,
+    tileIn: slots,
+    inTiles: 1,
+    blockSize: slots,
+    chunks: 1,
+    batch: 1,
+    diagonals: 1,
+    babySteps: 1,
+    preRotated: false,
+    inputScaleBits: ctx.preset.inputScaleBits,
+  };
   for (let trial = 0; trial < 4; trial++) {
     const ct = ctx.loadCiphertext(client.encryptVectors(wide, [x])[0]);
     const [y] = client.decryptSlots([ctx.save(ct)]);
@@ -87,7 +119,17 @@ for (const presetId of PRESETS) {
   out.delete();
   pt.delete();
   ct.delete();
-  console.log(JSON.stringify({ kind: 'primitives', preset: presetId, rotate_ms: round(rotateMs), multiply_plain_ms: round(mulMs), encrypt_ms: round(encryptMs), decrypt_ms: round(decryptMs), ...noiseOf(ctx, client, keys) }));
+  console.log(
+    JSON.stringify({
+      kind: 'primitives',
+      preset: presetId,
+      rotate_ms: round(rotateMs),
+      multiply_plain_ms: round(mulMs),
+      encrypt_ms: round(encryptMs),
+      decrypt_ms: round(decryptMs),
+      ...noiseOf(ctx, client, keys),
+    }),
+  );
 
   const storiesSteps = unionGaloisSteps(STORIES_260K.map(([o, i]) => planLinear(ctx.preset, o, i)));
   const storiesKeys = client.makeGaloisKeys(storiesSteps);
@@ -118,15 +160,34 @@ for (const presetId of PRESETS) {
     const maxAbsErr = want.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
     const galoisKeyBytes = client.makeGaloisKeys(plan.galoisSteps).length;
     const modelled = stats.rotations * rotateMs + stats.plainMults * mulMs;
-    console.log(JSON.stringify({
-      kind: 'linear', preset: presetId, d_in: dIn, d_out: dOut, packing: plan.packing, batch: plan.batch, chunks: plan.chunks,
-      block_size: plan.blockSize, baby_steps: plan.babySteps, giant_steps: plan.giantSteps, pre_rotated: plan.preRotated,
-      in_tiles: plan.inTiles, out_tiles: plan.outTiles,
-      rotations: stats.rotations, plain_mults: stats.plainMults, galois_steps: plan.galoisSteps, galois_key_bytes: galoisKeyBytes,
-      up_bytes: upload.reduce((n, b) => n + b.length, 0), down_bytes: response.reduce((n, b) => n + b.length, 0),
-      encrypt_ms: round(encryptMs), eval_ms: round(evalMs), decrypt_ms: round(decryptMs), max_abs_err: maxAbsErr,
-      plan_efficiency: round(modelled / evalMs),
-    }));
+    console.log(
+      JSON.stringify({
+        kind: 'linear',
+        preset: presetId,
+        d_in: dIn,
+        d_out: dOut,
+        packing: plan.packing,
+        batch: plan.batch,
+        chunks: plan.chunks,
+        block_size: plan.blockSize,
+        baby_steps: plan.babySteps,
+        giant_steps: plan.giantSteps,
+        pre_rotated: plan.preRotated,
+        in_tiles: plan.inTiles,
+        out_tiles: plan.outTiles,
+        rotations: stats.rotations,
+        plain_mults: stats.plainMults,
+        galois_steps: plan.galoisSteps,
+        galois_key_bytes: galoisKeyBytes,
+        up_bytes: upload.reduce((n, b) => n + b.length, 0),
+        down_bytes: response.reduce((n, b) => n + b.length, 0),
+        encrypt_ms: round(encryptMs),
+        eval_ms: round(evalMs),
+        decrypt_ms: round(decryptMs),
+        max_abs_err: maxAbsErr,
+        plan_efficiency: round(modelled / evalMs),
+      }),
+    );
     inputs.forEach((c) => c.delete());
     op.delete();
   }

@@ -7,7 +7,18 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import {
-  CkksClient, CkksContext, DEFAULT_PRESET, LocalFheStepRunner, PlaintextStepRunner, Sampler, SplitInferenceClient, StepOperators, generate, prepareModel, type ResponsePrivacy, type StepRunner,
+  CkksClient,
+  CkksContext,
+  DEFAULT_PRESET,
+  LocalFheStepRunner,
+  PlaintextStepRunner,
+  Sampler,
+  SplitInferenceClient,
+  StepOperators,
+  generate,
+  prepareModel,
+  type ResponsePrivacy,
+  type StepRunner,
 } from '../src/index.ts';
 
 const { values } = parseArgs({ options: { sigmas: { type: 'string', default: '1e-4,1e-3,3e-3,1e-2,3e-2' }, tokens: { type: 'string', default: '48' } } });
@@ -15,7 +26,12 @@ const modelDir = new URL('../../../models/stories260K/', import.meta.url);
 const reference = JSON.parse(readFileSync(new URL('reference.json', modelDir), 'utf8')) as { prompt: string; prompt_token_ids: number[]; next_token_ids: number[] }[];
 const tokens = Number(values.tokens);
 
-const model = await prepareModel({ id: 'stories260K', checkpoint: readFileSync(new URL('stories260K.bin', modelDir)), tokenizer: readFileSync(new URL('tok512.bin', modelDir)), preset: DEFAULT_PRESET });
+const model = await prepareModel({
+  id: 'stories260K',
+  checkpoint: readFileSync(new URL('stories260K.bin', modelDir)),
+  tokenizer: readFileSync(new URL('tok512.bin', modelDir)),
+  preset: DEFAULT_PRESET,
+});
 const ctx = await CkksContext.create(DEFAULT_PRESET);
 const client = CkksClient.generate(ctx);
 const operators = new StepOperators(ctx, model.descriptor, model.schedule);
@@ -32,11 +48,13 @@ function measured(inner: StepRunner) {
       state.cpuMs += (used.user + used.system) / 1000;
       const want = await plain.runStep(i, xs);
       const bound = model.descriptor.steps[i].bounds.output;
-      got.forEach((y, t) => y.forEach((v, j) => {
-        const e = Math.abs(v - want[t][j]);
-        state.maxError = Math.max(state.maxError, e);
-        state.maxRelative = Math.max(state.maxRelative, e / bound);
-      }));
+      got.forEach((y, t) =>
+        y.forEach((v, j) => {
+          const e = Math.abs(v - want[t][j]);
+          state.maxError = Math.max(state.maxError, e);
+          state.maxRelative = Math.max(state.maxRelative, e / bound);
+        }),
+      );
       return got;
     },
   };
@@ -58,12 +76,21 @@ for (const privacy of modes) {
     firstMismatch.push(mismatch);
   }
   const passes = local.counters.roundTrips / model.descriptor.steps.length;
-  console.log(JSON.stringify({
-    bench: 'response-privacy', model: 'stories260K', preset: DEFAULT_PRESET, ...privacy,
-    prompts_exact: `${exact}/${reference.length}`, first_mismatch: firstMismatch, tokens_per_prompt: tokens,
-    max_abs_error: +state.maxError.toExponential(2), max_error_over_bound: +state.maxRelative.toExponential(2),
-    cpu_ms_per_pass: +(state.cpuMs / passes).toFixed(1), passes,
-  }));
+  console.log(
+    JSON.stringify({
+      bench: 'response-privacy',
+      model: 'stories260K',
+      preset: DEFAULT_PRESET,
+      ...privacy,
+      prompts_exact: `${exact}/${reference.length}`,
+      first_mismatch: firstMismatch,
+      tokens_per_prompt: tokens,
+      max_abs_error: +state.maxError.toExponential(2),
+      max_error_over_bound: +state.maxRelative.toExponential(2),
+      cpu_ms_per_pass: +(state.cpuMs / passes).toFixed(1),
+      passes,
+    }),
+  );
   local.delete();
 }
 operators.delete();

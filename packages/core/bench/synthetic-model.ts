@@ -5,9 +5,21 @@
 // error and the smallest top-2 logit gap of the plaintext run.
 import { parseArgs } from 'node:util';
 import {
-  CkksClient, CkksContext, Float32Transformer, LocalFheStepRunner, Sampler, SplitInferenceClient, StepOperators,
-  generate, llamaParameterCount, parseTokenizerFile, prepareModel, sequentialForwarder, syntheticLlama,
-  type SyntheticShape, type TokenForwarder,
+  CkksClient,
+  CkksContext,
+  Float32Transformer,
+  LocalFheStepRunner,
+  Sampler,
+  SplitInferenceClient,
+  StepOperators,
+  generate,
+  llamaParameterCount,
+  parseTokenizerFile,
+  prepareModel,
+  sequentialForwarder,
+  syntheticLlama,
+  type SyntheticShape,
+  type TokenForwarder,
 } from '../src/index.ts';
 import { vocabularyFor } from '../src/node.ts';
 
@@ -19,7 +31,16 @@ const prompt = values.prompt ?? 'Once upon a time';
 /** Records the logits of every position a forwarder produces. */
 function recording(inner: TokenForwarder): { forwarder: TokenForwarder; logits: Float32Array[] } {
   const logits: Float32Array[] = [];
-  return { logits, forwarder: { forward: async (t, p) => { const out = await inner.forward(t, p); logits.push(...out); return out; } } };
+  return {
+    logits,
+    forwarder: {
+      forward: async (t, p) => {
+        const out = await inner.forward(t, p);
+        logits.push(...out);
+        return out;
+      },
+    },
+  };
 }
 
 const t0 = performance.now();
@@ -37,7 +58,13 @@ const plainRun = await generate(plain.forwarder, new Sampler({ temperature: 0 })
 const plainS = (performance.now() - tPlain) / 1000;
 
 const tPrep = performance.now();
-const model = await prepareModel({ id: shape, weights, tokenizer: tokenizerBytes, calibrationSteps: Number(values['calibration-steps'] ?? steps + 8), ...(values.preset && { preset: values.preset }) });
+const model = await prepareModel({
+  id: shape,
+  weights,
+  tokenizer: tokenizerBytes,
+  calibrationSteps: Number(values['calibration-steps'] ?? steps + 8),
+  ...(values.preset && { preset: values.preset }),
+});
 const ctx = await CkksContext.create(model.descriptor.preset);
 const client = CkksClient.generate(ctx);
 const operators = new StepOperators(ctx, model.descriptor, model.schedule);
@@ -53,16 +80,33 @@ try {
   plain.logits.forEach((row, p) => {
     const sorted = [...row].sort((a, b) => b - a);
     minGap = Math.min(minGap, sorted[0] - sorted[1]);
-    row.forEach((v, i) => { if (enc.logits[p]) maxErr = Math.max(maxErr, Math.abs(v - enc.logits[p][i])); });
+    row.forEach((v, i) => {
+      if (enc.logits[p]) maxErr = Math.max(maxErr, Math.abs(v - enc.logits[p][i]));
+    });
   });
   const generated = encRun.nextTokenIds.length - (promptIds.length - 1);
-  console.log(JSON.stringify({
-    bench: 'synthetic-model', shape, params: llamaParameterCount(weights.config), preset: model.descriptor.preset, prompt_tokens: promptIds.length,
-    tokens: generated, tokens_match_plaintext: JSON.stringify(encRun.nextTokenIds) === JSON.stringify(plainRun.nextTokenIds),
-    max_logit_error: maxErr, min_top2_gap: minGap, build_s: buildS, plaintext_s: plainS, prepare_s: prepareS,
-    encrypted_s: encS, encrypted_s_per_position: encS / encRun.nextTokenIds.length, round_trips: runner.counters.roundTrips,
-    bytes_up: runner.counters.bytesUp, bytes_down: runner.counters.bytesDown, rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),
-  }));
+  console.log(
+    JSON.stringify({
+      bench: 'synthetic-model',
+      shape,
+      params: llamaParameterCount(weights.config),
+      preset: model.descriptor.preset,
+      prompt_tokens: promptIds.length,
+      tokens: generated,
+      tokens_match_plaintext: JSON.stringify(encRun.nextTokenIds) === JSON.stringify(plainRun.nextTokenIds),
+      max_logit_error: maxErr,
+      min_top2_gap: minGap,
+      build_s: buildS,
+      plaintext_s: plainS,
+      prepare_s: prepareS,
+      encrypted_s: encS,
+      encrypted_s_per_position: encS / encRun.nextTokenIds.length,
+      round_trips: runner.counters.roundTrips,
+      bytes_up: runner.counters.bytesUp,
+      bytes_down: runner.counters.bytesDown,
+      rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),
+    }),
+  );
 } finally {
   runner.delete();
   operators.delete();

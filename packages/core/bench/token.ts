@@ -8,8 +8,20 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import {
-  CkksClient, CkksContext, DEFAULT_PRESET, PlaintextStepRunner, SplitInferenceClient, StepOperators, decodeEnvelope, decryptStepResponse, encodeStepResponse,
-  encryptStepRequest, evaluateGroup, planModelStep, prepareModel, splitRequestGroups,
+  CkksClient,
+  CkksContext,
+  DEFAULT_PRESET,
+  PlaintextStepRunner,
+  SplitInferenceClient,
+  StepOperators,
+  decodeEnvelope,
+  decryptStepResponse,
+  encodeStepResponse,
+  encryptStepRequest,
+  evaluateGroup,
+  planModelStep,
+  prepareModel,
+  splitRequestGroups,
 } from '../src/index.ts';
 
 const { values } = parseArgs({ options: { preset: { type: 'string', multiple: true }, vectors: { type: 'string', default: '1,2,4' }, tokens: { type: 'string', default: '8' } } });
@@ -63,7 +75,11 @@ for (const presetId of presets) {
         relay += cpuMs(() => {
           const envelope = decodeEnvelope(body, { kind: 'ciphertexts', presetId });
           const { operator } = operators.get(i, n);
-          response = encodeStepResponse(plan, n, splitRequestGroups(plan, envelope).map((g) => evaluateGroup(operator, keys, g)));
+          response = encodeStepResponse(
+            plan,
+            n,
+            splitRequestGroups(plan, envelope).map((g) => evaluateGroup(operator, keys, g)),
+          );
         });
         clientMs += cpuMs(() => decryptStepResponse(client, plan, n, response));
         up += body.length;
@@ -71,14 +87,24 @@ for (const presetId of presets) {
       });
     }
     const per = tokens * n;
-    console.log(JSON.stringify({
-      bench: 'token', model: 'stories260K', preset: presetId, vectors_per_step: n,
-      relay_cpu_ms_per_pass: +(relay / tokens).toFixed(1), relay_cpu_ms_per_token: +(relay / per).toFixed(1),
-      client_cpu_ms_per_token: +(clientMs / per).toFixed(1), wall_ms_per_pass: +((performance.now() - wallStart) / tokens).toFixed(1),
-      rotations_per_pass: rotations, plain_mults_per_pass: products,
-      bytes_up_per_pass: Math.round(up / tokens), bytes_down_per_pass: Math.round(down / tokens), key_bytes: keyBytes.length,
-      encoded_weight_mb: +(operators.encodedBytes / 2 ** 20).toFixed(1),
-    }));
+    console.log(
+      JSON.stringify({
+        bench: 'token',
+        model: 'stories260K',
+        preset: presetId,
+        vectors_per_step: n,
+        relay_cpu_ms_per_pass: +(relay / tokens).toFixed(1),
+        relay_cpu_ms_per_token: +(relay / per).toFixed(1),
+        client_cpu_ms_per_token: +(clientMs / per).toFixed(1),
+        wall_ms_per_pass: +((performance.now() - wallStart) / tokens).toFixed(1),
+        rotations_per_pass: rotations,
+        plain_mults_per_pass: products,
+        bytes_up_per_pass: Math.round(up / tokens),
+        bytes_down_per_pass: Math.round(down / tokens),
+        key_bytes: keyBytes.length,
+        encoded_weight_mb: +(operators.encodedBytes / 2 ** 20).toFixed(1),
+      }),
+    );
   }
   keys.delete();
   operators.delete();

@@ -1,8 +1,29 @@
 export * from './errors/index.ts';
 export { loadSeal, type LoadSealOptions, type Seal } from './seal/load-seal.ts';
-export { getPreset, presetIds, createSealContext, operatorScales, DEFAULT_PRESET, FLAT_HEADROOM_FACTOR, MAX_ROTATED_INPUT_ERROR, type Preset, type PresetParameters, type OperatorScales, type OperatorBounds } from './seal/presets.ts';
+export {
+  getPreset,
+  presetIds,
+  createSealContext,
+  operatorScales,
+  DEFAULT_PRESET,
+  FLAT_HEADROOM_FACTOR,
+  MAX_ROTATED_INPUT_ERROR,
+  type Preset,
+  type PresetParameters,
+  type OperatorScales,
+  type OperatorBounds,
+} from './seal/presets.ts';
 export { CkksContext } from './seal/ckks-context.ts';
-export { boundSealObject, maxSealObjectBytes, ciphertextSerializedBytes, readSealHeader, SEAL_HEADER_BYTES, type SealHeader, type SealObjectRule, type SealCompression } from './seal/seal-object-limits.ts';
+export {
+  boundSealObject,
+  maxSealObjectBytes,
+  ciphertextSerializedBytes,
+  readSealHeader,
+  SEAL_HEADER_BYTES,
+  type SealHeader,
+  type SealObjectRule,
+  type SealCompression,
+} from './seal/seal-object-limits.ts';
 export { inflateBounded, checkZstdFrame, inflationTooLarge, badCompression, type Inflate, type ZstdFrame } from './seal/bounded-inflate.ts';
 export { CkksClient } from './client/ckks-client.ts';
 export { planLinear, planForVectors, unionGaloisSteps, ciphertextBytes, type LinearPlan, type PlanCost, type PlanOptions } from './linear/plan.ts';
@@ -10,13 +31,37 @@ export { packInput, unpackOutput, diagonalSlots, biasSlots, outputSlotRows, rota
 export { evaluatePlanPlain, linearReference } from './linear/plain-twin.ts';
 export { LinearOperator, plaintextBytes, type EvaluationStats, type GiantPart, type WeightEncoding } from './linear/linear-operator.ts';
 export { encodeEnvelope, decodeEnvelope, ENVELOPE_MAGIC, ENVELOPE_VERSION, MAX_ENVELOPE_ITEMS, type Envelope, type EnvelopeKindName } from './wire/envelope.ts';
-export { planStep, groupSizes, encryptStepRequest, decryptStepResponse, maxStepResponseBytes, splitRequestGroups, evaluateGroup, evaluateGroupPart, evaluateGroupShared, encodeStepResponse, splitOutputTiles, type StepShape as LinearStepShape } from './protocol/step-exchange.ts';
+export {
+  planStep,
+  groupSizes,
+  encryptStepRequest,
+  decryptStepResponse,
+  maxStepResponseBytes,
+  splitRequestGroups,
+  evaluateGroup,
+  evaluateGroupPart,
+  evaluateGroupShared,
+  encodeStepResponse,
+  splitOutputTiles,
+  type StepShape as LinearStepShape,
+} from './protocol/step-exchange.ts';
 export { ResponseRerandomizer, RESPONSE_PRIVACY_MODES, needsPublicKey, gaussianSamples, type ResponsePrivacy, type ResponsePrivacyMode } from './protocol/response-privacy.ts';
 export type { SessionGrant } from './protocol/session-grant.ts';
 export { describeEncryptedModel, planModelStep, planVectorCounts, PLANNER_VERSION, type EncryptedModelDescriptor, type DescribeOptions } from './inference/encrypted-model.ts';
 export { StepOperators, type StepOperatorsOptions } from './inference/step-operators.ts';
 export { isSharded, tileOwner, heldTiles, shardTiles, type TileShard } from './inference/tile-shards.ts';
 export { LocalFheStepRunner, runEncryptedStep, type TrafficCounters } from './inference/local-fhe-runner.ts';
-export { AUTO_PRESET, autoPlanning, buildSplitSchedule, isGpt2Weights, LARGE_MODEL_MS_PER_UPLOAD_BYTE, LARGE_MODEL_PRESET, prepareModel, CALIBRATION_PROMPTS, type PrepareModelOptions, type PreparedModel } from './inference/prepare-model.ts';
+export {
+  AUTO_PRESET,
+  autoPlanning,
+  buildSplitSchedule,
+  isGpt2Weights,
+  LARGE_MODEL_MS_PER_UPLOAD_BYTE,
+  LARGE_MODEL_PRESET,
+  prepareModel,
+  CALIBRATION_PROMPTS,
+  type PrepareModelOptions,
+  type PreparedModel,
+} from './inference/prepare-model.ts';
 export { calibrationKey, CALIBRATION_VERSION, type CalibrationCache } from './inference/calibration-cache.ts';
 export * from './model/index.ts';

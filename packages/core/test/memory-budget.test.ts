@@ -1,5 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CkksClient, CkksContext, DEFAULT_PRESET, LocalFheStepRunner, PlaintextStepRunner, SplitInferenceClient, StepOperators, buildSplitSchedule, evaluateGroup, planVectorCounts, prepareModel, type PreparedModel, type ScheduleStep } from '../src/index.ts';
+import {
+  CkksClient,
+  CkksContext,
+  DEFAULT_PRESET,
+  LocalFheStepRunner,
+  PlaintextStepRunner,
+  SplitInferenceClient,
+  StepOperators,
+  buildSplitSchedule,
+  evaluateGroup,
+  planVectorCounts,
+  prepareModel,
+  type PreparedModel,
+  type ScheduleStep,
+} from '../src/index.ts';
 import { stories260K } from './model-files.ts';
 
 // A relay under a memory budget: operators that do not fit are encoded on

@@ -14,7 +14,16 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  CkksClient, CkksContext, PlaintextStepRunner, buildSchedule, decryptStepResponse, encodeEnvelope, encryptStepRequest, needsPublicKey, parseLlama2cCheckpoint, planModelStep,
+  CkksClient,
+  CkksContext,
+  PlaintextStepRunner,
+  buildSchedule,
+  decryptStepResponse,
+  encodeEnvelope,
+  encryptStepRequest,
+  needsPublicKey,
+  parseLlama2cCheckpoint,
+  planModelStep,
   type EncryptedModelDescriptor,
 } from '@fhe-llm/core';
 import { RedisServer, RelayProcess, freePort } from '../test/cluster-kit.ts';
@@ -68,15 +77,29 @@ const resetPeaks = () => (peakRss = relays.map((r) => r.rss()));
 const descriptor = (await (await fetch(`${base}/v1/models/stories260K`, { headers: { 'x-api-key': apiKeys[0] } })).json()) as EncryptedModelDescriptor;
 const ctx = await CkksContext.create(descriptor.preset);
 const STEPS = descriptor.steps.length;
-interface Client { apiKey: string; id: string; token: string; bodies: Uint8Array<ArrayBuffer>[] }
+interface Client {
+  apiKey: string;
+  id: string;
+  token: string;
+  bodies: Uint8Array<ArrayBuffer>[];
+}
 const inputOf = (step: number) => Float64Array.from({ length: descriptor.steps[step].dIn }, (_, i) => 0.3 * descriptor.steps[step].bounds.input * Math.sin(i));
 const setupStarted = performance.now();
 let checked: { ckks: CkksClient; body: Uint8Array<ArrayBuffer> } | undefined;
 const clients: Client[] = [];
 for (const apiKey of apiKeys) {
   const ckks = CkksClient.generate(ctx);
-  const keys = encodeEnvelope({ kind: 'galoisKeys', presetId: descriptor.preset, vectors: 0, items: [ckks.makeGaloisKeys(descriptor.galoisSteps), ...(needsPublicKey(descriptor.responsePrivacy) ? [ckks.makePublicKey()] : [])] });
-  const res = await fetch(`${base}/v1/sessions?model=stories260K`, { method: 'POST', body: keys as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/octet-stream', 'x-api-key': apiKey } });
+  const keys = encodeEnvelope({
+    kind: 'galoisKeys',
+    presetId: descriptor.preset,
+    vectors: 0,
+    items: [ckks.makeGaloisKeys(descriptor.galoisSteps), ...(needsPublicKey(descriptor.responsePrivacy) ? [ckks.makePublicKey()] : [])],
+  });
+  const res = await fetch(`${base}/v1/sessions?model=stories260K`, {
+    method: 'POST',
+    body: keys as Uint8Array<ArrayBuffer>,
+    headers: { 'content-type': 'application/octet-stream', 'x-api-key': apiKey },
+  });
   if (res.status !== 201) throw new Error(`session: ${res.status} ${await res.text()}`);
   const { id, token } = (await res.json()) as { id: string; token: string };
   const bodies = Array.from({ length: STEPS }, (_, step) => encryptStepRequest(ckks, planModelStep(descriptor, step, 1), [inputOf(step)]) as Uint8Array<ArrayBuffer>);
@@ -91,7 +114,16 @@ const stepHeaders = (c: Client) => ({ 'content-type': 'application/octet-stream'
 const percentile = (sorted: number[], p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Tally { statuses: Record<string, number>; codes: Record<string, number>; latencies: number[]; lost: Set<string>; hung: number; errors: number; bad5xx: number; noRetryAfter: number }
+interface Tally {
+  statuses: Record<string, number>;
+  codes: Record<string, number>;
+  latencies: number[];
+  lost: Set<string>;
+  hung: number;
+  errors: number;
+  bad5xx: number;
+  noRetryAfter: number;
+}
 const tally = (): Tally => ({ statuses: {}, codes: {}, latencies: [], lost: new Set(), hung: 0, errors: 0, bad5xx: 0, noRetryAfter: 0 });
 /** Classify one answer; returns the Retry-After seconds to honour, if any. */
 function record(t: Tally, c: Client, status: number, retryAfter: string | null | undefined, ms: number, body: Uint8Array): number | undefined {
@@ -114,10 +146,21 @@ function record(t: Tally, c: Client, status: number, retryAfter: string | null |
 const summary = (t: Tally, seconds: number) => {
   const sorted = t.latencies.sort((x, y) => x - y);
   return {
-    requests: sorted.length, seconds: Number(seconds.toFixed(1)), status: t.statuses, error_codes: t.codes, ok_per_second: Number(((t.statuses[200] ?? 0) / seconds).toFixed(2)),
-    p50_ms: percentile(sorted, 50), p99_ms: percentile(sorted, 99), max_ms: Math.round(sorted.at(-1) ?? 0),
+    requests: sorted.length,
+    seconds: Number(seconds.toFixed(1)),
+    status: t.statuses,
+    error_codes: t.codes,
+    ok_per_second: Number(((t.statuses[200] ?? 0) / seconds).toFixed(2)),
+    p50_ms: percentile(sorted, 50),
+    p99_ms: percentile(sorted, 99),
+    max_ms: Math.round(sorted.at(-1) ?? 0),
     balancer_errors: balancerErrors.splice(0),
-    lost_sessions: t.lost.size, hung: t.hung, connection_errors: t.errors, bad_5xx: t.bad5xx, retryable_without_retry_after: t.noRetryAfter, peak_rss_bytes: peakRss,
+    lost_sessions: t.lost.size,
+    hung: t.hung,
+    connection_errors: t.errors,
+    bad_5xx: t.bad5xx,
+    retryable_without_retry_after: t.noRetryAfter,
+    peak_rss_bytes: peakRss,
   };
 };
 
@@ -127,26 +170,40 @@ const steady = tally();
 resetPeaks();
 const started = performance.now();
 let wrongAnswers = 0;
-await Promise.all(clients.map(async (c, n) => {
-  for (let i = n % STEPS; performance.now() - started < WINDOW_MS; i = (i + 1) % STEPS) {
-    const sent = performance.now();
-    try {
-      const res = await fetch(`${base}/v1/models/stories260K/steps/${i}`, { method: 'POST', body: c.bodies[i], headers: stepHeaders(c), signal: AbortSignal.timeout(DEADLINE_MS) });
-      const bytes = new Uint8Array(await res.arrayBuffer());
-      if (checked && c === clients[0] && i === 1 && res.status === 200) {
-        const [y] = decryptStepResponse(checked.ckks, planModelStep(descriptor, 1, 1), 1, bytes);
-        const [want] = await plaintext.runStep(1, [inputOf(1)]);
-        if (y.some((v, j) => Math.abs(v - want[j]) > 1e-2 * Math.max(1, descriptor.steps[1].bounds.output))) wrongAnswers++;
+await Promise.all(
+  clients.map(async (c, n) => {
+    for (let i = n % STEPS; performance.now() - started < WINDOW_MS; i = (i + 1) % STEPS) {
+      const sent = performance.now();
+      try {
+        const res = await fetch(`${base}/v1/models/stories260K/steps/${i}`, { method: 'POST', body: c.bodies[i], headers: stepHeaders(c), signal: AbortSignal.timeout(DEADLINE_MS) });
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        if (checked && c === clients[0] && i === 1 && res.status === 200) {
+          const [y] = decryptStepResponse(checked.ckks, planModelStep(descriptor, 1, 1), 1, bytes);
+          const [want] = await plaintext.runStep(1, [inputOf(1)]);
+          if (y.some((v, j) => Math.abs(v - want[j]) > 1e-2 * Math.max(1, descriptor.steps[1].bounds.output))) wrongAnswers++;
+        }
+        const wait = record(steady, c, res.status, res.headers.get('retry-after'), performance.now() - sent, bytes);
+        if (wait !== undefined) await sleep(wait * 1000);
+      } catch (error) {
+        if ((error as Error).name === 'TimeoutError') steady.hung++;
+        else steady.errors++;
       }
-      const wait = record(steady, c, res.status, res.headers.get('retry-after'), performance.now() - sent, bytes);
-      if (wait !== undefined) await sleep(wait * 1000);
-    } catch (error) {
-      if ((error as Error).name === 'TimeoutError') steady.hung++;
-      else steady.errors++;
     }
-  }
-}));
-console.log(JSON.stringify({ kind: 'cluster', phase: 'steady', relays: relays.length, workers_per_relay: 1, key_cache_mib: KEY_CACHE_MIB, clients: CLIENTS, setup_seconds: Number(setupSeconds.toFixed(1)), ...summary(steady, (performance.now() - started) / 1000), wrong_answers: wrongAnswers }));
+  }),
+);
+console.log(
+  JSON.stringify({
+    kind: 'cluster',
+    phase: 'steady',
+    relays: relays.length,
+    workers_per_relay: 1,
+    key_cache_mib: KEY_CACHE_MIB,
+    clients: CLIENTS,
+    setup_seconds: Number(setupSeconds.toFixed(1)),
+    ...summary(steady, (performance.now() - started) / 1000),
+    wrong_answers: wrongAnswers,
+  }),
+);
 
 // Phase 2: a burst of concurrent connections, each its own TCP connection, no retries.
 const burst = tally();
@@ -156,14 +213,17 @@ const postOnce = (c: Client, step: number) =>
   new Promise<void>((resolve) => {
     const sent = performance.now();
     const url = new URL(`${base}/v1/models/stories260K/steps/${step}`);
-    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent: false, headers: { ...stepHeaders(c), 'content-length': c.bodies[step].byteLength }, timeout: DEADLINE_MS }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => res.statusCode !== 200 && chunks.push(chunk));
-      res.on('end', () => {
-        record(burst, c, res.statusCode ?? 0, res.headers['retry-after'], performance.now() - sent, Buffer.concat(chunks));
-        resolve();
-      });
-    });
+    const req = http.request(
+      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent: false, headers: { ...stepHeaders(c), 'content-length': c.bodies[step].byteLength }, timeout: DEADLINE_MS },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => res.statusCode !== 200 && chunks.push(chunk));
+        res.on('end', () => {
+          record(burst, c, res.statusCode ?? 0, res.headers['retry-after'], performance.now() - sent, Buffer.concat(chunks));
+          resolve();
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(Object.assign(new Error('deadline'), { name: 'TimeoutError' })));
     req.on('error', (error) => {
       if (error.name === 'TimeoutError') burst.hung++;
@@ -179,7 +239,16 @@ const burstSeconds = (performance.now() - burstStarted) / 1000;
 const sessionsLeft = await Promise.all(clients.map(async (c) => (await fetch(`${base}/v1/sessions/${c.id}`, { headers: stepHeaders(c) })).status === 200));
 for (const [i, ok] of sessionsLeft.entries()) if (!ok) burst.lost.add(clients[i].id);
 const ready = await Promise.all(relays.map(async (r) => (await fetch(`${r.url}/readyz`)).status === 200));
-console.log(JSON.stringify({ kind: 'cluster', phase: 'burst', connections: BURST, ...summary(burst, burstSeconds), sessions_alive_after: sessionsLeft.filter(Boolean).length, relays_ready_after: ready.every(Boolean) }));
+console.log(
+  JSON.stringify({
+    kind: 'cluster',
+    phase: 'burst',
+    connections: BURST,
+    ...summary(burst, burstSeconds),
+    sessions_alive_after: sessionsLeft.filter(Boolean).length,
+    relays_ready_after: ready.every(Boolean),
+  }),
+);
 
 const failed = [steady, burst].some((t) => t.bad5xx || t.lost.size || t.hung || t.errors || t.noRetryAfter) || wrongAnswers > 0 || !ready.every(Boolean);
 await shutdown(failed ? 1 : 0, failed ? 'cluster bench: a check failed (see the JSON lines)' : undefined);
@@ -196,6 +265,9 @@ async function shutdown(code: number, message?: string): Promise<never> {
     () => Promise.all(relays.map((r) => r.stop('SIGTERM'))),
     () => redis.dispose(),
   ];
-  for (const step of steps) await Promise.resolve().then(step).catch(() => {});
+  for (const step of steps)
+    await Promise.resolve()
+      .then(step)
+      .catch(() => {});
   process.exit(code);
 }

@@ -116,21 +116,23 @@ for (const sessions of LEVELS) {
   // One token per forward pass, one request per step per pass.
   const tokens = steps / clients[0].descriptor.steps.length;
   const workerMs = clients.reduce((n, c) => n + c.runner.workerMs, 0);
-  console.log(JSON.stringify({
-    kind: 'relay',
-    sessions,
-    steps,
-    seconds: Number(seconds.toFixed(2)),
-    steps_per_second: Number((steps / seconds).toFixed(2)),
-    p50_ms: Number(percentile(latencies, 50).toFixed(1)),
-    p99_ms: Number(percentile(latencies, 99).toFixed(1)),
-    peak_rss_bytes: peakRss,
-    key_bytes_per_session: clients[0].keyBytes,
-    prefill_p50_ms: Number(percentile(prefill, 50).toFixed(1)),
-    token_mismatches: mismatches,
-    relay_cpu_ms_per_token: Number((workerMs / tokens).toFixed(1)),
-    client_cpu_ms_per_token: Number(((cpu.user + cpu.system) / 1000 / tokens).toFixed(1)),
-  }));
+  console.log(
+    JSON.stringify({
+      kind: 'relay',
+      sessions,
+      steps,
+      seconds: Number(seconds.toFixed(2)),
+      steps_per_second: Number((steps / seconds).toFixed(2)),
+      p50_ms: Number(percentile(latencies, 50).toFixed(1)),
+      p99_ms: Number(percentile(latencies, 99).toFixed(1)),
+      peak_rss_bytes: peakRss,
+      key_bytes_per_session: clients[0].keyBytes,
+      prefill_p50_ms: Number(percentile(prefill, 50).toFixed(1)),
+      token_mismatches: mismatches,
+      relay_cpu_ms_per_token: Number((workerMs / tokens).toFixed(1)),
+      client_cpu_ms_per_token: Number(((cpu.user + cpu.system) / 1000 / tokens).toFixed(1)),
+    }),
+  );
   for (const c of clients) await c.close();
 }
 

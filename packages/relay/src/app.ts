@@ -20,7 +20,10 @@ export function createApp(services: RelayServices, inFlight?: InFlightRequests):
   const { config } = services;
   const app = new Hono<RelayEnv>();
   // Outermost, so the span covers everything the relay does with the request.
-  app.use('*', traceRequests(() => services.tracer));
+  app.use(
+    '*',
+    traceRequests(() => services.tracer),
+  );
   if (inFlight) app.use('*', inFlight.middleware());
   app.use('*', requestMetrics(services.metrics, services.logger));
   if (config.staticDir) app.use('*', pageHeaders());

@@ -73,7 +73,10 @@ describe('relay configuration', () => {
       FHE_LLM_TRUST_PROXY_HOPS: '1',
     });
     expect(set).toMatchObject({ redisUrl: 'redis://r:6379/0', rateLimitStepsPerMinute: 0, rateLimitSessionsPerHour: 5, trustProxyHops: 1, apiKeys: ['k'.repeat(16), 'q'.repeat(20)] });
-    expect(config([], { REDIS_URL: 'rediss://:pw@r:6380', FHE_LLM_API_KEYS: `${'a'.repeat(16)}, ${'b'.repeat(16)}` })).toMatchObject({ redisUrl: 'rediss://:pw@r:6380', apiKeys: ['a'.repeat(16), 'b'.repeat(16)] });
+    expect(config([], { REDIS_URL: 'rediss://:pw@r:6380', FHE_LLM_API_KEYS: `${'a'.repeat(16)}, ${'b'.repeat(16)}` })).toMatchObject({
+      redisUrl: 'rediss://:pw@r:6380',
+      apiKeys: ['a'.repeat(16), 'b'.repeat(16)],
+    });
     const jwt = config(['--jwks-url', 'https://id.test/jwks.json', '--jwt-issuer', 'https://id.test/', '--jwt-audience', 'relay']);
     expect(jwt).toMatchObject({ jwksUrl: 'https://id.test/jwks.json', jwtIssuer: 'https://id.test/', jwtAudience: 'relay' });
   });

@@ -69,7 +69,10 @@ export class Relay {
     this.#listen = options.listen ?? true;
     this.#startupTimeoutMs = options.startupTimeoutMs ?? config.workerStartupTimeout * 1000;
     this.#preloaded = options.models;
-    this.#startup = new StartupProgress(this.logger, (options.models ?? config.models).map((m) => m.id));
+    this.#startup = new StartupProgress(
+      this.logger,
+      (options.models ?? config.models).map((m) => m.id),
+    );
     const redis = config.redisUrl ? createRedisClient(config.redisUrl, this.logger) : undefined;
     this.#redis = redis;
     const relay = this;
@@ -129,7 +132,15 @@ export class Relay {
             // Unless --tile-parallelism says otherwise: a model 'auto' moves to the large preset is planned for every
             // worker when steps are sharded (PrepareModelOptions.autoParallelism), any other for two (requestParallelism).
             const shardedWorkers = this.config.shardSteps === 'auto' && this.config.workers > 1 ? Math.min(this.config.workers, 64) : 1;
-            const model = await loadHostedModel(spec, this.config.preset, this.config.tileParallelism, this.config.embedding, (p) => progress.model(spec.id, p), shardedWorkers, requestParallelism(this.config));
+            const model = await loadHostedModel(
+              spec,
+              this.config.preset,
+              this.config.tileParallelism,
+              this.config.embedding,
+              (p) => progress.model(spec.id, p),
+              shardedWorkers,
+              requestParallelism(this.config),
+            );
             progress.prepared(spec.id, model.calibrationCached);
             return model;
           }),
@@ -157,7 +168,18 @@ export class Relay {
     await pool.waitUntilReady(this.#startupTimeoutMs);
     this.#loaded = true;
     progress.phase = 'ready';
-    this.logger.info({ models: models.map((m) => m.id), calibration: Object.fromEntries(models.map((m) => [m.id, m.calibrationCached ? 'cached' : 'calibrated'])), workers: this.config.workers, shardedSteps: pool.sharded, preset: Object.fromEntries(models.map((m) => [m.id, m.descriptor.preset])), store: this.services.store.kind, ms: Math.round(performance.now() - started) }, 'ready');
+    this.logger.info(
+      {
+        models: models.map((m) => m.id),
+        calibration: Object.fromEntries(models.map((m) => [m.id, m.calibrationCached ? 'cached' : 'calibrated'])),
+        workers: this.config.workers,
+        shardedSteps: pool.sharded,
+        preset: Object.fromEntries(models.map((m) => [m.id, m.descriptor.preset])),
+        store: this.services.store.kind,
+        ms: Math.round(performance.now() - started),
+      },
+      'ready',
+    );
   }
 
   /**
@@ -192,7 +214,11 @@ export class Relay {
     await this.services.store.close();
     this.#redis?.disconnect();
     // Last, so the spans of drained requests are exported too; a collector that is down must not hang shutdown.
-    if (this.#tracing) await within(this.#tracing.shutdown().catch(() => {}), 5_000);
+    if (this.#tracing)
+      await within(
+        this.#tracing.shutdown().catch(() => {}),
+        5_000,
+      );
     this.logger.info('stopped');
   }
 
@@ -248,7 +274,9 @@ export function weightBudget(config: Pick<RelayConfig, 'memoryBudget' | 'workers
   const perWorker = Math.floor(config.memoryBudget / config.workers) - config.keyCacheBytes - WORKER_BASELINE_BYTES;
   if (perWorker <= 0) {
     const least = config.workers * (config.keyCacheBytes + WORKER_BASELINE_BYTES) + 1;
-    throw new Error(`--memory-budget ${config.memoryBudget} leaves no room for weights: ${config.workers} workers each need their key cache (${config.keyCacheBytes}) and a 128 MiB baseline; give at least ${least} bytes or lower --key-cache-bytes`);
+    throw new Error(
+      `--memory-budget ${config.memoryBudget} leaves no room for weights: ${config.workers} workers each need their key cache (${config.keyCacheBytes}) and a 128 MiB baseline; give at least ${least} bytes or lower --key-cache-bytes`,
+    );
   }
   return { weightBudgetBytes: Math.floor(perWorker / Math.max(1, modelCount)) };
 }

@@ -48,7 +48,11 @@ describe('fhe-llm-relay', () => {
       // A long request (64 vectors, about a second of evaluation) that is surely being evaluated when SIGTERM lands.
       const xs = Array.from({ length: 64 }, () => new Float64Array(descriptor.steps[10].dIn).fill(0.1));
       const plan = planModelStep(descriptor, 10, xs.length);
-      const inFlight = fetch(`${base}/v1/models/stories260K/steps/10`, { method: 'POST', body: encryptStepRequest(client.client, plan, xs) as Uint8Array<ArrayBuffer>, headers: bearer(session.token) });
+      const inFlight = fetch(`${base}/v1/models/stories260K/steps/10`, {
+        method: 'POST',
+        body: encryptStepRequest(client.client, plan, xs) as Uint8Array<ArrayBuffer>,
+        headers: bearer(session.token),
+      });
       await new Promise((r) => setTimeout(r, 300));
       child.kill('SIGTERM');
       const res = await inFlight;

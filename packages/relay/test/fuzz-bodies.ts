@@ -85,12 +85,24 @@ const mutators: Record<string, Mutator> = {
     const body = seed.slice();
     const view = new DataView(body.buffer);
     switch (rng.int(6)) {
-      case 0: body[4] = rng.int(256); break; // version
-      case 1: body[5] = rng.int(256); break; // kind
-      case 2: view.setUint16(6, rng.int(65536), true); break; // reserved
-      case 3: view.setUint32(8, u32(rng), true); break; // vectors
-      case 4: view.setUint32(12, u32(rng), true); break; // item count
-      default: body[16] = rng.int(256); break; // preset length
+      case 0:
+        body[4] = rng.int(256);
+        break; // version
+      case 1:
+        body[5] = rng.int(256);
+        break; // kind
+      case 2:
+        view.setUint16(6, rng.int(65536), true);
+        break; // reserved
+      case 3:
+        view.setUint32(8, u32(rng), true);
+        break; // vectors
+      case 4:
+        view.setUint32(12, u32(rng), true);
+        break; // item count
+      default:
+        body[16] = rng.int(256);
+        break; // preset length
     }
     return body;
   },
@@ -104,21 +116,35 @@ const mutators: Record<string, Mutator> = {
     const env = decodeEnvelope(seed);
     const items = [...env.items];
     switch (rng.int(5)) {
-      case 0: items.splice(rng.int(items.length), 1); break;
-      case 1: items.push(rng.pick(env.items)); break;
-      case 2: items.reverse(); break;
-      case 3: items[rng.int(items.length)] = rng.bytes(rng.int(2048)); break;
-      default: items[rng.int(items.length)] = rng.pick(env.items).subarray(0, rng.int(rng.pick(env.items).length)); break;
+      case 0:
+        items.splice(rng.int(items.length), 1);
+        break;
+      case 1:
+        items.push(rng.pick(env.items));
+        break;
+      case 2:
+        items.reverse();
+        break;
+      case 3:
+        items[rng.int(items.length)] = rng.bytes(rng.int(2048));
+        break;
+      default:
+        items[rng.int(items.length)] = rng.pick(env.items).subarray(0, rng.int(rng.pick(env.items).length));
+        break;
     }
     return encodeEnvelope({ ...env, items });
   },
   fieldRewrite: (rng, seed) => {
     const env = decodeEnvelope(seed);
     switch (rng.int(4)) {
-      case 0: return encodeEnvelope({ ...env, vectors: u32(rng) });
-      case 1: return encodeEnvelope({ ...env, kind: env.kind === 'ciphertexts' ? 'galoisKeys' : 'ciphertexts' });
-      case 2: return encodeEnvelope({ ...env, presetId: rng.pick(['ckks-n4096-q109', 'ckks-n8192-q218', 'x', '']) });
-      default: return encodeEnvelope({ ...env, vectors: 1 + rng.int(70) });
+      case 0:
+        return encodeEnvelope({ ...env, vectors: u32(rng) });
+      case 1:
+        return encodeEnvelope({ ...env, kind: env.kind === 'ciphertexts' ? 'galoisKeys' : 'ciphertexts' });
+      case 2:
+        return encodeEnvelope({ ...env, presetId: rng.pick(['ckks-n4096-q109', 'ckks-n8192-q218', 'x', '']) });
+      default:
+        return encodeEnvelope({ ...env, vectors: 1 + rng.int(70) });
     }
   },
 };

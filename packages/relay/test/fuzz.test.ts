@@ -103,7 +103,11 @@ describe('fuzz', () => {
     // Still correct, not just alive.
     const x = Float64Array.from({ length: client.descriptor.steps[1].dIn }, (_, i) => Math.cos(i) * 0.2);
     const plan = planModelStep(client.descriptor, 1, 1);
-    const res = await relay.app.request('/v1/models/stories260K/steps/1', { method: 'POST', body: encryptStepRequest(client.client, plan, [x]) as Uint8Array<ArrayBuffer>, headers: bearer(session.token) });
+    const res = await relay.app.request('/v1/models/stories260K/steps/1', {
+      method: 'POST',
+      body: encryptStepRequest(client.client, plan, [x]) as Uint8Array<ArrayBuffer>,
+      headers: bearer(session.token),
+    });
     expect(res.status).toBe(200);
     const [y] = decryptStepResponse(client.client, plan, 1, new Uint8Array(await res.arrayBuffer()));
     expect(y.every(Number.isFinite)).toBe(true);

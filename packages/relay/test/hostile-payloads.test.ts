@@ -95,7 +95,10 @@ describe('hostile SEAL payloads', () => {
     const res = await request('/v1/sessions?model=stories260K', { method: 'POST', body: client.keysEnvelope(extra) as Uint8Array<ArrayBuffer>, headers: octet });
     expect(await errorOf(res)).toEqual({ status: 400, code: 'too_many_galois_keys' });
     const fewer = model.descriptor.galoisSteps.slice(1);
-    expect(await errorOf(await request('/v1/sessions?model=stories260K', { method: 'POST', body: client.keysEnvelope(fewer) as Uint8Array<ArrayBuffer>, headers: octet }))).toEqual({ status: 422, code: 'missing_galois_keys' });
+    expect(await errorOf(await request('/v1/sessions?model=stories260K', { method: 'POST', body: client.keysEnvelope(fewer) as Uint8Array<ArrayBuffer>, headers: octet }))).toEqual({
+      status: 422,
+      code: 'missing_galois_keys',
+    });
   });
 });
 

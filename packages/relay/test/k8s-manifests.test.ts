@@ -55,12 +55,13 @@ function containerPort(port: string | number): number {
   return named.containerPort;
 }
 
-const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
-  Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
+const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 /** Dockerfile instructions (continuations joined) of the final stage. */
 function dockerfileFinalStage(): { instruction: string; args: string }[] {
-  const lines = read('Dockerfile').replace(/\\\r?\n/g, ' ').split(/\r?\n/);
+  const lines = read('Dockerfile')
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/);
   const all = lines
     .map((line) => line.trim())
     .filter((line) => line && !line.startsWith('#'))
@@ -91,7 +92,10 @@ describe('deploy/k8s', () => {
     }
     expect(new Set(ids).size).toBe(ids.length);
     for (const kind of ['Deployment', 'Service', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'ConfigMap', 'StatefulSet']) {
-      expect(manifests.some((m) => m.kind === kind), kind).toBe(true);
+      expect(
+        manifests.some((m) => m.kind === kind),
+        kind,
+      ).toBe(true);
     }
   });
 
@@ -152,11 +156,13 @@ describe('deploy/k8s', () => {
     const tmp = container.volumeMounts.find((m: any) => m.mountPath === '/tmp');
     expect(podSpec.volumes.find((v: any) => v.name === tmp?.name)?.emptyDir).toBeDefined();
     // The same uid as the image's USER.
-    const user = dockerfileFinalStage().filter((i) => i.instruction === 'USER').at(-1)?.args;
+    const user = dockerfileFinalStage()
+      .filter((i) => i.instruction === 'USER')
+      .at(-1)?.args;
     expect(user?.split(':')[0]).toBe(String(uid));
   });
 
-  it('sets resources: ~1 CPU per worker, 512 MiB + the workers\' key caches', () => {
+  it("sets resources: ~1 CPU per worker, 512 MiB + the workers' key caches", () => {
     const { requests, limits } = container.resources;
     for (const r of ['cpu', 'memory']) {
       expect(requests[r], r).toBeDefined();
@@ -232,7 +238,10 @@ describe('Dockerfile', () => {
     // An allow-list: everything is out unless re-included, and none of these is.
     expect(rules[0]).toBe('*');
     for (const path of ['node_modules', '.git', 'test-results', 'playwright-report', '.fhe-llm']) {
-      expect(rules.some((r) => r.startsWith('!') && r.slice(1).split('/')[0] === path), path).toBe(false);
+      expect(
+        rules.some((r) => r.startsWith('!') && r.slice(1).split('/')[0] === path),
+        path,
+      ).toBe(false);
     }
     expect(rules).toContain('**/*.test.ts');
   });

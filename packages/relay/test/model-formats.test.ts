@@ -21,10 +21,7 @@ let models: HostedModel[];
 
 beforeAll(async () => {
   const preset = testConfig().preset;
-  models = await Promise.all([
-    loadHostedModel({ id: 'tiny-gguf', checkpoint: gguf.model }, preset),
-    loadHostedModel({ id: 'tiny-hf', checkpoint: hf.model }, preset),
-  ]);
+  models = await Promise.all([loadHostedModel({ id: 'tiny-gguf', checkpoint: gguf.model }, preset), loadHostedModel({ id: 'tiny-hf', checkpoint: hf.model }, preset)]);
   relay = await startRelay(testConfig({ workers: 1 }), { models });
 }, 120_000);
 
@@ -38,7 +35,13 @@ describe('models in other formats', () => {
     const res = await relay.app.request('/v1/models');
     const body = (await res.json()) as { models: Array<Record<string, unknown>> };
     const byId = new Map(body.models.map((m) => [m.id, m]));
-    expect(byId.get('tiny-gguf')).toMatchObject({ architecture: 'llama', parameters: models[0].info.parameters, vocabulary: { size: 512, tokenizer: 'llama2c-bin' }, format: 'gguf', source: 'tiny.gguf' });
+    expect(byId.get('tiny-gguf')).toMatchObject({
+      architecture: 'llama',
+      parameters: models[0].info.parameters,
+      vocabulary: { size: 512, tokenizer: 'llama2c-bin' },
+      format: 'gguf',
+      source: 'tiny.gguf',
+    });
     expect(byId.get('tiny-hf')).toMatchObject({ architecture: 'llama', vocabulary: { size: 512, tokenizer: 'hf-json' }, format: 'safetensors', source: 'tiny-hf' });
     expect(models[0].info.parameters).toBeGreaterThan(512 * 64);
   });

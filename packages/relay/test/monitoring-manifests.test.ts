@@ -13,14 +13,24 @@ import { RelayMetrics } from '../src/metrics/relay-metrics.ts';
 // Manifests are untyped YAML: `any` below is deliberate.
 const repo = new URL('../../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, repo), 'utf8');
-const yamlDocs = (path: string): any[] => parseAllDocuments(read(path)).map((d) => d.toJS()).filter((v) => v != null);
+const yamlDocs = (path: string): any[] =>
+  parseAllDocuments(read(path))
+    .map((d) => d.toJS())
+    .filter((v) => v != null);
 
 const RULES_FILE = 'deploy/monitoring/fhe-llm-relay.rules.yaml';
 const DASHBOARD_FILE = 'deploy/monitoring/dashboards/fhe-llm-relay.json';
 /** The job name every rule and panel assumes. */
 const RELAY_JOB = 'fhe-llm-relay';
 
-interface Rule { alert?: string; record?: string; expr: string; for?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
+interface Rule {
+  alert?: string;
+  record?: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
 const rules = parse(read(RULES_FILE)) as { groups: { name: string; rules: Rule[] }[] };
 const allRules = rules.groups.flatMap((g) => g.rules);
 const dashboard = JSON.parse(read(DASHBOARD_FILE)) as { uid: string; panels: any[]; templating: { list: any[] } };
@@ -50,10 +60,13 @@ async function exportedNames(): Promise<Set<string>> {
 }
 
 describe('alert rules', () => {
-  it('has the issue\'s alerts, each with a severity, a summary and a runbook line', () => {
+  it("has the issue's alerts, each with a severity, a summary and a runbook line", () => {
     const alerts = allRules.filter((r) => r.alert);
     for (const name of ['FheRelayOverloaded', 'FheRelayServerErrors', 'FheRelayStoreUnavailable', 'FheRelayStepLatencyHigh', 'FheRelayWorkerRestarts', 'FheRelayNotReady']) {
-      expect(alerts.map((a) => a.alert), name).toContain(name);
+      expect(
+        alerts.map((a) => a.alert),
+        name,
+      ).toContain(name);
     }
     for (const a of alerts) {
       expect(['warning', 'critical'], a.alert).toContain(a.labels?.severity);
@@ -105,7 +118,7 @@ describe('Grafana dashboard', () => {
     expect(exprs).toContain('by (model');
   });
 
-  it('is provisioned in compose and by a ConfigMap for Grafana\'s sidecar', () => {
+  it("is provisioned in compose and by a ConfigMap for Grafana's sidecar", () => {
     const compose = parse(read('deploy/compose.yaml'));
     const grafana = compose.services.grafana;
     const provider = parse(read('deploy/monitoring/grafana/provisioning/dashboards/fhe-llm.yaml'));
@@ -124,7 +137,9 @@ describe('compose Prometheus', () => {
     const compose = parse(read('deploy/compose.yaml'));
     const config = parse(read('deploy/monitoring/prometheus.yml'));
     const job = config.scrape_configs.find((j: any) => j.job_name === RELAY_JOB);
-    const relays = Object.entries<any>(compose.services).filter(([, s]) => s.image?.startsWith('fhe-llm-relay')).map(([name]) => name);
+    const relays = Object.entries<any>(compose.services)
+      .filter(([, s]) => s.image?.startsWith('fhe-llm-relay'))
+      .map(([name]) => name);
     expect(job.static_configs.flatMap((c: any) => c.targets.map((t: string) => t.split(':')[0])).sort()).toEqual(relays.sort());
     expect(config.rule_files).toEqual(['fhe-llm-relay.rules.yaml']);
     expect(compose.services.prometheus.volumes).toContain('./monitoring:/etc/prometheus:ro');
@@ -149,7 +164,7 @@ describe('Kubernetes monitoring and autoscaling', () => {
     expect(overlay.namespace).toBe(parse(read('deploy/k8s/kustomization.yaml')).namespace);
   });
 
-  it('the PodMonitor scrapes the relay pods\' port as job fhe-llm-relay', () => {
+  it("the PodMonitor scrapes the relay pods' port as job fhe-llm-relay", () => {
     const [monitor] = yamlDocs('deploy/monitoring/pod-monitor.yaml');
     expect(selects(monitor.spec.selector.matchLabels)).toBe(true);
     expect(podLabels[monitor.spec.jobLabel]).toBe(RELAY_JOB);

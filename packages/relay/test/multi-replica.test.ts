@@ -37,7 +37,11 @@ async function step(relay: RelayProcess, session: CreatedSession): Promise<numbe
   const { dIn, bounds } = descriptor.steps[STEP];
   const x = Float64Array.from({ length: dIn }, (_, i) => 0.4 * bounds.input * Math.sin(i + relay.port));
   const plan = planModelStep(descriptor, STEP, 1);
-  const res = await fetch(`${relay.url}/v1/models/stories260K/steps/${STEP}`, { method: 'POST', body: encryptStepRequest(client.client, plan, [x]) as Uint8Array<ArrayBuffer>, headers: bearer(session.token) });
+  const res = await fetch(`${relay.url}/v1/models/stories260K/steps/${STEP}`, {
+    method: 'POST',
+    body: encryptStepRequest(client.client, plan, [x]) as Uint8Array<ArrayBuffer>,
+    headers: bearer(session.token),
+  });
   if (res.status !== 200) return res.status;
   const [y] = decryptStepResponse(client.client, plan, 1, new Uint8Array(await res.arrayBuffer()));
   const [want] = await plaintext.runStep(STEP, [x]);

@@ -7,7 +7,10 @@ import { parseAllDocuments } from 'yaml';
 
 const repo = new URL('../../../', import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const load = (path: string): any[] => parseAllDocuments(readFileSync(new URL(path, repo), 'utf8')).map((d) => d.toJS()).filter(Boolean);
+const load = (path: string): any[] =>
+  parseAllDocuments(readFileSync(new URL(path, repo), 'utf8'))
+    .map((d) => d.toJS())
+    .filter(Boolean);
 const kustomization = load('deploy/k8s/kustomization.yaml')[0];
 const manifests = (kustomization.resources as string[]).flatMap((file) => load(`deploy/k8s/${file}`));
 const policy = (name: string) => manifests.find((m) => m.kind === 'NetworkPolicy' && m.metadata.name === name);

@@ -11,9 +11,7 @@ afterAll(() => relay.close());
 describe('OpenAPI document', () => {
   it('lists exactly the routes the app serves', () => {
     const served = new Set(relay.app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`));
-    const documented = new Set(
-      Object.entries(openApiDocument.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`)),
-    );
+    const documented = new Set(Object.entries(openApiDocument.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`)));
     expect([...served].sort()).toEqual([...documented].sort());
     expect(served.size).toBe(12);
   });

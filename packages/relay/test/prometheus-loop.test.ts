@@ -37,7 +37,7 @@ const inCi = process.env.CI === 'true';
 if (missing.length && !inCi) console.warn(`prometheus-loop.test.ts skipped: ${missing.join(', ')} missing (apt-get install prometheus)`);
 
 describe.runIf(missing.length && inCi)('Prometheus in the loop (CI)', () => {
-  it('has Debian\'s prometheus and promtool installed', () => {
+  it("has Debian's prometheus and promtool installed", () => {
     throw new Error(`${missing.join(', ')} missing: apt-get install prometheus (.ci/run installs it)`);
   });
 });
@@ -74,7 +74,9 @@ class PrometheusServer {
     writeFileSync(file, stringify(config));
     const checked = tool(PROMTOOL, ['check', 'config', file]);
     if (!checked.ok) throw new Error(checked.output);
-    const child = spawn(PROMETHEUS, [`--config.file=${file}`, `--storage.tsdb.path=${join(this.dir, 'data')}`, `--web.listen-address=127.0.0.1:${this.port}`, '--log.level=warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(PROMETHEUS, [`--config.file=${file}`, `--storage.tsdb.path=${join(this.dir, 'data')}`, `--web.listen-address=127.0.0.1:${this.port}`, '--log.level=warn'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.#child = child;
     child.stdout!.on('data', (d) => (this.log += d));
     child.stderr!.on('data', (d) => (this.log += d));
@@ -133,7 +135,11 @@ describe.runIf(missing.length === 0)('Prometheus in the loop', () => {
   });
 
   it('promtool accepts the rules, their unit tests pass, and the compose Prometheus and Alertmanager configs are valid', () => {
-    for (const args of [['check', 'rules', RULES], ['test', 'rules', join(monitoring, 'fhe-llm-relay.rules.test.yaml')], ['check', 'config', join(monitoring, 'prometheus.yml')]]) {
+    for (const args of [
+      ['check', 'rules', RULES],
+      ['test', 'rules', join(monitoring, 'fhe-llm-relay.rules.test.yaml')],
+      ['check', 'config', join(monitoring, 'prometheus.yml')],
+    ]) {
       const result = tool(PROMTOOL, args);
       expect(result.ok, `promtool ${args.join(' ')}:\n${result.output}`).toBe(true);
     }
@@ -171,14 +177,16 @@ describe.runIf(missing.length === 0)('Prometheus in the loop', () => {
     const body = encryptStepRequest(client.client, planModelStep(descriptor, 0, 1), [input(descriptor, 0)]) as Uint8Array<ArrayBuffer>;
     const statuses: Record<number, number> = {};
     const until = Date.now() + 6_000;
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (Date.now() < until) {
-        const res = await postStep(0, body);
-        await res.arrayBuffer();
-        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-        if (res.status !== 200) await sleep(20);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (Date.now() < until) {
+          const res = await postStep(0, body);
+          await res.arrayBuffer();
+          statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+          if (res.status !== 200) await sleep(20);
+        }
+      }),
+    );
     expect(statuses[200], JSON.stringify(statuses)).toBeGreaterThan(0);
     expect(statuses[503], JSON.stringify(statuses)).toBeGreaterThan(0);
     expect(Object.keys(statuses).sort()).toEqual(['200', '503']);
@@ -192,8 +200,11 @@ describe.runIf(missing.length === 0)('Prometheus in the loop', () => {
     expect(Number(work[0]?.value[1])).toBeGreaterThan(0);
   });
 
-  it('every dashboard panel\'s query returns data from the live Prometheus', async () => {
-    const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: { type: string; title: string; targets?: { expr: string }[] }[]; templating: { list: { name: string; type: string; definition?: string }[] } };
+  it("every dashboard panel's query returns data from the live Prometheus", async () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as {
+      panels: { type: string; title: string; targets?: { expr: string }[] }[];
+      templating: { list: { name: string; type: string; definition?: string }[] };
+    };
     // Grafana's variables as the dashboard's "All" selection and a one-minute rate window.
     const expand = (expr: string) => expr.replace(/\$__rate_interval/g, '1m').replace(/\$\{?(job|instance|model)\}?/g, '.*');
     const empty: string[] = [];

@@ -45,11 +45,14 @@ describe('sessions bound to principals', () => {
     expect(await errorOf(await step(session, KEY_B))).toEqual({ status: 403, code: 'session_principal_mismatch' });
     const noKey = await request(`/v1/sessions/${session.id}`, { headers: bearer(session.token) });
     expect((await errorOf(noKey)).status).toBe(401);
-    expect(await errorOf(await request(`/v1/sessions/${session.id}`, { method: 'DELETE', headers: { ...bearer(session.token), 'x-api-key': KEY_B } }))).toEqual({ status: 403, code: 'session_principal_mismatch' });
+    expect(await errorOf(await request(`/v1/sessions/${session.id}`, { method: 'DELETE', headers: { ...bearer(session.token), 'x-api-key': KEY_B } }))).toEqual({
+      status: 403,
+      code: 'session_principal_mismatch',
+    });
     expect((await request(`/v1/sessions/${session.id}`, { method: 'DELETE', headers: { ...bearer(session.token), 'x-api-key': KEY_A } })).status).toBe(204);
   });
 
-  it('caps one client\'s sessions (429 session_quota_exceeded) without touching another client', async () => {
+  it("caps one client's sessions (429 session_quota_exceeded) without touching another client", async () => {
     const mine = [await open(KEY_A), await open(KEY_A)];
     expect(mine.map((r) => r.status)).toEqual([201, 201]);
     const flood = await open(KEY_A);

@@ -44,7 +44,15 @@ describe('health and metrics', () => {
   it('exposes Prometheus metrics', async () => {
     await request('/v1/models');
     const text = await (await request('/metrics')).text();
-    for (const name of ['fhe_relay_http_requests_total', 'fhe_relay_http_request_duration_seconds', 'fhe_relay_step_evaluation_seconds', 'fhe_relay_queue_depth', 'fhe_relay_sessions', 'fhe_relay_key_bytes', 'fhe_relay_worker_busy_seconds_total']) {
+    for (const name of [
+      'fhe_relay_http_requests_total',
+      'fhe_relay_http_request_duration_seconds',
+      'fhe_relay_step_evaluation_seconds',
+      'fhe_relay_queue_depth',
+      'fhe_relay_sessions',
+      'fhe_relay_key_bytes',
+      'fhe_relay_worker_busy_seconds_total',
+    ]) {
       expect(text).toContain(name);
     }
     expect(text).toContain('route="/v1/models",status="200"');

@@ -6,7 +6,19 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GaloisKeys } from 'node-seal';
 import {
-  PlaintextStepRunner, StepOperators, buildSchedule, decodeEnvelope, decryptStepResponse, encodeEnvelope, encryptStepRequest, evaluateGroup, evaluateGroupShared, groupSizes, parseLlama2cCheckpoint, planModelStep, splitRequestGroups,
+  PlaintextStepRunner,
+  StepOperators,
+  buildSchedule,
+  decodeEnvelope,
+  decryptStepResponse,
+  encodeEnvelope,
+  encryptStepRequest,
+  evaluateGroup,
+  evaluateGroupShared,
+  groupSizes,
+  parseLlama2cCheckpoint,
+  planModelStep,
+  splitRequestGroups,
 } from '@fhe-llm/core';
 import type { HostedModel } from '../src/models/hosted-model.ts';
 import type { Relay } from '../src/relay.ts';
@@ -117,7 +129,14 @@ describe('sharded steps', () => {
       const bytes = new Uint8Array(await res.arrayBuffer());
       // This process computing every part itself does exactly what the workers did between them.
       const reference = splitRequestGroups(plan, decodeEnvelope(body, { kind: 'ciphertexts', presetId: plan.presetId })).flatMap((group) =>
-        evaluateGroupShared(operator, keys, group, plan.giantParts, () => true, () => []),
+        evaluateGroupShared(
+          operator,
+          keys,
+          group,
+          plan.giantParts,
+          () => true,
+          () => [],
+        ),
       );
       const items = decodeEnvelope(bytes, { kind: 'ciphertexts', presetId: plan.presetId }).items;
       expect(items.map((item, i) => Buffer.from(item).equals(Buffer.from(reference[i])))).toEqual([true]);

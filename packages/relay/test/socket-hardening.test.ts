@@ -40,10 +40,7 @@ function stalledUpload(path: string, length: number, sent: number, headers: Reco
 describe('stalled bodies', () => {
   it('cuts off a stalled key upload and a stalled step with 408 body_timeout; others are served meanwhile', async () => {
     const started = performance.now();
-    const uploads = [
-      stalledUpload('/v1/sessions?model=stories260K', 1_000_000, 1000),
-      stalledUpload('/v1/models/stories260K/steps/1', 100_000, 10, { Authorization: `Bearer ${session.token}` }),
-    ];
+    const uploads = [stalledUpload('/v1/sessions?model=stories260K', 1_000_000, 1000), stalledUpload('/v1/models/stories260K/steps/1', 100_000, 10, { Authorization: `Bearer ${session.token}` })];
     const other = await fetch(`${relay.url}/v1/sessions/${session.id}`, { headers: { authorization: `Bearer ${session.token}` } });
     expect(other.status).toBe(200);
     const answers = await Promise.all(uploads);

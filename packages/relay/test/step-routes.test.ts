@@ -3,7 +3,15 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  PlaintextStepRunner, buildSchedule, decryptStepResponse, encodeEnvelope, encryptStepRequest, groupSizes, parseLlama2cCheckpoint, planModelStep, decodeEnvelope,
+  PlaintextStepRunner,
+  buildSchedule,
+  decryptStepResponse,
+  encodeEnvelope,
+  encryptStepRequest,
+  groupSizes,
+  parseLlama2cCheckpoint,
+  planModelStep,
+  decodeEnvelope,
   DEFAULT_PRESET,
 } from '@fhe-llm/core';
 import type { HostedModel } from '../src/models/hosted-model.ts';
@@ -101,7 +109,7 @@ describe('POST /v1/models/{id}/steps/{step}', () => {
     expect(await errorOf(await postStep(relay, 1, body, gone.token))).toEqual({ status: 404, code: 'session_not_found' });
   });
 
-  it('answers 401 without a valid token and 409 for another model\'s session', async () => {
+  it("answers 401 without a valid token and 409 for another model's session", async () => {
     const body = stepBody(1, inputs(1, 1));
     expect(await errorOf(await postStep(relay, 1, body, '', 'stories260K', { 'content-type': 'application/octet-stream' }))).toEqual({ status: 401, code: 'unauthorized' });
     expect(await errorOf(await postStep(relay, 1, body, `${session.id}.${'B'.repeat(43)}`))).toEqual({ status: 401, code: 'unauthorized' });
@@ -110,7 +118,10 @@ describe('POST /v1/models/{id}/steps/{step}', () => {
 
   it('answers 415 and 413 before reading the body', async () => {
     const body = stepBody(1, inputs(1, 1));
-    expect(await errorOf(await postStep(relay, 1, body, session.token, 'stories260K', { authorization: `Bearer ${session.token}`, 'content-type': 'text/plain' }))).toEqual({ status: 415, code: 'unsupported_media_type' });
+    expect(await errorOf(await postStep(relay, 1, body, session.token, 'stories260K', { authorization: `Bearer ${session.token}`, 'content-type': 'text/plain' }))).toEqual({
+      status: 415,
+      code: 'unsupported_media_type',
+    });
     const huge = await postStep(relay, 1, new Uint8Array(model.stepBodyLimit + 1));
     expect(await errorOf(huge)).toEqual({ status: 413, code: 'body_too_large' });
   });

@@ -49,7 +49,12 @@ describe('tracing', () => {
     expect(http.name).toBe('POST /v1/models/:id/steps/:step');
     expect(parentOf(http)).toBeUndefined();
     expect(http.attributes).toEqual({
-      [ATTR.method]: 'POST', [ATTR.route]: '/v1/models/:id/steps/:step', [ATTR.status]: 200, [ATTR.model]: 'stories260K', [ATTR.step]: 1, [ATTR.vectors]: count,
+      [ATTR.method]: 'POST',
+      [ATTR.route]: '/v1/models/:id/steps/:step',
+      [ATTR.status]: 200,
+      [ATTR.model]: 'stories260K',
+      [ATTR.step]: 1,
+      [ATTR.vectors]: count,
     });
     expect(http.status.code).toBe(SpanStatusCode.UNSET);
 

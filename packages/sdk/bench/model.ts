@@ -18,7 +18,17 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  Float32Transformer, GPT2_SHAPES, Gpt2Transformer, gpt2ParameterCount, llamaParameterCount, parseTokenizerFile, SYNTHETIC_SHAPES, syntheticGpt2, syntheticLlama, type Gpt2Shape, type SyntheticShape,
+  Float32Transformer,
+  GPT2_SHAPES,
+  Gpt2Transformer,
+  gpt2ParameterCount,
+  llamaParameterCount,
+  parseTokenizerFile,
+  SYNTHETIC_SHAPES,
+  syntheticGpt2,
+  syntheticLlama,
+  type Gpt2Shape,
+  type SyntheticShape,
 } from '@fhe-llm/core';
 import { writeGpt2Model, writeModel } from '@fhe-llm/core/node';
 import { createClient, type RoundTripEvent } from '../src/index.ts';
@@ -35,7 +45,10 @@ const { values } = parseArgs({
     'relay-args': { type: 'string', default: '' },
   },
 });
-const shapes = values.shape.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+const shapes = values.shape
+  .flatMap((s) => s.split(','))
+  .map((s) => s.trim())
+  .filter(Boolean);
 // GPT-2's names (gpt2, gpt2-medium, gpt2-tiny) run the GPT-2 block itself; the others are LLaMA shapes.
 const isGpt2 = (s: string): s is Gpt2Shape => s in GPT2_SHAPES;
 for (const s of shapes) if (!(s in SYNTHETIC_SHAPES) && !isGpt2(s)) throw new Error(`--shape must be among ${[...Object.keys(SYNTHETIC_SHAPES), ...Object.keys(GPT2_SHAPES)].join(', ')}, got "${s}"`);
@@ -139,9 +152,13 @@ async function benchShape(shape: SyntheticShape | Gpt2Shape): Promise<Record<str
   if (!values.dir) pending.tempDir = dir;
   const prepared = prepareShape(shape, dir);
   const relayArgs = [
-    '--model', `${shape}=${prepared.paths.model}:${prepared.paths.tokenizer}`,
+    '--model',
+    `${shape}=${prepared.paths.model}:${prepared.paths.tokenizer}`,
     // Override the helper's fixed test settings with the relay's defaults; info for the "ready" line.
-    '--workers', String(availableParallelism()), '--log-level', 'info',
+    '--workers',
+    String(availableParallelism()),
+    '--log-level',
+    'info',
     ...(values['relay-args'] ? values['relay-args'].split(' ') : []),
   ];
   const relay = new RelayProcess(await freePort(), relayArgs);
@@ -240,7 +257,17 @@ for (const shape of shapes as (SyntheticShape | Gpt2Shape)[]) {
     console.log(JSON.stringify(await benchShape(shape)));
   } catch (error) {
     failed = true;
-    console.log(JSON.stringify({ bench: 'model', shape, error: (error as Error).message.split('\n').filter((line) => !line.includes('"route":"/readyz"')).join('\n').slice(-3000) }));
+    console.log(
+      JSON.stringify({
+        bench: 'model',
+        shape,
+        error: (error as Error).message
+          .split('\n')
+          .filter((line) => !line.includes('"route":"/readyz"'))
+          .join('\n')
+          .slice(-3000),
+      }),
+    );
   }
 }
 process.exitCode = failed ? 1 : 0;

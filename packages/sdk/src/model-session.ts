@@ -1,5 +1,17 @@
 import type { Remote } from 'comlink';
-import { clientTableLength, maxStepResponseBytes, needsPublicKey, parseTokenizerFile, planModelStep, SpeculationController, type EncryptedModelDescriptor, type LinearPlan, type StepRunner, type TextTokenizer, type TrafficCounters } from '@fhe-llm/core';
+import {
+  clientTableLength,
+  maxStepResponseBytes,
+  needsPublicKey,
+  parseTokenizerFile,
+  planModelStep,
+  SpeculationController,
+  type EncryptedModelDescriptor,
+  type LinearPlan,
+  type StepRunner,
+  type TextTokenizer,
+  type TrafficCounters,
+} from '@fhe-llm/core';
 import { ProtocolError } from './errors/protocol-error.ts';
 import { checkEncryptedModelDescriptor } from './relay/check-descriptor.ts';
 import { checkPresetSecurity } from './security-floor.ts';

@@ -105,8 +105,7 @@ describe('SDK against a real relay', () => {
     const ref = reference.find((c) => c.prompt === 'Once upon a time')!;
     const keyDir = mkdtempSync(join(tmpdir(), 'fhe-llm-cli-keys-'));
     const bin = new URL('../bin/fhe-llm.js', import.meta.url).pathname;
-    const run = () =>
-      promisify(execFile)(process.execPath, [bin, 'generate', '--relay', relay.url, '--prompt', ref.prompt, '--max-tokens', '4', '--json', '--key-dir', keyDir]);
+    const run = () => promisify(execFile)(process.execPath, [bin, 'generate', '--relay', relay.url, '--prompt', ref.prompt, '--max-tokens', '4', '--json', '--key-dir', keyDir]);
     const first = JSON.parse((await run()).stdout);
     expect(first.token_ids).toEqual(ref.next_token_ids.slice(0, ref.prompt_token_ids.length - 1 + 4));
     expect(first.round_trips_per_token * 4).toBe(11 * first.passes);

@@ -8,7 +8,7 @@
 import type { Completion, CompletionChunk, CompletionParams, CompletionStream, CreateClientOptions, FheLlmClient, KeyStatus, ModelInfo } from '@fhe-llm/sdk';
 
 const STORY =
-  ', there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.\nLily\'s mom said, "Lily, let\'s go to the park." Lily was sad and didn\'t know what to do.';
+  ", there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.\nLily's mom said, \"Lily, let's go to the park.\" Lily was sad and didn't know what to do.";
 const MODEL: ModelInfo = {
   id: 'stories260K',
   object: 'model',

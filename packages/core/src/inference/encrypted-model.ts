@@ -104,9 +104,8 @@ export function describeEncryptedModel(model: ModelDescriptor, presetId: string,
   const maxVectors = options.maxVectors ?? 64;
   const parallelism = options.parallelism ?? 1;
   const upload = options.msPerUploadByte;
-  const maxBatch = options.maxBatch ?? defaultMaxBatch(
-    model.steps.reduce((bytes, step) => bytes + planStep(preset, step, 1, undefined, parallelism, 1, upload).cost.plainMults * plaintextBytesOf(preset), 0),
-  );
+  const maxBatch =
+    options.maxBatch ?? defaultMaxBatch(model.steps.reduce((bytes, step) => bytes + planStep(preset, step, 1, undefined, parallelism, 1, upload).cost.plainMults * plaintextBytesOf(preset), 0));
   model.steps.forEach((step) => {
     try {
       operatorScales(preset, step.bounds);

@@ -63,12 +63,19 @@ export class LocalFheStepRunner implements StepRunner {
 
   async runStep(stepIndex: number, inputs: Float64Array[], signal?: AbortSignal): Promise<Float64Array[]> {
     signal?.throwIfAborted();
-    return runEncryptedStep(this.#client, this.#operators.model, stepIndex, inputs, async (body) => {
-      const envelope = decodeEnvelope(body, { kind: 'ciphertexts', presetId: this.#operators.model.preset });
-      const { plan, operator } = this.#operators.get(stepIndex, envelope.vectors);
-      const groups = splitRequestGroups(plan, envelope).map((group) => evaluateGroup(operator, this.#keys, group, undefined, this.#rerandomizer));
-      return encodeStepResponse(plan, envelope.vectors, groups);
-    }, this.counters);
+    return runEncryptedStep(
+      this.#client,
+      this.#operators.model,
+      stepIndex,
+      inputs,
+      async (body) => {
+        const envelope = decodeEnvelope(body, { kind: 'ciphertexts', presetId: this.#operators.model.preset });
+        const { plan, operator } = this.#operators.get(stepIndex, envelope.vectors);
+        const groups = splitRequestGroups(plan, envelope).map((group) => evaluateGroup(operator, this.#keys, group, undefined, this.#rerandomizer));
+        return encodeStepResponse(plan, envelope.vectors, groups);
+      },
+      this.counters,
+    );
   }
 
   delete(): void {

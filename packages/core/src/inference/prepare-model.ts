@@ -131,7 +131,15 @@ export async function prepareModel(options: PrepareModelOptions): Promise<Prepar
   const steps = options.calibrationSteps ?? defaultCalibrationSteps(isGpt2Weights(weights) ? gpt2ParameterCount(weights.config) : llamaParameterCount(weights.config));
   const cache = options.calibrationCache;
   // Keyed by the weights as loaded (any format, after dequantization), not the file's bytes.
-  const key = cache ? await calibrationKey([...weightTensors(weights), options.tokenizer], { prompts: CALIBRATION_PROMPTS, steps, config: weights.config, embedding: schedule.embedding, architecture: schedule.architecture }) : '';
+  const key = cache
+    ? await calibrationKey([...weightTensors(weights), options.tokenizer], {
+        prompts: CALIBRATION_PROMPTS,
+        steps,
+        config: weights.config,
+        embedding: schedule.embedding,
+        architecture: schedule.architecture,
+      })
+    : '';
   const cached = cache ? await cache.read(key) : undefined;
   let bounds: StepBounds[];
   const calibrationCached = cached !== undefined && validCachedBounds(cached, schedule.steps.length);

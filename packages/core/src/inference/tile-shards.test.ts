@@ -15,9 +15,15 @@ describe('tile ownership', () => {
     expect(isSharded(3, 1)).toBe(false);
     expect(isSharded(2, 2)).toBe(true);
     expect([0, 1, 2, 3, 4].map((r) => tileOwner(r, 2))).toEqual([0, 1, 0, 1, 0]);
-    expect(shardTiles(5, 2)).toEqual([{ worker: 0, tiles: [0, 2, 4] }, { worker: 1, tiles: [1, 3] }]);
+    expect(shardTiles(5, 2)).toEqual([
+      { worker: 0, tiles: [0, 2, 4] },
+      { worker: 1, tiles: [1, 3] },
+    ]);
     // Workers beyond the tile count own nothing and get no task.
-    expect(shardTiles(2, 4)).toEqual([{ worker: 0, tiles: [0] }, { worker: 1, tiles: [1] }]);
+    expect(shardTiles(2, 4)).toEqual([
+      { worker: 0, tiles: [0] },
+      { worker: 1, tiles: [1] },
+    ]);
     expect(shardTiles(1, 2)).toBeUndefined();
     expect(heldTiles(3, { index: 1, count: 2 })).toEqual([1]);
     expect(heldTiles(1, { index: 1, count: 2 })).toEqual([0]);

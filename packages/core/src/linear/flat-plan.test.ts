@@ -23,7 +23,10 @@ describe('flat presets (one data prime, no rescale)', () => {
       expect(s.inputScaleBits + s.weightScaleBits).toBeGreaterThanOrEqual(36);
     }
     // Larger outputs leave less scale: monotone.
-    const bits = [1, 16, 256].map((output) => { const s = operatorScales(flat, { output }); return s.inputScaleBits + s.weightScaleBits; });
+    const bits = [1, 16, 256].map((output) => {
+      const s = operatorScales(flat, { output });
+      return s.inputScaleBits + s.weightScaleBits;
+    });
     expect(bits[0]).toBeGreaterThan(bits[1]);
     expect(bits[1]).toBeGreaterThan(bits[2]);
   });
@@ -45,7 +48,15 @@ describe('flat presets (one data prime, no rescale)', () => {
   });
 
   it('never have the relay rotate the client input: baby steps are uploaded or there are none', () => {
-    for (const [dOut, dIn] of [[192, 512], [408, 128], [192, 236], [576, 236], [64, 128], [2048, 2048], [3000, 2500]]) {
+    for (const [dOut, dIn] of [
+      [192, 512],
+      [408, 128],
+      [192, 236],
+      [576, 236],
+      [64, 128],
+      [2048, 2048],
+      [3000, 2500],
+    ]) {
       for (const vectors of [1, 2, 4, 8]) {
         const plan = planForVectors(flat, dOut, dIn, vectors);
         expect(plan.babySteps === 1 || plan.preRotated, `${dOut}x${dIn}x${vectors}`).toBe(true);
@@ -57,7 +68,11 @@ describe('flat presets (one data prime, no rescale)', () => {
 
   it('plans carry their scales, and the Float64 twin of every flat plan is exact', () => {
     const rand = seededRandom(3);
-    for (const [dOut, dIn] of [[40, 24], [192, 236], [100, 700]]) {
+    for (const [dOut, dIn] of [
+      [40, 24],
+      [192, 236],
+      [100, 700],
+    ]) {
       const w = randomWeights(rand, dOut, dIn);
       const x = randomVector(rand, dIn);
       const plan = planLinear(flat, dOut, dIn, { bounds: { output: 4 } });

@@ -10,7 +10,13 @@ import { evaluatePlanPlain, linearReference } from './plain-twin.ts';
 import { randomVector, randomWeights, seededRandom } from './test-helpers.ts';
 
 // stories260K's step shapes (fused attention-out + FFN-in, FFN-out + QKV, the logits) and a square one.
-const SHAPES: [number, number][] = [[408, 128], [192, 236], [576, 236], [192, 512], [256, 256]];
+const SHAPES: [number, number][] = [
+  [408, 128],
+  [192, 236],
+  [576, 236],
+  [192, 512],
+  [256, 256],
+];
 
 describe('planning split giant steps', () => {
   it('splits a lone output tile over two workers only when allowed, adding exactly the chain key', () => {

@@ -6,7 +6,22 @@ import { evaluatePlanPlain, linearReference } from './plain-twin.ts';
 import { randomWeights, randomVector, seededRandom } from './test-helpers.ts';
 
 const preset = getPreset('ckks-n4096-q109');
-const SHAPES: [number, number][] = [[1, 1], [7, 5], [64, 64], [64, 128], [128, 64], [64, 344], [172, 64], [512, 192], [64, 512], [192, 512], [408, 128], [576, 236], [2048, 2048], [3000, 2500]];
+const SHAPES: [number, number][] = [
+  [1, 1],
+  [7, 5],
+  [64, 64],
+  [64, 128],
+  [128, 64],
+  [64, 344],
+  [172, 64],
+  [512, 192],
+  [64, 512],
+  [192, 512],
+  [408, 128],
+  [576, 236],
+  [2048, 2048],
+  [3000, 2500],
+];
 
 function checkTwin(plan: LinearPlan, w: LinearWeights, vectors: number, seed: number) {
   const rand = seededRandom(seed);
@@ -51,7 +66,12 @@ describe('linear layouts (Float64 twin)', () => {
   });
 
   it('uses only power-of-two rotations, so every stories260K operator fits in log2(slots) keys', () => {
-    const plans = [[192, 512], [408, 128], [192, 236], [576, 236]].map(([o, i]) => planLinear(preset, o, i));
+    const plans = [
+      [192, 512],
+      [408, 128],
+      [192, 236],
+      [576, 236],
+    ].map(([o, i]) => planLinear(preset, o, i));
     const steps = unionGaloisSteps(plans);
     for (const s of steps) expect(Math.log2(s) % 1).toBe(0);
     expect(steps.length).toBeLessThanOrEqual(11);

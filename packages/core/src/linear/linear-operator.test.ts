@@ -49,7 +49,18 @@ function maxError(w: LinearWeights, xs: Float64Array[], ys: Float64Array[]): num
   return worst;
 }
 
-const SHAPES: [number, number][] = [[1, 1], [7, 5], [64, 64], [64, 128], [128, 64], [64, 344], [172, 64], [512, 192], [64, 512], [2048, 2048]];
+const SHAPES: [number, number][] = [
+  [1, 1],
+  [7, 5],
+  [64, 64],
+  [64, 128],
+  [128, 64],
+  [64, 344],
+  [172, 64],
+  [512, 192],
+  [64, 512],
+  [2048, 2048],
+];
 
 // Flat presets trade precision for speed: no rescale, a 54-bit prime holds
 // input x weight x output (see operatorScales), so errors are near 1e-4.
@@ -126,7 +137,11 @@ describe('output tiles evaluated separately', () => {
       const tiles = Array.from({ length: plan.outTiles }, (_, r) => r).reverse();
       const parts = tiles.map((r) => op.evaluate(inputs, 1, s.keys, undefined, [r])[0]);
       const ordered = tiles.map((_, i) => parts[tiles.indexOf(i)]);
-      const [y] = s.client.decryptVectors(plan, ordered.map((ct) => s.ctx.save(ct)), 1);
+      const [y] = s.client.decryptVectors(
+        plan,
+        ordered.map((ct) => s.ctx.save(ct)),
+        1,
+      );
       parts.forEach((ct) => ct.delete());
       expect(maxError(w, [x], [y])).toBeLessThan(1e-4);
       expect(() => op.evaluate(inputs, 1, s.keys, undefined, [plan.outTiles])).toThrowError(expect.objectContaining({ code: 'bad_tile' }));

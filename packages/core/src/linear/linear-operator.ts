@@ -157,13 +157,7 @@ export class LinearOperator {
    * level) belong to the caller. `outputTiles` evaluates only those tiles, in
    * that order: tiles are independent, so workers can share a group.
    */
-  evaluate(
-    inputs: readonly Ciphertext[],
-    vectors: number,
-    keys: GaloisKeys,
-    stats: EvaluationStats = { rotations: 0, plainMults: 0 },
-    outputTiles: readonly number[] = this.#allTiles,
-  ): Ciphertext[] {
+  evaluate(inputs: readonly Ciphertext[], vectors: number, keys: GaloisKeys, stats: EvaluationStats = { rotations: 0, plainMults: 0 }, outputTiles: readonly number[] = this.#allTiles): Ciphertext[] {
     this.#checkEvaluation(inputs, vectors, keys, outputTiles);
     const giantSteps = Array.from({ length: this.plan.giantSteps }, (_, g) => g);
     return this.#withBabySteps(inputs, keys, stats, (babies) =>

@@ -179,8 +179,7 @@ function costOf(preset: Preset, c: Candidate, msPerByte: number, msPerUploadByte
   const workersUsed = P > 1 ? P : Math.min(parallelism, c.outTiles);
   const totalRelayMs = workersUsed * babyRotations * k.rotateMs + (rotations - babyRotations) * laterMs + plainMults * k.multiplyPlainMs + (P > 1 ? GIANT_PART_COMBINE_MS : 0);
   const extraWorkMs = Math.max(0, totalRelayMs - criticalRelayMs);
-  const estimatedMs =
-    criticalRelayMs + PARALLEL_WORK_WEIGHT * extraWorkMs + inputCiphertexts * k.encryptMs + outputCiphertexts * k.decryptMs + upBytes * msPerUploadByte + downBytes * msPerByte;
+  const estimatedMs = criticalRelayMs + PARALLEL_WORK_WEIGHT * extraWorkMs + inputCiphertexts * k.encryptMs + outputCiphertexts * k.decryptMs + upBytes * msPerUploadByte + downBytes * msPerByte;
   const steps = new Set<number>(c.preRotated ? [] : babyStepKeys(c.babySteps));
   if (c.giantSteps > 1) steps.add(c.babySteps);
   if (P > 1) steps.add(P * c.babySteps);
@@ -275,7 +274,10 @@ export function planLinear(preset: Preset, dOut: number, dIn: number, options: P
   const parallelism = options.parallelism ?? 1;
   if (!Number.isInteger(parallelism) || parallelism < 1) throw new PlanError('bad_parallelism', 'parallelism must be a positive integer', { got: parallelism });
   if (!(msPerUploadByte >= 0) || !(msPerByte >= 0)) throw new PlanError('bad_cost', 'byte costs must be non-negative numbers', { got: { msPerByte, msPerUploadByte } });
-  for (const [name, v] of [['dOut', dOut], ['dIn', dIn]] as const) {
+  for (const [name, v] of [
+    ['dOut', dOut],
+    ['dIn', dIn],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new PlanError('bad_shape', `${name} must be a positive integer`, { got: v });
   }
   if (!isPow2(batch) || batch > preset.slots) {
@@ -298,13 +300,7 @@ export function planLinear(preset: Preset, dOut: number, dIn: number, options: P
  * tries every power-of-two batch up to the next power of two above `vectors`
  * and charges each for the ciphertext groups it needs.
  */
-export function planForVectors(
-  preset: Preset,
-  dOut: number,
-  dIn: number,
-  vectors: number,
-  options: Omit<PlanOptions, 'batch'> & { maxBatch?: number } = {},
-): LinearPlan {
+export function planForVectors(preset: Preset, dOut: number, dIn: number, vectors: number, options: Omit<PlanOptions, 'batch'> & { maxBatch?: number } = {}): LinearPlan {
   let best: LinearPlan | undefined;
   let bestMs = Infinity;
   const { maxBatch = preset.slots, ...planOptions } = options;

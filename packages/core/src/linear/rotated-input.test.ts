@@ -58,9 +58,17 @@ describe('relay rotation of the client input (Preset.relayRotatesInput)', () => 
       const inputs = client.encryptVectors(plan, [x]).map((b) => ctx.loadCiphertext(b));
       try {
         const outs = op.evaluate(inputs, 1, keys);
-        const [y] = client.decryptVectors(plan, outs.map((c) => ctx.save(c)), 1);
+        const [y] = client.decryptVectors(
+          plan,
+          outs.map((c) => ctx.save(c)),
+          1,
+        );
         for (const c of outs) c.delete();
-        errors[preset.id] = { worst: Math.max(...Array.from(y, (v, i) => Math.abs(v - want[i]))), uploads: plan.cost.inputCiphertexts / plan.inTiles, rotatesInput: plan.babySteps > 1 && !plan.preRotated };
+        errors[preset.id] = {
+          worst: Math.max(...Array.from(y, (v, i) => Math.abs(v - want[i]))),
+          uploads: plan.cost.inputCiphertexts / plan.inTiles,
+          rotatesInput: plan.babySteps > 1 && !plan.preRotated,
+        };
       } finally {
         for (const c of inputs) c.delete();
         op.delete();

@@ -42,9 +42,7 @@ describe('calibrateBounds', () => {
     }));
     console.log(
       'stories260K step bounds (max |value| x1.5):\n' +
-        schedule.steps
-          .map((s, i) => `  ${String(i).padStart(2)} ${s.id.padEnd(18)} in ${bounds[i].input.toFixed(2).padStart(6)}  out ${bounds[i].output.toFixed(2).padStart(6)}`)
-          .join('\n'),
+        schedule.steps.map((s, i) => `  ${String(i).padStart(2)} ${s.id.padEnd(18)} in ${bounds[i].input.toFixed(2).padStart(6)}  out ${bounds[i].output.toFixed(2).padStart(6)}`).join('\n'),
     );
     expect(greedy.bounds[0].input).toBe(1.5); // one-hot input
     for (const b of bounds) {

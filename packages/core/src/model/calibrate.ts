@@ -67,11 +67,7 @@ class RecordingRunner implements StepRunner {
  * |input| and |output|. These bound what the encrypted path must represent
  * (CKKS headroom) and let the client reject decrypted garbage.
  */
-export async function calibrateBounds(
-  schedule: Schedule,
-  samples: readonly number[][],
-  options: CalibrationOptions = {},
-): Promise<CalibrationResult> {
+export async function calibrateBounds(schedule: Schedule, samples: readonly number[][], options: CalibrationOptions = {}): Promise<CalibrationResult> {
   if (samples.length === 0) throw new RangeError('calibration needs at least one sample prompt');
   const margin = options.margin ?? 1.5;
   const steps = Math.min(options.steps ?? schedule.config.seqLen, schedule.config.seqLen);
@@ -82,13 +78,23 @@ export async function calibrateBounds(
   // All samples advance together, one batch per position: each step's matrix
   // is then read once per position for all of them (a 100M-parameter model's
   // composed matrices are hundreds of MB), not once per sample.
-  const sequences = samples.map((prompt) => ({ cache: client.createCache(), tokens: prompt.slice(0, Math.max(1, steps)), pos: 0, last: new Float32Array(0) as Float32Array<ArrayBufferLike>, ended: false }));
+  const sequences = samples.map((prompt) => ({
+    cache: client.createCache(),
+    tokens: prompt.slice(0, Math.max(1, steps)),
+    pos: 0,
+    last: new Float32Array(0) as Float32Array<ArrayBufferLike>,
+    ended: false,
+  }));
   const prefill = await client.forwardBatch(sequences.map((s) => ({ cache: s.cache, tokens: s.tokens, startPos: 0 })));
   sequences.forEach((s, i) => {
     s.pos = s.tokens.length;
     s.last = prefill[i][prefill[i].length - 1];
   });
-  const progress = () => options.onProgress?.(sequences.reduce((n, s) => n + (s.ended ? steps : Math.min(s.pos, steps)), 0), total);
+  const progress = () =>
+    options.onProgress?.(
+      sequences.reduce((n, s) => n + (s.ended ? steps : Math.min(s.pos, steps)), 0),
+      total,
+    );
   progress();
   for (;;) {
     for (const s of sequences) {

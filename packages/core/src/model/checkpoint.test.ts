@@ -29,8 +29,16 @@ describe('parseLlama2cCheckpoint', () => {
   it('reads the stories260K header and tensor shapes', () => {
     const w = parseLlama2cCheckpoint(bytes);
     expect(w.config).toEqual({
-      dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512,
-      headSize: 8, kvDim: 32, sharedClassifier: true,
+      dim: 64,
+      hiddenDim: 172,
+      nLayers: 5,
+      nHeads: 8,
+      nKvHeads: 4,
+      vocabSize: 512,
+      seqLen: 512,
+      headSize: 8,
+      kvDim: 32,
+      sharedClassifier: true,
     });
     expect(w.tokenEmbedding.length).toBe(512 * 64);
     expect(w.layers).toHaveLength(5);

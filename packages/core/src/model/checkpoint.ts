@@ -142,12 +142,7 @@ function floatsAfterHeader(bytes: Uint8Array, count: number): Float32Array {
  */
 export function parseLlama2cCheckpoint(bytes: Uint8Array): LlamaWeights {
   if (bytes.byteLength < HEADER_BYTES) {
-    throw new ModelFormatError(
-      'truncated',
-      `llama2.c checkpoint: ${bytes.byteLength} bytes is shorter than the ${HEADER_BYTES}-byte header`,
-      HEADER_BYTES,
-      bytes.byteLength,
-    );
+    throw new ModelFormatError('truncated', `llama2.c checkpoint: ${bytes.byteLength} bytes is shorter than the ${HEADER_BYTES}-byte header`, HEADER_BYTES, bytes.byteLength);
   }
   const headerView = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
   const header = Array.from({ length: 7 }, (_, i) => headerView.getInt32(i * 4, true));
@@ -158,8 +153,7 @@ export function parseLlama2cCheckpoint(bytes: Uint8Array): LlamaWeights {
     const short = bytes.byteLength < expected;
     throw new ModelFormatError(
       short ? 'truncated' : 'size_mismatch',
-      `llama2.c checkpoint: header ${JSON.stringify(header)} implies ${expected} bytes, file has ` +
-        `${bytes.byteLength} (${short ? 'truncated' : `${bytes.byteLength - expected} trailing bytes`})`,
+      `llama2.c checkpoint: header ${JSON.stringify(header)} implies ${expected} bytes, file has ` + `${bytes.byteLength} (${short ? 'truncated' : `${bytes.byteLength - expected} trailing bytes`})`,
       expected,
       bytes.byteLength,
     );
@@ -174,8 +168,7 @@ export function parseLlama2cCheckpoint(bytes: Uint8Array): LlamaWeights {
   }
   const tensor = (name: string): Float32Array => tensors.get(name)!;
   // Slice layer l's block of `per` floats out of a stacked [nLayers][...] tensor.
-  const layerSlice = (name: string, l: number, per: number): Float32Array =>
-    tensor(name).subarray(l * per, (l + 1) * per);
+  const layerSlice = (name: string, l: number, per: number): Float32Array => tensor(name).subarray(l * per, (l + 1) * per);
 
   const { dim, hiddenDim, kvDim } = config;
   const layers: LlamaLayerWeights[] = [];

@@ -71,7 +71,12 @@ function llamaBlock(config: LlamaConfig, eps: number, table: Float32Array | unde
     ...(finalGain && {
       classify(x: Float64Array) {
         const s = rms(x, eps);
-        return tiedLogits(table as Float32Array, 0, vocabSize, x.map((v, i) => (v / s) * finalGain[i]));
+        return tiedLogits(
+          table as Float32Array,
+          0,
+          vocabSize,
+          x.map((v, i) => (v / s) * finalGain[i]),
+        );
       },
     }),
     rope: true,
@@ -114,7 +119,12 @@ function gpt2Block(config: LlamaConfig, eps: number, table: Float32Array): Clien
       mean /= dim;
       const gain = part(layout.finalGain, dim);
       const bias = part(layout.finalBias, dim);
-      return tiedLogits(table, layout.tokens, vocabSize, x.map((v, i) => ((v - mean) / s) * gain[i] + bias[i]));
+      return tiedLogits(
+        table,
+        layout.tokens,
+        vocabSize,
+        x.map((v, i) => ((v - mean) / s) * gain[i] + bias[i]),
+      );
     },
   };
 }

@@ -61,11 +61,27 @@ describe('embedding on the client', () => {
   });
 
   it('is part of the descriptor, validated against the step layout', () => {
-    const json = JSON.parse(JSON.stringify(describeModel('stories260K', onClient, onClient.steps.map(() => ({ input: 2, output: 3 })))));
+    const json = JSON.parse(
+      JSON.stringify(
+        describeModel(
+          'stories260K',
+          onClient,
+          onClient.steps.map(() => ({ input: 2, output: 3 })),
+        ),
+      ),
+    );
     expect(validateModelDescriptor(json).embedding).toBe('client');
     expect(() => validateModelDescriptor({ ...json, embedding: 'relay' })).toThrow(ModelFormatError);
     expect(() => validateModelDescriptor({ ...json, embedding: 'browser' })).toThrow(/embedding/);
-    const { embedding: _omitted, ...legacy } = JSON.parse(JSON.stringify(describeModel('stories260K', onRelay, onRelay.steps.map(() => ({ input: 2, output: 3 })))));
+    const { embedding: _omitted, ...legacy } = JSON.parse(
+      JSON.stringify(
+        describeModel(
+          'stories260K',
+          onRelay,
+          onRelay.steps.map(() => ({ input: 2, output: 3 })),
+        ),
+      ),
+    );
     expect(validateModelDescriptor(legacy).steps[0].kind).toBe('embed'); // descriptors from before the field
   });
 });

@@ -38,30 +38,27 @@ async function run(forwarder: BatchForwarder, options: DecodeOptions) {
 }
 
 describe('decode: speculative multi-token passes', () => {
-  it.each(cases.map((c) => [JSON.stringify(c.prompt), c] as const))(
-    'greedy with k = 3 drafts reproduces llama2.c for %s through the split client, in fewer passes',
-    async (_, c) => {
-      const generated = c.next_token_ids.slice(c.prompt_token_ids.length - 1);
-      const client = new SplitInferenceClient(descriptor, new PlaintextStepRunner(schedule));
-      const { stats, tokens, events } = await run(splitBatchForwarder(client, 1), {
-        promptTokens: c.prompt_token_ids,
-        maxTokens: generated.length,
-        seqLen,
-        samplers: [new Sampler({ temperature: 0 })],
-        speculation: new FixedDrafts(3),
-      });
-      expect(tokens(0)).toEqual(generated);
-      expect(events.at(-1)?.finish).toBe('length');
-      expect(stats.tokens).toBe(generated.length);
-      // Drafts were sent and some accepted: fewer passes than tokens, 11 round trips per pass.
-      expect(stats.draftTokens).toBeGreaterThan(0);
-      expect(stats.acceptedDraftTokens).toBeGreaterThan(0);
-      expect(stats.passes).toBe(generated.length - stats.acceptedDraftTokens);
-      expect(client.roundTrips).toBe(11 * stats.passes);
-      // The cache holds exactly the positions that were run and kept.
-      expect(client.cache.length).toBe(c.prompt_token_ids.length + generated.length - 1);
-    },
-  );
+  it.each(cases.map((c) => [JSON.stringify(c.prompt), c] as const))('greedy with k = 3 drafts reproduces llama2.c for %s through the split client, in fewer passes', async (_, c) => {
+    const generated = c.next_token_ids.slice(c.prompt_token_ids.length - 1);
+    const client = new SplitInferenceClient(descriptor, new PlaintextStepRunner(schedule));
+    const { stats, tokens, events } = await run(splitBatchForwarder(client, 1), {
+      promptTokens: c.prompt_token_ids,
+      maxTokens: generated.length,
+      seqLen,
+      samplers: [new Sampler({ temperature: 0 })],
+      speculation: new FixedDrafts(3),
+    });
+    expect(tokens(0)).toEqual(generated);
+    expect(events.at(-1)?.finish).toBe('length');
+    expect(stats.tokens).toBe(generated.length);
+    // Drafts were sent and some accepted: fewer passes than tokens, 11 round trips per pass.
+    expect(stats.draftTokens).toBeGreaterThan(0);
+    expect(stats.acceptedDraftTokens).toBeGreaterThan(0);
+    expect(stats.passes).toBe(generated.length - stats.acceptedDraftTokens);
+    expect(client.roundTrips).toBe(11 * stats.passes);
+    // The cache holds exactly the positions that were run and kept.
+    expect(client.cache.length).toBe(c.prompt_token_ids.length + generated.length - 1);
+  });
 
   it('without speculation, one pass per token and the same tokens', async () => {
     const c = cases[0];

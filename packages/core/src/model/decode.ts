@@ -29,7 +29,10 @@ export function splitBatchForwarder(client: SplitInferenceClient, sequences: num
   return {
     sequences,
     forward: (requests, signal) =>
-      client.forwardBatch(requests.map((r) => ({ cache: caches[r.sequence], tokens: r.tokens, startPos: r.startPos })), signal),
+      client.forwardBatch(
+        requests.map((r) => ({ cache: caches[r.sequence], tokens: r.tokens, startPos: r.startPos })),
+        signal,
+      ),
     truncate: (sequence, length) => {
       caches[sequence].length = Math.min(caches[sequence].length, length);
     },
@@ -177,7 +180,10 @@ export async function* decode(forwarder: BatchForwarder, o: DecodeOptions): Asyn
 
   o.signal?.throwIfAborted();
   let started = now();
-  const prefill = await forwarder.forward(sequences.map((s) => ({ sequence: s.index, tokens: prompt, startPos: 0 })), o.signal);
+  const prefill = await forwarder.forward(
+    sequences.map((s) => ({ sequence: s.index, tokens: prompt, startPos: 0 })),
+    o.signal,
+  );
   stats.passes++;
   stats.sequencePasses += sequences.length;
   const first = sequences.map((s, i) => take(s, s.sampler.sample(prefill[i][prompt.length - 1])));
@@ -201,7 +207,10 @@ export async function* decode(forwarder: BatchForwarder, o: DecodeOptions): Asyn
       return { s, pos, proposal, drafts };
     });
     started = now();
-    const logits = await forwarder.forward(passes.map((p) => ({ sequence: p.s.index, tokens: [p.s.context.at(-1)!, ...p.drafts], startPos: p.pos })), o.signal);
+    const logits = await forwarder.forward(
+      passes.map((p) => ({ sequence: p.s.index, tokens: [p.s.context.at(-1)!, ...p.drafts], startPos: p.pos })),
+      o.signal,
+    );
     const tokensBefore = stats.tokens;
     const events: DecodeEvent[] = [];
     let drafts = 0;

@@ -7,15 +7,12 @@ import { loadStories260K } from './test-model-files.ts';
 const { weights, cases } = loadStories260K();
 
 describe('Float32Transformer + generate (greedy)', () => {
-  it.each(cases.map((c) => [JSON.stringify(c.prompt), c] as const))(
-    'reproduces next_token_ids of the reference for %s',
-    async (_, c) => {
-      const model = sequentialForwarder(new Float32Transformer(weights));
-      const result = await generate(model, new Sampler({ temperature: 0 }), c.prompt_token_ids, { steps: c.steps });
-      expect(result.nextTokenIds).toEqual(c.next_token_ids);
-      expect(result.stoppedAtBos).toBe(false);
-    },
-  );
+  it.each(cases.map((c) => [JSON.stringify(c.prompt), c] as const))('reproduces next_token_ids of the reference for %s', async (_, c) => {
+    const model = sequentialForwarder(new Float32Transformer(weights));
+    const result = await generate(model, new Sampler({ temperature: 0 }), c.prompt_token_ids, { steps: c.steps });
+    expect(result.nextTokenIds).toEqual(c.next_token_ids);
+    expect(result.stoppedAtBos).toBe(false);
+  });
 
   it('gives the same tokens with and without prefill, and forces the prompt when steps end inside it', async () => {
     const c = cases[0];

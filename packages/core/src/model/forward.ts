@@ -86,7 +86,13 @@ export class Float32Transformer {
       throw new RangeError(`position ${pos} is outside [0, ${seqLen})`);
     }
     const w = this.#w;
-    const x = this.#x, xb = this.#xb, xb2 = this.#xb2, hb = this.#hb, hb2 = this.#hb2, q = this.#q, att = this.#att;
+    const x = this.#x,
+      xb = this.#xb,
+      xb2 = this.#xb2,
+      hb = this.#hb,
+      hb2 = this.#hb2,
+      q = this.#q,
+      att = this.#att;
     const kvMul = nHeads / nKvHeads;
     const sqrtHeadSize = f(Math.sqrt(headSize));
     const eps = this.config.normEps ?? LLAMA2C_NORM_EPS;

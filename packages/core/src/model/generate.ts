@@ -42,12 +42,7 @@ export interface GenerationResult {
  * llama2.c generate(): position p gets prompt[p+1] while the prompt lasts, then
  * a sampled token; stops after `steps` positions or when BOS is sampled.
  */
-export async function generate(
-  model: TokenForwarder,
-  sampler: { sample(logits: Float32Array): number },
-  promptTokens: readonly number[],
-  options: GenerateOptions,
-): Promise<GenerationResult> {
+export async function generate(model: TokenForwarder, sampler: { sample(logits: Float32Array): number }, promptTokens: readonly number[], options: GenerateOptions): Promise<GenerationResult> {
   if (promptTokens.length < 1) throw new RangeError('the prompt needs at least one token (BOS)');
   const steps = options.steps;
   const nextTokenIds: number[] = [];

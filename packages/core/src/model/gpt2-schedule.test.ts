@@ -30,7 +30,17 @@ describe('GPT-2 split schedule', () => {
   });
 
   it('gives GPT-2 logits at every position, prompt prefilled as one batch (Float64 twin)', async () => {
-    const descriptor = validateModelDescriptor(JSON.parse(JSON.stringify(describeModel('gpt2-tiny', schedule, schedule.steps.map(() => ({ input: 1e3, output: 1e3 }))))));
+    const descriptor = validateModelDescriptor(
+      JSON.parse(
+        JSON.stringify(
+          describeModel(
+            'gpt2-tiny',
+            schedule,
+            schedule.steps.map(() => ({ input: 1e3, output: 1e3 })),
+          ),
+        ),
+      ),
+    );
     expect(descriptor).toMatchObject({ architecture: 'gpt2', embedding: 'client' });
     const split = new SplitInferenceClient(descriptor, new PlaintextStepRunner(schedule), { clientTable: schedule.clientTable });
     const plain = new Gpt2Transformer(weights);
@@ -47,7 +57,15 @@ describe('GPT-2 split schedule', () => {
   });
 
   it('a gpt2 descriptor must embed on the client and carry its whole table', () => {
-    const json = JSON.parse(JSON.stringify(describeModel('gpt2-tiny', schedule, schedule.steps.map(() => ({ input: 1e3, output: 1e3 })))));
+    const json = JSON.parse(
+      JSON.stringify(
+        describeModel(
+          'gpt2-tiny',
+          schedule,
+          schedule.steps.map(() => ({ input: 1e3, output: 1e3 })),
+        ),
+      ),
+    );
     expect(() => validateModelDescriptor({ ...json, embedding: 'relay' })).toThrow();
     expect(() => validateModelDescriptor({ ...json, architecture: 'bert' })).toThrow(/architecture/);
     expect(() => new SplitInferenceClient(json, new PlaintextStepRunner(schedule), { clientTable: weights.tokenEmbedding })).toThrow(/clientTable needs/);

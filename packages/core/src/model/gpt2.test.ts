@@ -32,7 +32,9 @@ describe('GPT-2 from a Hugging Face folder', () => {
     reference.tokens.forEach((token, pos) => {
       const logits = t.forward(token, pos);
       let err = 0;
-      logits.forEach((v, i) => { err = Math.max(err, Math.abs(v - reference.logits[pos][i])); });
+      logits.forEach((v, i) => {
+        err = Math.max(err, Math.abs(v - reference.logits[pos][i]));
+      });
       expect(err).toBeLessThan(1e-4);
     });
   });

@@ -17,12 +17,18 @@ export interface Gpt2Config {
 
 /** Matrices row-major [out][in] (the transpose of transformers' Conv1D [in][out]). */
 export interface Gpt2LayerWeights {
-  ln1Gain: Float32Array; ln1Bias: Float32Array;
-  wqkv: Float32Array; bqkv: Float32Array; // [3 dim][dim]
-  wo: Float32Array; bo: Float32Array; // [dim][dim]
-  ln2Gain: Float32Array; ln2Bias: Float32Array;
-  wfc: Float32Array; bfc: Float32Array; // [hidden][dim]
-  wproj: Float32Array; bproj: Float32Array; // [dim][hidden]
+  ln1Gain: Float32Array;
+  ln1Bias: Float32Array;
+  wqkv: Float32Array;
+  bqkv: Float32Array; // [3 dim][dim]
+  wo: Float32Array;
+  bo: Float32Array; // [dim][dim]
+  ln2Gain: Float32Array;
+  ln2Bias: Float32Array;
+  wfc: Float32Array;
+  bfc: Float32Array; // [hidden][dim]
+  wproj: Float32Array;
+  bproj: Float32Array; // [dim][hidden]
 }
 
 export interface Gpt2Weights {
@@ -105,7 +111,7 @@ export class Gpt2Transformer {
           max = Math.max(max, scores[t]);
         }
         let sum = 0;
-        for (let t = 0; t <= pos; t++) sum += (scores[t] = Math.exp(scores[t] - max));
+        for (let t = 0; t <= pos; t++) sum += scores[t] = Math.exp(scores[t] - max);
         for (let t = 0; t <= pos; t++) for (let i = 0; i < headSize; i++) att[o + i] += (scores[t] / sum) * this.#values[l][t][o + i];
       }
       const attnOut = affine(lw.wo, lw.bo, att);

@@ -163,8 +163,7 @@ export function validateModelDescriptor(value: unknown): ModelDescriptor {
       }
     }
     const b = step.bounds;
-    if (!isRecord(b) || !(Number(b.input) > 0) || !(Number(b.output) > 0) ||
-        typeof b.input !== 'number' || typeof b.output !== 'number') {
+    if (!isRecord(b) || !(Number(b.input) > 0) || !(Number(b.output) > 0) || typeof b.input !== 'number' || typeof b.output !== 'number') {
       throw invalid(`step ${i} (${step.id}) needs positive numeric bounds {input, output}`);
     }
     for (const key of ['inputNorm', 'rowNorm'] as const) {

@@ -1,12 +1,7 @@
 import { FheLlmError } from '../errors/fhe-error.ts';
 
 /** What was wrong with a model, tokenizer or descriptor; see `ModelFormatError.code`. */
-export type ModelFormatErrorCode =
-  | 'truncated'
-  | 'bad_header'
-  | 'size_mismatch'
-  | 'bad_token'
-  | 'bad_descriptor';
+export type ModelFormatErrorCode = 'truncated' | 'bad_header' | 'size_mismatch' | 'bad_token' | 'bad_descriptor';
 
 /**
  * A model file, tokenizer file or model descriptor that cannot be used as is.

@@ -20,12 +20,10 @@ export class PrecisionError extends FheLlmError {
   readonly bound: number;
 
   constructor(stepId: string, stepIndex: number, row: number, index: number, value: number, bound: number) {
-    super(
-      'implausible_value',
-      `step ${stepIndex} (${stepId}) produced an implausible value ${value} at output index ${index} ` +
-        `(row ${row}); accepted magnitude is ${bound}`,
-      { expected: `|value| <= ${bound}`, got: value },
-    );
+    super('implausible_value', `step ${stepIndex} (${stepId}) produced an implausible value ${value} at output index ${index} ` + `(row ${row}); accepted magnitude is ${bound}`, {
+      expected: `|value| <= ${bound}`,
+      got: value,
+    });
     this.stepId = stepId;
     this.stepIndex = stepIndex;
     this.row = row;

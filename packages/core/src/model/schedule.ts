@@ -95,11 +95,7 @@ export function scheduleLayout(config: LlamaConfig, embedding: EmbeddingPlacemen
   const qkv = dim + 2 * kvDim;
   // LLaMA's MLP has two input matrices (gate and up), GPT-2's one.
   const mlpIn = architecture === 'gpt2' ? hiddenDim : 2 * hiddenDim;
-  const steps: StepShape[] = [
-    embedding === 'client'
-      ? { id: 'qkv0', kind: 'qkv', layer: 0, dIn: dim, dOut: qkv }
-      : { id: 'embed+qkv0', kind: 'embed', layer: 0, dIn: vocabSize, dOut: dim + qkv },
-  ];
+  const steps: StepShape[] = [embedding === 'client' ? { id: 'qkv0', kind: 'qkv', layer: 0, dIn: dim, dOut: qkv } : { id: 'embed+qkv0', kind: 'embed', layer: 0, dIn: vocabSize, dOut: dim + qkv }];
   for (let l = 0; l < nLayers; l++) {
     steps.push({ id: `attn-out+ffn-in${l}`, kind: 'attn-ffn', layer: l, dIn: 2 * dim, dOut: dim + mlpIn });
     if (l < nLayers - 1) {
@@ -217,8 +213,7 @@ export function buildSchedule(weights: LlamaWeights, options: ScheduleOptions = 
   const embedding = embeddingPlacementFor(config, options.embedding);
   const { dim, hiddenDim, vocabSize, nLayers } = config;
   const layers = weights.layers;
-  const qkvGained = (l: number): Float64Array =>
-    stackWithGain([layers[l].wq, layers[l].wk, layers[l].wv], dim, layers[l].rmsAtt);
+  const qkvGained = (l: number): Float64Array => stackWithGain([layers[l].wq, layers[l].wk, layers[l].wv], dim, layers[l].rmsAtt);
 
   const layout = scheduleLayout(config, embedding);
   const { steps, add } = stepCollector(layout, options);

@@ -44,7 +44,13 @@ describe('buildSchedule', () => {
   });
 
   it('publishes a JSON descriptor without weights that validates after a round trip', () => {
-    const json = JSON.stringify(describeModel('stories260K', schedule, schedule.steps.map(() => ({ input: 2, output: 3 }))));
+    const json = JSON.stringify(
+      describeModel(
+        'stories260K',
+        schedule,
+        schedule.steps.map(() => ({ input: 2, output: 3 })),
+      ),
+    );
     expect(json.length).toBeLessThan(3000);
     expect(validateModelDescriptor(JSON.parse(json)).steps[10].bounds).toEqual({ input: 2, output: 3, rowNorm: maxRowNorm(schedule.steps[10].weight, schedule.steps[10].dIn) });
     const broken = JSON.parse(json);
@@ -56,32 +62,27 @@ describe('buildSchedule', () => {
 });
 
 describe('SplitInferenceClient + PlaintextStepRunner', () => {
-  it.each(cases.map((c) => [JSON.stringify(c.prompt), c] as const))(
-    'greedy generation reproduces next_token_ids for %s, prompt prefilled in one batch',
-    async (_, c) => {
-      const runner = new CountingRunner();
-      const client = new SplitInferenceClient(descriptor, runner);
-      const forwardCalls: number[][] = [];
-      const model = {
-        forward: (tokens: number[], startPos: number) => {
-          forwardCalls.push(tokens);
-          return client.forward(tokens, startPos);
-        },
-      };
-      const result = await generate(model, new Sampler({ temperature: 0 }), c.prompt_token_ids, { steps: c.steps });
-      expect(result.nextTokenIds).toEqual(c.next_token_ids);
+  it.each(cases.map((c) => [JSON.stringify(c.prompt), c] as const))('greedy generation reproduces next_token_ids for %s, prompt prefilled in one batch', async (_, c) => {
+    const runner = new CountingRunner();
+    const client = new SplitInferenceClient(descriptor, runner);
+    const forwardCalls: number[][] = [];
+    const model = {
+      forward: (tokens: number[], startPos: number) => {
+        forwardCalls.push(tokens);
+        return client.forward(tokens, startPos);
+      },
+    };
+    const result = await generate(model, new Sampler({ temperature: 0 }), c.prompt_token_ids, { steps: c.steps });
+    expect(result.nextTokenIds).toEqual(c.next_token_ids);
 
-      const perForward = 2 * weights.config.nLayers + 1;
-      expect(forwardCalls[0]).toEqual(c.prompt_token_ids);
-      expect(forwardCalls).toHaveLength(c.steps - c.prompt_token_ids.length + 1);
-      expect(client.roundTrips).toBe(perForward * forwardCalls.length);
-      expect(runner.calls).toHaveLength(client.roundTrips);
-      // The prefill call sends every prompt token through each step as one batch.
-      expect(runner.calls.slice(0, perForward)).toEqual(
-        Array.from({ length: perForward }, (_, step) => ({ step, batch: c.prompt_token_ids.length })),
-      );
-    },
-  );
+    const perForward = 2 * weights.config.nLayers + 1;
+    expect(forwardCalls[0]).toEqual(c.prompt_token_ids);
+    expect(forwardCalls).toHaveLength(c.steps - c.prompt_token_ids.length + 1);
+    expect(client.roundTrips).toBe(perForward * forwardCalls.length);
+    expect(runner.calls).toHaveLength(client.roundTrips);
+    // The prefill call sends every prompt token through each step as one batch.
+    expect(runner.calls.slice(0, perForward)).toEqual(Array.from({ length: perForward }, (_, step) => ({ step, batch: c.prompt_token_ids.length })));
+  });
 
   it('batches several sequences and rewinds a sequence, matching one-by-one results', async () => {
     const c = cases[0];
@@ -107,7 +108,11 @@ describe('SplitInferenceClient + PlaintextStepRunner', () => {
   });
 
   it('throws PrecisionError instead of sampling from garbage', async () => {
-    const bounded = describeModel('stories260K', schedule, schedule.steps.map(() => ({ input: 10, output: 10 })));
+    const bounded = describeModel(
+      'stories260K',
+      schedule,
+      schedule.steps.map(() => ({ input: 10, output: 10 })),
+    );
     const inner = new PlaintextStepRunner(schedule);
     const garbage = (bad: number, atStep: number): StepRunner => ({
       async runStep(step, inputs) {
@@ -120,7 +125,13 @@ describe('SplitInferenceClient + PlaintextStepRunner', () => {
     const error = await huge.forward([1, 403], 0).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PrecisionError);
     expect(error).toMatchObject({
-      code: 'implausible_value', stepId: 'attn-out+ffn-in1', stepIndex: 3, row: 0, index: 7, value: 1e6, bound: 40,
+      code: 'implausible_value',
+      stepId: 'attn-out+ffn-in1',
+      stepIndex: 3,
+      row: 0,
+      index: 7,
+      value: 1e6,
+      bound: 40,
     });
     const nan = new SplitInferenceClient(descriptor, garbage(NaN, 0)); // unbounded still rejects non-finite
     await expect(nan.forward([1], 0)).rejects.toMatchObject({ code: 'implausible_value', value: NaN });
@@ -147,7 +158,9 @@ describe('SplitInferenceClient + PlaintextStepRunner', () => {
     await expect(new SplitInferenceClient(descriptor, short).forward([1, 2], 0)).rejects.toBeInstanceOf(StepOutputError);
     const narrow: StepRunner = { runStep: async (_, inputs) => inputs.map(() => new Float64Array(191)) };
     await expect(new SplitInferenceClient(descriptor, narrow).forward([1], 0)).rejects.toMatchObject({
-      code: 'wrong_length', expected: 192, got: 191,
+      code: 'wrong_length',
+      expected: 192,
+      got: 191,
     });
   });
 });

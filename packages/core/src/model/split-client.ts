@@ -99,10 +99,18 @@ export class SplitInferenceClient {
     if (this.#embedsTokens) {
       // The client's own lookup: step 0 is x -> [q; k; v], no update part.
       for (const r of rows) block.embed(r.x, r.token, r.pos);
-      out = await this.#run(0, rows.map((r) => Float64Array.from(r.x)), signal);
+      out = await this.#run(
+        0,
+        rows.map((r) => Float64Array.from(r.x)),
+        signal,
+      );
       rows.forEach((r, i) => this.#takeQkv(r, out[i], 0, 0));
     } else {
-      out = await this.#run(0, rows.map((r) => this.#oneHot(r.token)), signal);
+      out = await this.#run(
+        0,
+        rows.map((r) => this.#oneHot(r.token)),
+        signal,
+      );
       rows.forEach((r, i) => {
         r.x.set(out[i].subarray(0, dim));
         this.#takeQkv(r, out[i], 0);
@@ -114,7 +122,11 @@ export class SplitInferenceClient {
     for (let l = 0; l < nLayers; l++) {
       // Residual biases (GPT-2) join x before it goes out, so the step's composed matrix sees the updated x.
       for (const r of rows) block.addResidualBias(r.x, l, 'attn');
-      out = await this.#run(1 + 2 * l, rows.map((r) => concat(r.x, r.a)), signal);
+      out = await this.#run(
+        1 + 2 * l,
+        rows.map((r) => concat(r.x, r.a)),
+        signal,
+      );
       rows.forEach((r, i) => {
         const o = out[i];
         for (let j = 0; j < dim; j++) r.x[j] += o[j];
@@ -122,7 +134,11 @@ export class SplitInferenceClient {
       });
 
       for (const r of rows) block.addResidualBias(r.x, l, 'mlp');
-      out = await this.#run(2 + 2 * l, rows.map((r) => concat(r.x, r.h)), signal);
+      out = await this.#run(
+        2 + 2 * l,
+        rows.map((r) => concat(r.x, r.h)),
+        signal,
+      );
       rows.forEach((r, i) => {
         const o = out[i];
         for (let j = 0; j < dim; j++) r.x[j] += o[j];

@@ -32,15 +32,26 @@ describe('syntheticGpt2', () => {
     // The split schedule's greedy tokens equal GPT-2's, and the top-2 gaps are far above float error.
     const plain = new Gpt2Transformer(weights);
     let minGap = Infinity;
-    const recorded = { forward: async (t: number[], p: number) => t.map((token, i) => {
-      const row = plain.forward(token, p + i);
-      const sorted = [...row].sort((a, b) => b - a);
-      minGap = Math.min(minGap, sorted[0] - sorted[1]);
-      return row;
-    }) };
+    const recorded = {
+      forward: async (t: number[], p: number) =>
+        t.map((token, i) => {
+          const row = plain.forward(token, p + i);
+          const sorted = [...row].sort((a, b) => b - a);
+          minGap = Math.min(minGap, sorted[0] - sorted[1]);
+          return row;
+        }),
+    };
     const want = await generate(recorded, new Sampler({ temperature: 0 }), [299, 5, 9], { steps: 24, stopTokenId: 299 });
     const schedule = buildGpt2Schedule(weights);
-    const split = new SplitInferenceClient(describeModel('g', schedule, schedule.steps.map(() => ({ input: 1e3, output: 1e3 }))), new PlaintextStepRunner(schedule), { clientTable: schedule.clientTable });
+    const split = new SplitInferenceClient(
+      describeModel(
+        'g',
+        schedule,
+        schedule.steps.map(() => ({ input: 1e3, output: 1e3 })),
+      ),
+      new PlaintextStepRunner(schedule),
+      { clientTable: schedule.clientTable },
+    );
     const got = await generate(split, new Sampler({ temperature: 0 }), [299, 5, 9], { steps: 24, stopTokenId: 299 });
     expect(got.nextTokenIds).toEqual(want.nextTokenIds);
     expect(minGap).toBeGreaterThan(1e-3);

@@ -10,9 +10,8 @@ const { tokenizer, cases } = loadStories260K();
 // and the ids llama2.c's encode() printed for it.
 const UNICODE_PROMPT = 'Café ☕ naïve 😀 über straße – “quoted” 日本語 tab\tx';
 const UNICODE_IDS = [
-  1, 410, 457, 412, 431, 485, 410, 229, 155, 152, 297, 412, 198, 178, 360, 410, 243, 162, 155, 131, 410, 198, 191,
-  430, 285, 349, 420, 412, 198, 162, 411, 410, 476, 410, 465, 456, 425, 309, 266, 466, 410, 233, 154, 168, 233, 159,
-  175, 235, 173, 161, 259, 412, 430, 12, 444,
+  1, 410, 457, 412, 431, 485, 410, 229, 155, 152, 297, 412, 198, 178, 360, 410, 243, 162, 155, 131, 410, 198, 191, 430, 285, 349, 420, 412, 198, 162, 411, 410, 476, 410, 465, 456, 425, 309, 266, 466,
+  410, 233, 154, 168, 233, 159, 175, 235, 173, 161, 259, 412, 430, 12, 444,
 ];
 
 describe('Tokenizer.encode', () => {
@@ -41,12 +40,9 @@ describe('Tokenizer.decode', () => {
     expect(tokenizer.decodeBytes(1, 3 + 0xe6)).toEqual(Uint8Array.of(0xe6));
   });
 
-  it.each(cases.map((c) => [JSON.stringify(c.prompt), c] as const))(
-    'decodeAll of BOS + next_token_ids reproduces the text for %s',
-    (_, c) => {
-      expect(tokenizer.decodeAll([1, ...c.next_token_ids])).toBe(c.text);
-    },
-  );
+  it.each(cases.map((c) => [JSON.stringify(c.prompt), c] as const))('decodeAll of BOS + next_token_ids reproduces the text for %s', (_, c) => {
+    expect(tokenizer.decodeAll([1, ...c.next_token_ids])).toBe(c.text);
+  });
 
   it('reassembles characters split over byte tokens', () => {
     expect(tokenizer.decodeAll(UNICODE_IDS)).toBe(UNICODE_PROMPT);

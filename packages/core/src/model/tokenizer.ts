@@ -177,12 +177,7 @@ export function parseLlama2cTokenizer(bytes: Uint8Array, vocabSize: number): Tok
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const need = (offset: number, n: number, what: string): void => {
     if (offset + n > bytes.byteLength) {
-      throw new ModelFormatError(
-        'truncated',
-        `tokenizer: file ends at byte ${bytes.byteLength} while reading ${what} (needs ${offset + n})`,
-        offset + n,
-        bytes.byteLength,
-      );
+      throw new ModelFormatError('truncated', `tokenizer: file ends at byte ${bytes.byteLength} while reading ${what} (needs ${offset + n})`, offset + n, bytes.byteLength);
     }
   };
   need(0, 4, 'max_token_length');
@@ -206,8 +201,7 @@ export function parseLlama2cTokenizer(bytes: Uint8Array, vocabSize: number): Tok
   if (offset !== bytes.byteLength) {
     throw new ModelFormatError(
       'size_mismatch',
-      `tokenizer: ${vocabSize} tokens end at byte ${offset}, file has ${bytes.byteLength} bytes ` +
-        '(vocabulary size differs from the model?)',
+      `tokenizer: ${vocabSize} tokens end at byte ${offset}, file has ${bytes.byteLength} bytes (vocabulary size differs from the model?)`,
       offset,
       bytes.byteLength,
     );

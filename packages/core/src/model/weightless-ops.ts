@@ -40,15 +40,7 @@ export interface AttentionShape {
  * at positions 0..pos, starting at element `base` of the caches ([pos][kvDim] rows).
  * Writes the concatenated head outputs into out (dim).
  */
-export function attend(
-  out: Float64Array,
-  q: Float64Array,
-  keys: Float64Array,
-  values: Float64Array,
-  base: number,
-  pos: number,
-  shape: AttentionShape,
-): void {
+export function attend(out: Float64Array, q: Float64Array, keys: Float64Array, values: Float64Array, base: number, pos: number, shape: AttentionShape): void {
   const { nHeads, nKvHeads, headSize, kvDim } = shape;
   const kvMul = nHeads / nKvHeads;
   const scale = 1 / Math.sqrt(headSize);

@@ -17,9 +17,17 @@ describe('maxStepResponseBytes', () => {
     const op = new LinearOperator(ctx, plan, w);
     const keys = ctx.loadGaloisKeys(client.makeGaloisKeys(plan.galoisSteps));
     try {
-      const body = encryptStepRequest(client, plan, Array.from({ length: vectors }, () => randomVector(rand, 24)));
+      const body = encryptStepRequest(
+        client,
+        plan,
+        Array.from({ length: vectors }, () => randomVector(rand, 24)),
+      );
       const groups = splitRequestGroups(plan, decodeEnvelope(body, { kind: 'ciphertexts', presetId: plan.presetId }));
-      const answer = encodeStepResponse(plan, vectors, groups.map((g) => evaluateGroup(op, keys, g)));
+      const answer = encodeStepResponse(
+        plan,
+        vectors,
+        groups.map((g) => evaluateGroup(op, keys, g)),
+      );
       const bound = maxStepResponseBytes(plan, vectors);
       expect(answer.length).toBeLessThanOrEqual(bound);
       const items = groups.length * plan.outTiles;

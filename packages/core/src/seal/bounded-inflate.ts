@@ -106,7 +106,7 @@ function inflateZlib(payload: Uint8Array, maxBytes: number): Uint8Array {
   if (payload.length < 6) throw badCompression('truncated zlib stream');
   const cmf = payload[0];
   const flg = payload[1];
-  if ((cmf & 0x0f) !== 8 || (cmf >> 4) > 7 || ((cmf << 8) | flg) % 31 !== 0) throw badCompression('not a zlib stream');
+  if ((cmf & 0x0f) !== 8 || cmf >> 4 > 7 || ((cmf << 8) | flg) % 31 !== 0) throw badCompression('not a zlib stream');
   if (flg & 0x20) throw badCompression('zlib preset dictionaries are not accepted');
   const chunks: Uint8Array[] = [];
   let written = 0;

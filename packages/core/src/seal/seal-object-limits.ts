@@ -82,7 +82,8 @@ export function readSealHeader(bytes: Uint8Array, offset = 0, available = bytes.
   if (!compression) throw bad('bad_compression', 'unknown SEAL compression mode', { expected: [0, 1, 2], got: view.getUint8(5) });
   if (view.getUint16(6, true) !== 0) throw bad('bad_seal_header', 'reserved SEAL header bytes must be zero');
   const size = view.getBigUint64(8, true);
-  if (size < BigInt(SEAL_HEADER_BYTES) || size > BigInt(available)) throw bad('bad_seal_header', 'SEAL header size does not match the bytes sent', { expected: `${SEAL_HEADER_BYTES}..${available}`, got: String(size) });
+  if (size < BigInt(SEAL_HEADER_BYTES) || size > BigInt(available))
+    throw bad('bad_seal_header', 'SEAL header size does not match the bytes sent', { expected: `${SEAL_HEADER_BYTES}..${available}`, got: String(size) });
   return { compression, size: Number(size) };
 }
 
@@ -104,7 +105,8 @@ export function boundSealObject(bytes: Uint8Array, preset: Preset, rule: SealObj
   if (header.compression === 'none') {
     if (bytes.length > max) throw bad('seal_object_too_large', `SEAL ${rule.kind} larger than ${preset.id} allows`, { expected: `<= ${max}`, got: bytes.length });
   } else {
-    if (bytes.length > maxCompressedBytes(max)) throw bad('seal_object_too_large', `compressed SEAL ${rule.kind} larger than ${preset.id} allows`, { expected: `<= ${maxCompressedBytes(max)}`, got: bytes.length });
+    if (bytes.length > maxCompressedBytes(max))
+      throw bad('seal_object_too_large', `compressed SEAL ${rule.kind} larger than ${preset.id} allows`, { expected: `<= ${maxCompressedBytes(max)}`, got: bytes.length });
     const body = inflate(header.compression, bytes.subarray(SEAL_HEADER_BYTES), max - SEAL_HEADER_BYTES);
     plain = new Uint8Array(SEAL_HEADER_BYTES + body.length);
     plain.set(bytes.subarray(0, SEAL_HEADER_BYTES));

@@ -110,13 +110,25 @@ export class RelayMetrics {
     });
     this.workerBusy = new Counter({ name: 'fhe_relay_worker_busy_seconds_total', help: 'Time workers spent running tasks', registers });
     this.workerRestarts = new Counter({ name: 'fhe_relay_worker_restarts_total', help: 'Workers replaced after starting (a task terminated at its deadline, or a crash)', registers });
-    this.keyCacheLookups = new Counter({ name: 'fhe_relay_key_cache_lookups_total', help: "Lookups of a session's deserialized Galois keys in a worker's cache, by result (hit, miss)", labelNames: ['result'], registers });
+    this.keyCacheLookups = new Counter({
+      name: 'fhe_relay_key_cache_lookups_total',
+      help: "Lookups of a session's deserialized Galois keys in a worker's cache, by result (hit, miss)",
+      labelNames: ['result'],
+      registers,
+    });
     for (const result of ['hit', 'miss']) this.keyCacheLookups.inc({ result }, 0);
 
     const metrics = this;
     const pool = () => metrics.#sources?.pool();
     const poolGauge = (name: string, help: string, read: (p: PoolReadings) => number) =>
-      new Gauge({ name, help, registers, collect() { this.set(read(pool() ?? EMPTY_POOL)); } });
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read(pool() ?? EMPTY_POOL));
+        },
+      });
     poolGauge('fhe_relay_queue_depth', 'Evaluation tasks waiting for a worker', (p) => p.queueDepth);
     poolGauge('fhe_relay_tasks_in_flight', 'Evaluation tasks queued or running', (p) => p.tasksInFlight);
     poolGauge('fhe_relay_workers', 'Evaluation worker threads configured', (p) => p.workers);
@@ -132,10 +144,38 @@ export class RelayMetrics {
         this.set({ space: 'external' }, p.externalBytes);
       },
     });
-    new Gauge({ name: 'fhe_relay_sessions', help: 'Live sessions (in Redis: of every replica)', registers, async collect() { await lastKnown(metrics.#sources?.sessions, (v) => this.set(v)); } });
-    new Gauge({ name: 'fhe_relay_key_bytes', help: 'Bytes of stored Galois key blobs', registers, async collect() { await lastKnown(metrics.#sources?.keyBytes, (v) => this.set(v)); } });
-    new Gauge({ name: 'fhe_relay_store_up', help: '1 while the session store answers, 0 while it is unreachable', registers, async collect() { this.set((await metrics.#sources?.storeAvailable()) === false ? 0 : 1); } });
-    new Gauge({ name: 'fhe_relay_ready', help: '1 while models are loaded, workers up and the relay not draining', registers, collect() { this.set(metrics.#sources?.ready() ? 1 : 0); } });
+    new Gauge({
+      name: 'fhe_relay_sessions',
+      help: 'Live sessions (in Redis: of every replica)',
+      registers,
+      async collect() {
+        await lastKnown(metrics.#sources?.sessions, (v) => this.set(v));
+      },
+    });
+    new Gauge({
+      name: 'fhe_relay_key_bytes',
+      help: 'Bytes of stored Galois key blobs',
+      registers,
+      async collect() {
+        await lastKnown(metrics.#sources?.keyBytes, (v) => this.set(v));
+      },
+    });
+    new Gauge({
+      name: 'fhe_relay_store_up',
+      help: '1 while the session store answers, 0 while it is unreachable',
+      registers,
+      async collect() {
+        this.set((await metrics.#sources?.storeAvailable()) === false ? 0 : 1);
+      },
+    });
+    new Gauge({
+      name: 'fhe_relay_ready',
+      help: '1 while models are loaded, workers up and the relay not draining',
+      registers,
+      collect() {
+        this.set(metrics.#sources?.ready() ? 1 : 0);
+      },
+    });
   }
 
   /** Connect the gauges to the live pool and store once they exist. */

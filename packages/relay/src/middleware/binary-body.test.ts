@@ -26,8 +26,8 @@ describe('binaryBody', () => {
   it('passes an octet-stream body within the limit', async () => {
     const res = await post(new Uint8Array([5, 6, 7]));
     expect(await res.json()).toEqual({ length: 3, first: 5 });
-    expect((await (await post(streamOf(3, 5))).json())).toEqual({ length: 8, first: 7 });
-    expect((await (await post(null)).json())).toEqual({ length: 0, first: null });
+    expect(await (await post(streamOf(3, 5))).json()).toEqual({ length: 8, first: 7 });
+    expect(await (await post(null)).json()).toEqual({ length: 0, first: null });
   });
 
   it('accepts a content type with parameters', async () => {

@@ -41,7 +41,10 @@ const call = async (app: Hono<RelayEnv>, headers: Record<string, string> = {}) =
   return { status: res.status, body: (await res.json()) as { principal?: string; error?: { code: string; message: string } }, retryAfter: res.headers.get('retry-after') };
 };
 const token = (claims: { sub?: string; iss?: string; aud?: string; exp?: number | string | null; iat?: number | null } = {}, key = signingKey, kid = 'k1') => {
-  const jwt = new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid }).setIssuer(claims.iss ?? ISSUER).setAudience(claims.aud ?? AUDIENCE);
+  const jwt = new SignJWT({})
+    .setProtectedHeader({ alg: 'ES256', kid })
+    .setIssuer(claims.iss ?? ISSUER)
+    .setAudience(claims.aud ?? AUDIENCE);
   if (claims.iat !== null) jwt.setIssuedAt(claims.iat);
   if (claims.exp !== null) jwt.setExpirationTime(claims.exp ?? '5m');
   if (claims.sub !== '') jwt.setSubject(claims.sub ?? 'alice');

@@ -11,7 +11,7 @@ export const CLIENT_TOKEN_HEADER = 'X-Client-Token';
 export interface ClientAuthOptions {
   apiKeys: readonly string[];
   /** Accept JWTs signed by a key of the JWK set at `jwksUrl`, for this issuer and audience. */
-  jwt?: { jwksUrl: string; issuer: string; audience: string; /** Oldest token accepted by `iat`, seconds. Default 3600. */ maxAgeSeconds?: number };
+  jwt?: { jwksUrl: string; issuer: string; audience: string /** Oldest token accepted by `iat`, seconds. Default 3600. */; maxAgeSeconds?: number };
 }
 
 /** Key sets publish public keys: only asymmetric algorithms, so an `oct` key in a set can never verify a token. */

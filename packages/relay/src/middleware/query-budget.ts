@@ -63,7 +63,10 @@ export async function chargeQueryBudget(c: Context<RelayEnv>, store: SessionStor
     // Larger than a whole window: waiting cannot help, so no Retry-After (the SDK would wait for nothing).
     if (vectors > limits.perWindow) throw new QueryBudgetExceeded(`${vectors} vectors exceed this client's whole budget of ${limits.perWindow} per window; send fewer per request`, headers);
     const seconds = headers['Query-Budget-Reset'];
-    throw new QueryBudgetExceeded(`${vectors} more vectors exceed this client's budget of ${limits.perWindow} per window (${usage.windowUsed} used); retry in ${seconds} s`, { ...headers, 'Retry-After': seconds });
+    throw new QueryBudgetExceeded(`${vectors} more vectors exceed this client's budget of ${limits.perWindow} per window (${usage.windowUsed} used); retry in ${seconds} s`, {
+      ...headers,
+      'Retry-After': seconds,
+    });
   }
   for (const [name, value] of Object.entries(headers)) c.header(name, value);
 }

@@ -106,4 +106,3 @@ describe('rateLimit (Redis)', () => {
     expect(performance.now() - started).toBeLessThan(500);
   });
 });
-

@@ -22,9 +22,7 @@ export interface RateLimit {
 export function createRateLimit(name: string, what: string, points: number, seconds: number, redis?: Redis): RateLimit | undefined {
   if (points === 0) return undefined;
   const memory = new RateLimiterMemory({ keyPrefix: name, points, duration: seconds });
-  const limiter = redis
-    ? new RateLimiterRedis({ storeClient: redis, keyPrefix: `fhe-llm:rl:${name}`, points, duration: seconds, rejectIfRedisNotReady: true, insuranceLimiter: memory })
-    : memory;
+  const limiter = redis ? new RateLimiterRedis({ storeClient: redis, keyPrefix: `fhe-llm:rl:${name}`, points, duration: seconds, rejectIfRedisNotReady: true, insuranceLimiter: memory }) : memory;
   return { what, limiter };
 }
 
@@ -37,7 +35,10 @@ export function addressBucket(address: string): string {
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
   if (mapped) return `ip:${mapped[1]}`;
   if (!address.includes(':')) return `ip:${address}`;
-  const bare = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '').toLowerCase();
+  const bare = address
+    .replace(/^\[|\]$/g, '')
+    .replace(/%.*$/, '')
+    .toLowerCase();
   const [head, tail = ''] = bare.split('::');
   const left = head ? head.split(':') : [];
   const right = bare.includes('::') && tail ? tail.split(':') : [];
@@ -63,7 +64,10 @@ export function clientKey(c: Context<RelayEnv>, trustProxyHops: number): string 
   if (!incoming) return principal || undefined;
   let address: string | undefined;
   if (trustProxyHops > 0) {
-    const chain = (c.req.header('x-forwarded-for') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const chain = (c.req.header('x-forwarded-for') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     address = chain[Math.max(0, chain.length - trustProxyHops)];
   }
   // A socket already closed has no address; such requests share one bucket rather than escape limits.

@@ -78,7 +78,14 @@ export function loadHostedModel(
   defaultParallelism?: number,
 ): Promise<HostedModel> {
   return new Promise((resolve, reject) => {
-    const request: PrepareRequest = { spec, preset, embedding, ...(parallelism === undefined ? {} : { parallelism }), ...(autoParallelism === undefined ? {} : { autoParallelism }), ...(defaultParallelism === undefined ? {} : { defaultParallelism }) };
+    const request: PrepareRequest = {
+      spec,
+      preset,
+      embedding,
+      ...(parallelism === undefined ? {} : { parallelism }),
+      ...(autoParallelism === undefined ? {} : { autoParallelism }),
+      ...(defaultParallelism === undefined ? {} : { defaultParallelism }),
+    };
     const worker = new Worker(new URL('./prepare-model-worker.ts', import.meta.url), { workerData: request });
     let settled = false;
     worker.on('message', (message: PrepareResponse | PrepareProgress) => {

@@ -10,7 +10,9 @@ const sessionId = { name: 'id', in: 'path', required: true, schema: { type: 'str
 const client = [{}, { apiKey: [] }, { clientToken: [] }];
 const bearer = [{ sessionToken: [] }, { sessionToken: [], apiKey: [] }, { sessionToken: [], clientToken: [] }];
 const unauthenticated = errorResponse('unauthorized (session token), unauthenticated (X-API-Key / X-Client-Token missing or rejected when the relay requires one)');
-const limited = retryable('rate_limited: the client (API key or JWT subject with its address, else the address; IPv6 by /64) used its allowance; too_many_uploads, too_many_concurrent_requests, session_quota_exceeded: its share of bodies in flight, steps in progress or sessions');
+const limited = retryable(
+  'rate_limited: the client (API key or JWT subject with its address, else the address; IPv6 by /64) used its allowance; too_many_uploads, too_many_concurrent_requests, session_quota_exceeded: its share of bodies in flight, steps in progress or sessions',
+);
 // Present only when the relay has a query budget (--query-budget-vectors-per-window / -total).
 const budgetHeaders = {
   'Query-Budget-Limit': { schema: { type: 'integer' }, description: 'activation vectors per window' },
@@ -34,8 +36,13 @@ export const openApiDocument = {
   components: {
     securitySchemes: {
       sessionToken: { type: 'http', scheme: 'bearer', description: '`<session id>.<secret>` as returned by POST /v1/sessions' },
-      apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'one of the relay\'s --api-key values (when configured)' },
-      clientToken: { type: 'apiKey', in: 'header', name: 'X-Client-Token', description: 'a JWT from the relay\'s --jwt-issuer for --jwt-audience, verified against --jwks-url (when configured); its subject keys rate limits' },
+      apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: "one of the relay's --api-key values (when configured)" },
+      clientToken: {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-Client-Token',
+        description: "a JWT from the relay's --jwt-issuer for --jwt-audience, verified against --jwks-url (when configured); its subject keys rate limits",
+      },
     },
     schemas: {
       Error: {
@@ -45,7 +52,8 @@ export const openApiDocument = {
       },
       ModelDescriptor: {
         type: 'object',
-        description: 'EncryptedModelDescriptor: format, id, config, normEps, ropeTheta, embedding ("relay" or "client"), steps (shapes and calibrated bounds), preset, planner, galoisSteps, maxVectors, msPerUploadByte (when uploads are priced above downloads), plans',
+        description:
+          'EncryptedModelDescriptor: format, id, config, normEps, ropeTheta, embedding ("relay" or "client"), steps (shapes and calibrated bounds), preset, planner, galoisSteps, maxVectors, msPerUploadByte (when uploads are priced above downloads), plans',
         required: ['format', 'id', 'config', 'steps', 'preset', 'galoisSteps', 'maxVectors', 'plans'],
         properties: {
           format: { type: 'string' },
@@ -81,7 +89,17 @@ export const openApiDocument = {
   },
   paths: {
     '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'the process runs' } } } },
-    '/readyz': { get: { summary: 'Readiness', responses: { '200': { description: 'models loaded and workers up' }, '503': retryable('not_ready (starting or shutting down; the body also carries startup: phase, elapsedS, per-model phase and calibration fraction, workers ready of total), store_unavailable (Redis unreachable)') } } },
+    '/readyz': {
+      get: {
+        summary: 'Readiness',
+        responses: {
+          '200': { description: 'models loaded and workers up' },
+          '503': retryable(
+            'not_ready (starting or shutting down; the body also carries startup: phase, elapsedS, per-model phase and calibration fraction, workers ready of total), store_unavailable (Redis unreachable)',
+          ),
+        },
+      },
+    },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
     '/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
     '/v1/models': {
@@ -103,7 +121,12 @@ export const openApiDocument = {
         summary: 'One model descriptor',
         security: client,
         parameters: [modelId],
-        responses: { '200': { description: 'descriptor', content: { 'application/json': { schema: { $ref: '#/components/schemas/ModelDescriptor' } } } }, '401': unauthenticated, '404': errorResponse('model_not_found'), '503': retryable('not_ready, auth_unavailable') },
+        responses: {
+          '200': { description: 'descriptor', content: { 'application/json': { schema: { $ref: '#/components/schemas/ModelDescriptor' } } } },
+          '401': unauthenticated,
+          '404': errorResponse('model_not_found'),
+          '503': retryable('not_ready, auth_unavailable'),
+        },
       },
     },
     '/v1/models/{id}/tokenizer': {
@@ -131,7 +154,7 @@ export const openApiDocument = {
     '/v1/models/{id}/steps/{step}': {
       post: {
         summary: 'Evaluate one linear step on ciphertexts',
-        description: 'Body: ciphertexts envelope with vectors = number of input vectors, items = each group\'s input ciphertexts in order. Response: ciphertexts envelope of the outputs.',
+        description: "Body: ciphertexts envelope with vectors = number of input vectors, items = each group's input ciphertexts in order. Response: ciphertexts envelope of the outputs.",
         security: bearer,
         parameters: [modelId, { name: 'step', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } }],
         requestBody: { required: true, content: binary },
@@ -144,7 +167,9 @@ export const openApiDocument = {
               ...budgetHeaders,
             },
           },
-          '400': errorResponse('envelope format: truncated, bad_magic, unsupported_version, bad_kind, bad_header, too_many_items, bad_preset, preset_mismatch, trailing_bytes; SEAL size rules: bad_seal_header, bad_compression, seal_object_too_large, inflation_limit, bad_seal_object'),
+          '400': errorResponse(
+            'envelope format: truncated, bad_magic, unsupported_version, bad_kind, bad_header, too_many_items, bad_preset, preset_mismatch, trailing_bytes; SEAL size rules: bad_seal_header, bad_compression, seal_object_too_large, inflation_limit, bad_seal_object',
+          ),
           '401': unauthenticated,
           '403': errorResponse('session_principal_mismatch: the session was created under another client credential'),
           '404': errorResponse('model_not_found, step_not_found, session_not_found'),
@@ -153,7 +178,11 @@ export const openApiDocument = {
           '413': errorResponse('body_too_large'),
           '415': errorResponse('unsupported_media_type'),
           '422': errorResponse('invalid_ciphertext, bad_count, too_many_vectors, bad_size, bad_level, bad_form, bad_scale'),
-          '429': { ...limited, description: `${limited.description}; query_budget_exceeded: the principal's activation vectors per window or in total (Retry-After only when the window's end makes room)`, headers: { ...limited.headers, ...budgetHeaders } },
+          '429': {
+            ...limited,
+            description: `${limited.description}; query_budget_exceeded: the principal's activation vectors per window or in total (Retry-After only when the window's end makes room)`,
+            headers: { ...limited.headers, ...budgetHeaders },
+          },
           '503': retryable('overloaded, deadline_exceeded, not_ready, store_unavailable, store_corrupt, auth_unavailable, body_budget_exhausted'),
         },
       },
@@ -163,10 +192,12 @@ export const openApiDocument = {
         summary: 'Upload Galois keys, open a session',
         security: client,
         parameters: [{ name: 'model', in: 'query', required: true, schema: { type: 'string' } }],
-        requestBody: { required: true, content: binary, description: 'galoisKeys envelope for the model\'s preset: one item, vectors 0, keys for every step in the descriptor\'s galoisSteps' },
+        requestBody: { required: true, content: binary, description: "galoisKeys envelope for the model's preset: one item, vectors 0, keys for every step in the descriptor's galoisSteps" },
         responses: {
           '201': { description: 'session created', content: { 'application/json': { schema: { $ref: '#/components/schemas/CreatedSession' } } } },
-          '400': errorResponse('invalid_request, an envelope format code, a SEAL size rule (bad_seal_header, bad_compression, seal_object_too_large, inflation_limit, bad_seal_object) or too_many_galois_keys'),
+          '400': errorResponse(
+            'invalid_request, an envelope format code, a SEAL size rule (bad_seal_header, bad_compression, seal_object_too_large, inflation_limit, bad_seal_object) or too_many_galois_keys',
+          ),
           '401': unauthenticated,
           '404': errorResponse('model_not_found'),
           '408': errorResponse('body_timeout'),
@@ -183,7 +214,12 @@ export const openApiDocument = {
         summary: 'Session status',
         security: bearer,
         parameters: [sessionId],
-        responses: { '200': { description: 'session', content: { 'application/json': { schema: { $ref: '#/components/schemas/Session' } } } }, '401': unauthenticated, '404': errorResponse('session_not_found'), '503': retryable('not_ready, store_unavailable, auth_unavailable') },
+        responses: {
+          '200': { description: 'session', content: { 'application/json': { schema: { $ref: '#/components/schemas/Session' } } } },
+          '401': unauthenticated,
+          '404': errorResponse('session_not_found'),
+          '503': retryable('not_ready, store_unavailable, auth_unavailable'),
+        },
       },
       delete: {
         summary: 'End a session and forget its keys',

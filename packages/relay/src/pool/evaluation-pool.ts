@@ -122,10 +122,15 @@ export class EvaluationPool {
     const lane = (threads: number, init: WorkerInit) =>
       // useAtomics false: an idle worker returns to its event loop (instead of blocking in Atomics.wait), where it
       // encodes batched plans and prepares encryptions of zero between tasks (evaluation-worker.ts).
-      new Piscina({ filename: new URL('./evaluation-worker.ts', import.meta.url).href, minThreads: threads, maxThreads: threads, maxQueue: options.maxQueue, concurrentTasksPerWorker: 1, workerData: init });
-    this.#lanes = this.sharded
-      ? Array.from({ length: options.workers }, (_, index) => lane(1, { ...workerData, shard: { index, count: options.workers } }))
-      : [lane(options.workers, workerData)];
+      new Piscina({
+        filename: new URL('./evaluation-worker.ts', import.meta.url).href,
+        minThreads: threads,
+        maxThreads: threads,
+        maxQueue: options.maxQueue,
+        concurrentTasksPerWorker: 1,
+        workerData: init,
+      });
+    this.#lanes = this.sharded ? Array.from({ length: options.workers }, (_, index) => lane(1, { ...workerData, shard: { index, count: options.workers } })) : [lane(options.workers, workerData)];
     this.#laneInFlight = this.#lanes.map(() => 0);
     this.#laneReadings = this.#lanes.map(() => ({ tilesEvaluated: 0, partsEvaluated: 0, heldTiles: new Map() }));
     for (const piscina of this.#lanes) this.#listen(piscina, options.logger);
@@ -261,7 +266,9 @@ export class EvaluationPool {
     // One task per (group, tiles); empty tiles mean every tile, and no lane means any worker.
     const split: readonly { tiles: readonly number[]; lane?: number }[] =
       (this.sharded ? shardTiles(tiling.outTiles, this.workers)?.map(({ worker, tiles }) => ({ tiles, lane: worker })) : undefined) ?? (tiling.runs ?? [[]]).map((tiles) => ({ tiles }));
-    const parts = splitGiant ? groups.map((group, g) => ({ g, group, tiles: [] as readonly number[], lane: undefined })) : groups.flatMap((group, g) => split.map(({ tiles, lane }) => ({ g, group, tiles, lane })));
+    const parts = splitGiant
+      ? groups.map((group, g) => ({ g, group, tiles: [] as readonly number[], lane: undefined }))
+      : groups.flatMap((group, g) => split.map(({ tiles, lane }) => ({ g, group, tiles, lane })));
     this.admit(splitGiant ? groups.length * giantParts : parts.length);
     const shared = { hash: keys.hash, bytes: toSharedBytes(keys.bytes) };
     const cancelled = new Int32Array(new SharedArrayBuffer(4));

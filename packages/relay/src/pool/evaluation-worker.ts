@@ -6,14 +6,35 @@ import { getHeapStatistics } from 'node:v8';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { GaloisKeys } from 'node-seal';
 import {
-  CkksContext, PlanError, type LinearOperator, ResponseRerandomizer, type ScheduleStep, StepOperators, buildSplitSchedule, embeddingOf, evaluateGroup, evaluateGroupPart, evaluateGroupShared, isFheLlmError,
+  CkksContext,
+  PlanError,
+  type LinearOperator,
+  ResponseRerandomizer,
+  type ScheduleStep,
+  StepOperators,
+  buildSplitSchedule,
+  embeddingOf,
+  evaluateGroup,
+  evaluateGroupPart,
+  evaluateGroupShared,
+  isFheLlmError,
 } from '@fhe-llm/core';
 import { splitKeyBlob } from './key-blob.ts';
 import { loadSplitModelPath } from '@fhe-llm/core/node';
 import { KeyCache } from './key-cache.ts';
 import { nativeInflateBounded } from './native-inflate.ts';
 import { PartAbandonedError, awaitPart, claimPart, failPart, publishPart } from './part-exchange.ts';
-import { serializeError, type CheckKeysTask, type EvaluateTask, type KeyRef, type WorkerInit, type WorkerReadyMessage, type WorkerResult, type WorkerStats, type WorkerTask } from './worker-protocol.ts';
+import {
+  serializeError,
+  type CheckKeysTask,
+  type EvaluateTask,
+  type KeyRef,
+  type WorkerInit,
+  type WorkerReadyMessage,
+  type WorkerResult,
+  type WorkerStats,
+  type WorkerTask,
+} from './worker-protocol.ts';
 
 const init = workerData as WorkerInit;
 const contexts = new Map<string, CkksContext>();
@@ -34,10 +55,15 @@ for (const model of init.models) {
   // matrix dropped once every plan it can be asked for is encoded, so the model never sits here whole
   // beside its plaintexts (batched plans, when the model has any, release theirs after warming).
   const steps: ScheduleStep[] = [];
-  const operators = new StepOperators(ctx, model.descriptor, { steps }, {
-    ...(init.weightBudgetBytes === undefined ? {} : { memoryBudgetBytes: init.weightBudgetBytes }),
-    ...(init.shard ? { shard: init.shard } : {}),
-  });
+  const operators = new StepOperators(
+    ctx,
+    model.descriptor,
+    { steps },
+    {
+      ...(init.weightBudgetBytes === undefined ? {} : { memoryBudgetBytes: init.weightBudgetBytes }),
+      ...(init.shard ? { shard: init.shard } : {}),
+    },
+  );
   const onStep = (step: ScheduleStep, index: number) => {
     steps[index] = step;
     operators.get(index, 1);

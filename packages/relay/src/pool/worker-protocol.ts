@@ -121,4 +121,3 @@ export function reviveError(data: SerializedError): FheLlmError {
 }
 
 export { isFheLlmError };
-

@@ -27,7 +27,13 @@ export function modelRoutes(services: RelayServices): Hono<RelayEnv> {
     const etag = `"${table.sha256}"`;
     const headers = { ETag: etag, 'Cache-Control': 'public, max-age=86400', 'Content-Type': 'application/octet-stream' };
     // Tens to hundreds of MB: let a cached copy answer with 304.
-    if (c.req.header('If-None-Match')?.split(',').some((t) => t.trim() === etag)) return c.body(null, 304, headers);
+    if (
+      c.req
+        .header('If-None-Match')
+        ?.split(',')
+        .some((t) => t.trim() === etag)
+    )
+      return c.body(null, 304, headers);
     return c.body(chunked(table.bytes), 200, { ...headers, 'Content-Length': String(table.bytes.length) });
   });
   return app;

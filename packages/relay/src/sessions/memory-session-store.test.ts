@@ -15,7 +15,13 @@ afterEach(async () => {
 });
 
 const record = (id: string, keysHash: string, expiresAt = 2_000): SessionRecord => ({
-  id, secretHash: 'ab'.repeat(32), model: 'm', keysHash, keyBytes: 3, createdAt: now, expiresAt,
+  id,
+  secretHash: 'ab'.repeat(32),
+  model: 'm',
+  keysHash,
+  keyBytes: 3,
+  createdAt: now,
+  expiresAt,
 });
 
 describe('MemorySessionStore', () => {

@@ -32,7 +32,13 @@ function stores() {
   return { a: new RedisSessionStore(redis, { prefix }), b: new RedisSessionStore(other, { prefix }), prefix };
 }
 const record = (id: string, keysHash: string, ttlMs = 60_000): SessionRecord => ({
-  id, secretHash: 'ab'.repeat(32), model: 'm', keysHash, keyBytes: 3, createdAt: Date.now(), expiresAt: Date.now() + ttlMs,
+  id,
+  secretHash: 'ab'.repeat(32),
+  model: 'm',
+  keysHash,
+  keyBytes: 3,
+  createdAt: Date.now(),
+  expiresAt: Date.now() + ttlMs,
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,7 +54,7 @@ describe('RedisSessionStore', () => {
     await expect(fresh.getKeys(hash)).rejects.toMatchObject({ status: 503, code: 'store_corrupt' });
   });
 
-  it('keeps principal and owner, and counts each owner\'s live sessions for the quota', async () => {
+  it("keeps principal and owner, and counts each owner's live sessions for the quota", async () => {
     const { a, b } = stores();
     await a.create({ ...record('o1', 'h1'), principal: 'key:aa', owner: 'key:aa|ip:1.2.3.4' }, new Uint8Array([1]));
     await a.create({ ...record('o2', 'h1', 200), principal: 'key:aa', owner: 'key:aa|ip:1.2.3.4' }, new Uint8Array([1]));
@@ -140,7 +146,10 @@ describe('RedisSessionStore', () => {
     expect(await a.isAvailable()).toBe(false);
     for (const call of [() => a.get('x'), () => a.count(), () => a.create(record('y', 'h2'), new Uint8Array([2])), () => a.touch('x', Date.now()), () => a.getKeys('h3')]) {
       const started = performance.now();
-      const error = await call().then(() => undefined, (e: unknown) => e);
+      const error = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(performance.now() - started).toBeLessThan(500);
       expect(isRelayError(error) && [error.status, error.code, error.headers['Retry-After']]).toEqual([503, 'store_unavailable', '2']);
     }

@@ -26,7 +26,15 @@ interface ScriptCommands {
   fheChargeQueryBudget(...args: (string | number)[]): Promise<[number, number, number, number]>;
 }
 
-const SCRIPTS = { fheCreateSession: CREATE_SESSION, fheTouchSession: TOUCH_SESSION, fheDeleteSession: DELETE_SESSION, fheCountSessions: COUNT_SESSIONS, fheKeyBytes: KEY_BYTES, fheCountOwned: COUNT_OWNED, fheChargeQueryBudget: CHARGE_QUERY_BUDGET };
+const SCRIPTS = {
+  fheCreateSession: CREATE_SESSION,
+  fheTouchSession: TOUCH_SESSION,
+  fheDeleteSession: DELETE_SESSION,
+  fheCountSessions: COUNT_SESSIONS,
+  fheKeyBytes: KEY_BYTES,
+  fheCountOwned: COUNT_OWNED,
+  fheChargeQueryBudget: CHARGE_QUERY_BUDGET,
+};
 
 /**
  * Sessions and their Galois key blobs in Redis, so every replica serves every
@@ -66,7 +74,9 @@ export class RedisSessionStore implements SessionStore {
   async create(record: SessionRecord, keys: Uint8Array): Promise<void> {
     const r = record;
     const blob = Buffer.from(keys.buffer, keys.byteOffset, keys.byteLength);
-    await redisCall(() => this.#redis.fheCreateSession(this.#prefix, r.id, r.secretHash, r.model, r.keysHash, r.keyBytes, r.createdAt, r.expiresAt, Date.now(), blob, r.principal ?? '', r.owner ?? ''));
+    await redisCall(() =>
+      this.#redis.fheCreateSession(this.#prefix, r.id, r.secretHash, r.model, r.keysHash, r.keyBytes, r.createdAt, r.expiresAt, Date.now(), blob, r.principal ?? '', r.owner ?? ''),
+    );
     this.#blobs.set(r.keysHash, toSharedBytes(keys), keys.byteLength);
   }
 
@@ -96,9 +106,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async chargeQueryBudget(principal: string, vectors: number, limits: QueryBudgetLimits): Promise<QueryBudgetUsage> {
-    const [allowed, windowUsed, leftMs, totalUsed] = await redisCall(() =>
-      this.#redis.fheChargeQueryBudget(this.#prefix, principal, vectors, limits.perWindow, limits.windowMs, limits.total),
-    );
+    const [allowed, windowUsed, leftMs, totalUsed] = await redisCall(() => this.#redis.fheChargeQueryBudget(this.#prefix, principal, vectors, limits.perWindow, limits.windowMs, limits.total));
     return { allowed: allowed === 1, windowUsed, windowResetAt: Date.now() + leftMs, totalUsed };
   }
 

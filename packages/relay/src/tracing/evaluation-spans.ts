@@ -31,11 +31,13 @@ export async function traceEvaluation<T extends Evaluated>(tracer: Tracer | unde
       // The worker's time ends when its result arrives; the wait is everything before it.
       const workerStart = task.settledAt - task.busyMs;
       tracer.startSpan(SPAN.queueWait, { startTime: task.submittedAt, attributes: { [ATTR.queueWaitMs]: task.queueWaitMs } }, inside).end(workerStart);
-      tracer.startSpan(SPAN.worker, { startTime: workerStart, attributes: { [ATTR.workerBusyMs]: task.busyMs, [ATTR.workerCpuMs]: task.cpuMs, [ATTR.evalMs]: task.evalMs } }, inside).end(task.settledAt);
+      tracer
+        .startSpan(SPAN.worker, { startTime: workerStart, attributes: { [ATTR.workerBusyMs]: task.busyMs, [ATTR.workerCpuMs]: task.cpuMs, [ATTR.evalMs]: task.evalMs } }, inside)
+        .end(task.settledAt);
     }
     return result;
   } catch (error) {
-    const code = isRelayError(error) ? error.code : ((error as { code?: unknown })?.code as string | undefined) ?? 'error';
+    const code = isRelayError(error) ? error.code : (((error as { code?: unknown })?.code as string | undefined) ?? 'error');
     span.setAttribute(ATTR.errorCode, String(code));
     span.setStatus({ code: SpanStatusCode.ERROR, message: String(code) });
     throw error;

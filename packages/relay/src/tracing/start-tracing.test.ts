@@ -21,7 +21,10 @@ describe('startTracing', () => {
 
   it('without a tracer, adds no span to requests', async () => {
     const app = new Hono<RelayEnv>();
-    app.use('*', traceRequests(() => undefined));
+    app.use(
+      '*',
+      traceRequests(() => undefined),
+    );
     app.get('/', (c) => c.text(c.var.span === undefined ? 'none' : 'span'));
     expect(await (await app.request('/')).text()).toBe('none');
   });

@@ -42,4 +42,3 @@ export function traceRequests(getTracer: () => Tracer | undefined): MiddlewareHa
     }
   };
 }
-

@@ -21,9 +21,9 @@ import { GENERATE_USAGE, parseGenerateArgs, UsageError, type GenerateArgs } from
 import { runGeneration, type RunGenerationOptions } from './run-generation.ts';
 
 // The package's own copy (models/, written by its build for npm), else the repository's.
-const BUNDLED = [new URL('../../models/stories260K/', import.meta.url), new URL('../../../../models/stories260K/', import.meta.url)].find((url) =>
-  existsSync(new URL('stories260K.bin', url)),
-) ?? new URL('../../models/stories260K/', import.meta.url);
+const BUNDLED =
+  [new URL('../../models/stories260K/', import.meta.url), new URL('../../../../models/stories260K/', import.meta.url)].find((url) => existsSync(new URL('stories260K.bin', url))) ??
+  new URL('../../models/stories260K/', import.meta.url);
 const DEFAULTS = {
   modelFile: fileURLToPath(new URL('stories260K.bin', BUNDLED)),
   tokenizerFile: fileURLToPath(new URL('tok512.bin', BUNDLED)),

@@ -29,7 +29,16 @@ export async function generateThroughRelay(
   const client = createClient({ relayUrl: args.relayUrl!, storage: { directory: args.keyDir ?? defaultKeyDirectory() }, onProgress: progressBar() });
   try {
     await client.ready;
-    const stream = await client.completions.create({ model: args.modelId, prompt: o.prompt, max_tokens: o.maxTokens, temperature: o.temperature, top_p: o.topP, seed: o.seed, speculative: o.speculative, stream: true });
+    const stream = await client.completions.create({
+      model: args.modelId,
+      prompt: o.prompt,
+      max_tokens: o.maxTokens,
+      temperature: o.temperature,
+      top_p: o.topP,
+      seed: o.seed,
+      speculative: o.speculative,
+      stream: true,
+    });
     o.onText?.(o.prompt);
     const started = performance.now();
     let firstTokenAt: number | undefined;

@@ -27,8 +27,14 @@ export function synthModelCommand(argv: string[]): number {
       args: argv,
       strict: true,
       options: {
-        arch: { type: 'string' }, shape: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' },
-        'separate-classifier': { type: 'boolean' }, 'logit-scale': { type: 'string' }, 'check-tokens': { type: 'string' },
+        arch: { type: 'string' },
+        shape: { type: 'string' },
+        format: { type: 'string' },
+        out: { type: 'string' },
+        seed: { type: 'string' },
+        'separate-classifier': { type: 'boolean' },
+        'logit-scale': { type: 'string' },
+        'check-tokens': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -62,10 +68,18 @@ export function synthModelCommand(argv: string[]): number {
   const seconds = (performance.now() - started) / 1000;
   const margins = checkTokens > 0 ? greedyMargins(weights, checkTokens) : undefined;
   const bytes = statSync(paths.model).isDirectory() ? undefined : statSync(paths.model).size;
-  process.stdout.write(`${JSON.stringify({
-    shape, format, seed, params: llamaParameterCount(weights.config), ...paths, bytes, write_seconds: Number(seconds.toFixed(2)),
-    ...(margins && { greedy_tokens: margins.tokens, min_top2_gap: margins.minTop2Gap, mean_top2_gap: margins.meanTop2Gap, max_abs_logit: margins.maxAbsLogit }),
-  })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({
+      shape,
+      format,
+      seed,
+      params: llamaParameterCount(weights.config),
+      ...paths,
+      bytes,
+      write_seconds: Number(seconds.toFixed(2)),
+      ...(margins && { greedy_tokens: margins.tokens, min_top2_gap: margins.minTop2Gap, mean_top2_gap: margins.meanTop2Gap, max_abs_logit: margins.maxAbsLogit }),
+    })}\n`,
+  );
   return 0;
 }
 
@@ -81,6 +95,8 @@ function writeSyntheticGpt2(v: { shape?: string; format?: string; out?: string; 
   const weights = syntheticGpt2(shape, { seed });
   const paths = writeGpt2Model(weights, v.out, format === 'gguf' ? 'F32' : 'F16');
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${JSON.stringify({ arch: 'gpt2', shape, format, seed, params: gpt2ParameterCount(weights.config), ...paths, bytes: statSync(paths.model).size, write_seconds: Number(seconds.toFixed(2)) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ arch: 'gpt2', shape, format, seed, params: gpt2ParameterCount(weights.config), ...paths, bytes: statSync(paths.model).size, write_seconds: Number(seconds.toFixed(2)) })}\n`,
+  );
   return 0;
 }

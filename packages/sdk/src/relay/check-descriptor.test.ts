@@ -8,7 +8,17 @@ import { checkEncryptedModelDescriptor } from './check-descriptor.ts';
 const weights = parseLlama2cCheckpoint(readFileSync(new URL('../../../../models/stories260K/stories260K.bin', import.meta.url)));
 const schedule = buildSchedule(weights);
 const published: EncryptedModelDescriptor = JSON.parse(
-  JSON.stringify(describeEncryptedModel(describeModel('stories260K', schedule, schedule.steps.map(() => ({ input: 4, output: 4 }))), presetIds[0], { maxVectors: 8 })),
+  JSON.stringify(
+    describeEncryptedModel(
+      describeModel(
+        'stories260K',
+        schedule,
+        schedule.steps.map(() => ({ input: 4, output: 4 })),
+      ),
+      presetIds[0],
+      { maxVectors: 8 },
+    ),
+  ),
 );
 
 /** A copy of the published descriptor with one change. */

@@ -48,7 +48,11 @@ export function checkEncryptedModelDescriptor(value: unknown, modelId: string): 
   try {
     slots = getPreset(d.preset).polyModulusDegree / 2;
   } catch (error) {
-    throw new ProtocolError('unknown_preset', `the relay uses CKKS preset ${JSON.stringify(d.preset)}, which this SDK does not know`, { expected: (error as { expected?: unknown }).expected, got: d.preset, cause: error });
+    throw new ProtocolError('unknown_preset', `the relay uses CKKS preset ${JSON.stringify(d.preset)}, which this SDK does not know`, {
+      expected: (error as { expected?: unknown }).expected,
+      got: d.preset,
+      cause: error,
+    });
   }
   positiveInt(d.maxVectors, 'maxVectors');
   positiveInt(d.parallelism, 'parallelism', 64);
@@ -59,9 +63,11 @@ export function checkEncryptedModelDescriptor(value: unknown, modelId: string): 
   }
 
   const galois = d.galoisSteps;
-  if (!Array.isArray(galois) || galois.length === 0 || galois.length > slots) throw bad(`galoisSteps must be a list of 1..${slots} rotation steps`, `1..${slots}`, Array.isArray(galois) ? galois.length : galois);
+  if (!Array.isArray(galois) || galois.length === 0 || galois.length > slots)
+    throw bad(`galoisSteps must be a list of 1..${slots} rotation steps`, `1..${slots}`, Array.isArray(galois) ? galois.length : galois);
   for (const step of galois) {
-    if (typeof step !== 'number' || !Number.isSafeInteger(step) || step === 0 || Math.abs(step) >= slots) throw bad(`rotation step ${JSON.stringify(step)} is not a non-zero integer below ${slots} in magnitude`, `0 < |step| < ${slots}`, step);
+    if (typeof step !== 'number' || !Number.isSafeInteger(step) || step === 0 || Math.abs(step) >= slots)
+      throw bad(`rotation step ${JSON.stringify(step)} is not a non-zero integer below ${slots} in magnitude`, `0 < |step| < ${slots}`, step);
   }
   if (new Set(galois).size !== galois.length) throw bad('galoisSteps has duplicates');
 

@@ -85,8 +85,7 @@ describe('step requests', () => {
       retries: 2,
     });
     await expect(refusing.evaluateStep('m', 0, 't', new Uint8Array(4), 1000)).rejects.toMatchObject({ name: 'RelayError', status: 422, code: 'bad_scale' });
-    const hanging = (async (_: unknown, init?: RequestInit) =>
-      new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)))) as typeof fetch;
+    const hanging = (async (_: unknown, init?: RequestInit) => new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)))) as typeof fetch;
     const flooding = new RelayApi({ relayUrl: 'http://relay.test', fetch: (async () => new Response(new Uint8Array(1001))) as typeof fetch, timeoutMs: 5_000, retries: 0 });
     await expect(flooding.evaluateStep('m', 0, 't', new Uint8Array(4), 1000)).rejects.toMatchObject({ name: 'ProtocolError', code: 'bad_response' });
     const slow = new RelayApi({ relayUrl: 'http://relay.test', fetch: hanging, timeoutMs: 50, retries: 0 });

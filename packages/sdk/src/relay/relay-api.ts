@@ -13,7 +13,6 @@ export interface RelayApiOptions {
   headers?: Record<string, string>;
 }
 
-
 /**
  * The relay's HTTP API through ky: timeouts, retries with backoff on
  * network errors, 429 and 503 (honouring Retry-After; step evaluation is a

@@ -29,8 +29,7 @@ const threadClock: () => number =
 /** What the main thread may call. Errors cross as plain objects with `name`, `code` and `message`. */
 const api = {
   init: (options: { wasmUrl?: string; storage?: StorageOption }) => service.init(options),
-  openKeys: async (ring: string, presetId: string, galoisSteps: number[], onProgress?: (e: ProgressEvent) => void) =>
-    service.openKeys(ring, presetId, galoisSteps, onProgress),
+  openKeys: async (ring: string, presetId: string, galoisSteps: number[], onProgress?: (e: ProgressEvent) => void) => service.openKeys(ring, presetId, galoisSteps, onProgress),
   saveSession: (ring: string, session: StoredSession | undefined) => service.saveSession(ring, session),
   freshEvaluationKeys: (ring: string, presetId: string, galoisSteps: number[], withPublicKey = false) => {
     const keys = service.freshEvaluationKeys(ring, presetId, galoisSteps, withPublicKey);

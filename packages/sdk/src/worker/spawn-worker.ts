@@ -23,8 +23,7 @@ const WORKER_NAME = 'fhe-llm-crypto';
 export async function spawnCryptoWorker(options: SpawnOptions = {}): Promise<SpawnedWorker> {
   if (typeof window !== 'undefined' || typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined') {
     const crossOrigin = options.workerUrl !== undefined ? options.workerUrl : servedFromAnotherOrigin() ? siblingWorkerUrl() : undefined;
-    const worker =
-      crossOrigin === undefined ? new Worker(new URL('./crypto-worker.ts', import.meta.url), { type: 'module', name: WORKER_NAME }) : blobModuleWorker(crossOrigin);
+    const worker = crossOrigin === undefined ? new Worker(new URL('./crypto-worker.ts', import.meta.url), { type: 'module', name: WORKER_NAME }) : blobModuleWorker(crossOrigin);
     return { api: wrap<CryptoWorkerApi>(worker), terminate: async () => worker.terminate() };
   }
   // getBuiltinModule, not import(): bundlers see no Node import to resolve or shim.

@@ -33,7 +33,11 @@ function ggufTypeOffset(bytes: Uint8Array, tensor: string, nDims: number): numbe
 
 describe('llama2.c files', () => {
   it('truncated legacy, version 1 and version 2 files say how many bytes they need', () => {
-    for (const [name, chunks] of [['legacy.bin', llama2cLegacyChunks], ['v1.bin', llama2cV1Chunks], ['v2.bin', llama2cV2Chunks]] as const) {
+    for (const [name, chunks] of [
+      ['legacy.bin', llama2cLegacyChunks],
+      ['v1.bin', llama2cV1Chunks],
+      ['v2.bin', llama2cV2Chunks],
+    ] as const) {
       const full = concatChunks(chunks(weights));
       const e = failure(() => loadModelBytes(full.subarray(0, full.length - 10), name));
       expect(e.code).toBe('truncated');
@@ -101,7 +105,12 @@ describe('Hugging Face folders', () => {
     const text = new TextDecoder().decode(st);
     const patched = new TextEncoder().encode(text.replace('"dtype":"F32","shape":[64]', '"dtype":"I32","shape":[64]'));
     f.set('model.safetensors', patched);
-    expect(failure(() => loadModelFolder(memoryFolder('i32', f)))).toMatchObject({ code: 'unsupported_dtype', file: 'i32/model.safetensors', tensor: 'model.layers.0.input_layernorm.weight', got: 'I32' });
+    expect(failure(() => loadModelFolder(memoryFolder('i32', f)))).toMatchObject({
+      code: 'unsupported_dtype',
+      file: 'i32/model.safetensors',
+      tensor: 'model.layers.0.input_layernorm.weight',
+      got: 'I32',
+    });
   });
 
   it('a missing tensor, a truncated shard and a broken header', () => {

@@ -14,10 +14,37 @@ export const GGUF_VALUE = { u8: 0, i8: 1, u16: 2, i16: 3, u32: 4, i32: 5, f32: 6
 /** ggml tensor types we dequantize, and the names of the others (for a clear refusal). */
 export const GGML_TYPE = { F32: 0, F16: 1, Q8_0: 8, BF16: 30 } as const;
 const GGML_TYPE_NAMES: Record<number, string> = {
-  0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 6: 'Q5_0', 7: 'Q5_1', 8: 'Q8_0', 9: 'Q8_1', 10: 'Q2_K', 11: 'Q3_K',
-  12: 'Q4_K', 13: 'Q5_K', 14: 'Q6_K', 15: 'Q8_K', 16: 'IQ2_XXS', 17: 'IQ2_XS', 18: 'IQ3_XXS', 19: 'IQ1_S', 20: 'IQ4_NL',
-  21: 'IQ3_S', 22: 'IQ2_S', 23: 'IQ4_XS', 24: 'I8', 25: 'I16', 26: 'I32', 27: 'I64', 28: 'F64', 29: 'IQ1_M', 30: 'BF16',
-  34: 'TQ1_0', 35: 'TQ2_0',
+  0: 'F32',
+  1: 'F16',
+  2: 'Q4_0',
+  3: 'Q4_1',
+  6: 'Q5_0',
+  7: 'Q5_1',
+  8: 'Q8_0',
+  9: 'Q8_1',
+  10: 'Q2_K',
+  11: 'Q3_K',
+  12: 'Q4_K',
+  13: 'Q5_K',
+  14: 'Q6_K',
+  15: 'Q8_K',
+  16: 'IQ2_XXS',
+  17: 'IQ2_XS',
+  18: 'IQ3_XXS',
+  19: 'IQ1_S',
+  20: 'IQ4_NL',
+  21: 'IQ3_S',
+  22: 'IQ2_S',
+  23: 'IQ4_XS',
+  24: 'I8',
+  25: 'I16',
+  26: 'I32',
+  27: 'I64',
+  28: 'F64',
+  29: 'IQ1_M',
+  30: 'BF16',
+  34: 'TQ1_0',
+  35: 'TQ2_0',
 };
 export function ggmlTypeName(type: number): string {
   return GGML_TYPE_NAMES[type] ?? `type ${type}`;
@@ -68,15 +95,42 @@ class Cursor {
     this.pos += n;
     return at;
   }
-  u8(what: string): number { const at = this.#need(1, what); return this.#view.getUint8(at); }
-  i8(what: string): number { const at = this.#need(1, what); return this.#view.getInt8(at); }
-  u16(what: string): number { const at = this.#need(2, what); return this.#view.getUint16(at, true); }
-  i16(what: string): number { const at = this.#need(2, what); return this.#view.getInt16(at, true); }
-  u32(what: string): number { const at = this.#need(4, what); return this.#view.getUint32(at, true); }
-  i32(what: string): number { const at = this.#need(4, what); return this.#view.getInt32(at, true); }
-  f32(what: string): number { const at = this.#need(4, what); return this.#view.getFloat32(at, true); }
-  f64(what: string): number { const at = this.#need(8, what); return this.#view.getFloat64(at, true); }
-  i64(what: string): bigint { const at = this.#need(8, what); return this.#view.getBigInt64(at, true); }
+  u8(what: string): number {
+    const at = this.#need(1, what);
+    return this.#view.getUint8(at);
+  }
+  i8(what: string): number {
+    const at = this.#need(1, what);
+    return this.#view.getInt8(at);
+  }
+  u16(what: string): number {
+    const at = this.#need(2, what);
+    return this.#view.getUint16(at, true);
+  }
+  i16(what: string): number {
+    const at = this.#need(2, what);
+    return this.#view.getInt16(at, true);
+  }
+  u32(what: string): number {
+    const at = this.#need(4, what);
+    return this.#view.getUint32(at, true);
+  }
+  i32(what: string): number {
+    const at = this.#need(4, what);
+    return this.#view.getInt32(at, true);
+  }
+  f32(what: string): number {
+    const at = this.#need(4, what);
+    return this.#view.getFloat32(at, true);
+  }
+  f64(what: string): number {
+    const at = this.#need(8, what);
+    return this.#view.getFloat64(at, true);
+  }
+  i64(what: string): bigint {
+    const at = this.#need(8, what);
+    return this.#view.getBigInt64(at, true);
+  }
   /** A u64 that must fit a safe integer and stay below `limit` (sizes, counts, offsets). */
   count(what: string, limit: number): number {
     const at = this.#need(8, what);
@@ -95,18 +149,30 @@ class Cursor {
 
 function readValue(c: Cursor, type: number, key: string, remaining: () => number, file: string): GgufValue {
   switch (type) {
-    case GGUF_VALUE.u8: return c.u8(key);
-    case GGUF_VALUE.i8: return c.i8(key);
-    case GGUF_VALUE.u16: return c.u16(key);
-    case GGUF_VALUE.i16: return c.i16(key);
-    case GGUF_VALUE.u32: return c.u32(key);
-    case GGUF_VALUE.i32: return c.i32(key);
-    case GGUF_VALUE.f32: return c.f32(key);
-    case GGUF_VALUE.bool: return c.u8(key) !== 0;
-    case GGUF_VALUE.string: return c.string(key);
-    case GGUF_VALUE.u64: return c.count(key, Number.MAX_SAFE_INTEGER);
-    case GGUF_VALUE.i64: return c.i64(key);
-    case GGUF_VALUE.f64: return c.f64(key);
+    case GGUF_VALUE.u8:
+      return c.u8(key);
+    case GGUF_VALUE.i8:
+      return c.i8(key);
+    case GGUF_VALUE.u16:
+      return c.u16(key);
+    case GGUF_VALUE.i16:
+      return c.i16(key);
+    case GGUF_VALUE.u32:
+      return c.u32(key);
+    case GGUF_VALUE.i32:
+      return c.i32(key);
+    case GGUF_VALUE.f32:
+      return c.f32(key);
+    case GGUF_VALUE.bool:
+      return c.u8(key) !== 0;
+    case GGUF_VALUE.string:
+      return c.string(key);
+    case GGUF_VALUE.u64:
+      return c.count(key, Number.MAX_SAFE_INTEGER);
+    case GGUF_VALUE.i64:
+      return c.i64(key);
+    case GGUF_VALUE.f64:
+      return c.f64(key);
     case GGUF_VALUE.array: {
       const itemType = c.u32(`item type of ${key}`);
       if (itemType === GGUF_VALUE.array) throw new ModelFileError('bad_metadata', file, `${key}: nested arrays are not supported`);
@@ -170,11 +236,15 @@ export function parseGguf(source: ByteSource): GgufFile {
 /** Bytes a tensor of `type` with `elements` values occupies, or undefined for types we cannot read. */
 export function ggmlByteLength(type: number, elements: number): number | undefined {
   switch (type) {
-    case GGML_TYPE.F32: return elements * 4;
+    case GGML_TYPE.F32:
+      return elements * 4;
     case GGML_TYPE.F16:
-    case GGML_TYPE.BF16: return elements * 2;
-    case GGML_TYPE.Q8_0: return elements % Q8_0_BLOCK === 0 ? (elements / Q8_0_BLOCK) * Q8_0_BLOCK_BYTES : undefined;
-    default: return undefined;
+    case GGML_TYPE.BF16:
+      return elements * 2;
+    case GGML_TYPE.Q8_0:
+      return elements % Q8_0_BLOCK === 0 ? (elements / Q8_0_BLOCK) * Q8_0_BLOCK_BYTES : undefined;
+    default:
+      return undefined;
   }
 }
 
@@ -185,16 +255,25 @@ export function readGgufTensor(source: ByteSource, gguf: GgufFile, name: string)
   const bytes = ggmlByteLength(info.type, info.elements);
   if (bytes === undefined) {
     const typeName = ggmlTypeName(info.type);
-    throw new ModelFileError('unsupported_dtype', source.name, `type ${typeName} is not supported (expected F32, F16, BF16 or Q8_0${info.type === GGML_TYPE.Q8_0 ? ' with a multiple of 32 elements' : ''})`, { tensor: name, expected: ['F32', 'F16', 'BF16', 'Q8_0'], got: typeName });
+    throw new ModelFileError(
+      'unsupported_dtype',
+      source.name,
+      `type ${typeName} is not supported (expected F32, F16, BF16 or Q8_0${info.type === GGML_TYPE.Q8_0 ? ' with a multiple of 32 elements' : ''})`,
+      { tensor: name, expected: ['F32', 'F16', 'BF16', 'Q8_0'], got: typeName },
+    );
   }
   if (info.offset + bytes > source.size) {
     throw new ModelFileError('truncated', source.name, `data ends at byte ${info.offset + bytes}, the file has ${source.size}`, { tensor: name, expected: info.offset + bytes, got: source.size });
   }
   const raw = source.read(info.offset, bytes);
   switch (info.type) {
-    case GGML_TYPE.F32: return decodeF32(raw, info.elements);
-    case GGML_TYPE.F16: return decodeF16(raw, info.elements);
-    case GGML_TYPE.BF16: return decodeBf16(raw, info.elements);
-    default: return decodeQ8_0(raw, info.elements);
+    case GGML_TYPE.F32:
+      return decodeF32(raw, info.elements);
+    case GGML_TYPE.F16:
+      return decodeF16(raw, info.elements);
+    case GGML_TYPE.BF16:
+      return decodeBf16(raw, info.elements);
+    default:
+      return decodeQ8_0(raw, info.elements);
   }
 }

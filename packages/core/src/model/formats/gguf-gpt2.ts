@@ -12,12 +12,18 @@ import type { TensorDtype } from './tensor-encoding.ts';
 // GPT-2's Conv1D weights transposed, i.e. [out][in] like every other matrix).
 
 const LAYER: Array<[keyof Gpt2LayerWeights, string, 'dim' | 'qkv' | 'hidden', 'dim' | 'hidden' | null]> = [
-  ['ln1Gain', 'attn_norm.weight', 'dim', null], ['ln1Bias', 'attn_norm.bias', 'dim', null],
-  ['wqkv', 'attn_qkv.weight', 'qkv', 'dim'], ['bqkv', 'attn_qkv.bias', 'qkv', null],
-  ['wo', 'attn_output.weight', 'dim', 'dim'], ['bo', 'attn_output.bias', 'dim', null],
-  ['ln2Gain', 'ffn_norm.weight', 'dim', null], ['ln2Bias', 'ffn_norm.bias', 'dim', null],
-  ['wfc', 'ffn_up.weight', 'hidden', 'dim'], ['bfc', 'ffn_up.bias', 'hidden', null],
-  ['wproj', 'ffn_down.weight', 'dim', 'hidden'], ['bproj', 'ffn_down.bias', 'dim', null],
+  ['ln1Gain', 'attn_norm.weight', 'dim', null],
+  ['ln1Bias', 'attn_norm.bias', 'dim', null],
+  ['wqkv', 'attn_qkv.weight', 'qkv', 'dim'],
+  ['bqkv', 'attn_qkv.bias', 'qkv', null],
+  ['wo', 'attn_output.weight', 'dim', 'dim'],
+  ['bo', 'attn_output.bias', 'dim', null],
+  ['ln2Gain', 'ffn_norm.weight', 'dim', null],
+  ['ln2Bias', 'ffn_norm.bias', 'dim', null],
+  ['wfc', 'ffn_up.weight', 'hidden', 'dim'],
+  ['bfc', 'ffn_up.bias', 'hidden', null],
+  ['wproj', 'ffn_down.weight', 'dim', 'hidden'],
+  ['bproj', 'ffn_down.bias', 'dim', null],
 ];
 
 function size(c: Gpt2Config, d: 'dim' | 'qkv' | 'hidden'): number {
@@ -28,7 +34,10 @@ function config(gguf: GgufFile, file: string): Gpt2Config {
   const m = (key: string, fallback?: number): number => {
     const v = gguf.metadata.get(`gpt2.${key}`) ?? fallback;
     if (typeof v !== 'number' || !(v > 0) || (key !== 'attention.layer_norm_epsilon' && (!Number.isInteger(v) || v > 1 << 24))) {
-      throw new ModelFileError('bad_metadata', file, `metadata gpt2.${key} is ${v === undefined ? 'missing' : JSON.stringify(String(v))}`, { expected: 'a positive number', got: v === undefined ? 'missing' : String(v) });
+      throw new ModelFileError('bad_metadata', file, `metadata gpt2.${key} is ${v === undefined ? 'missing' : JSON.stringify(String(v))}`, {
+        expected: 'a positive number',
+        got: v === undefined ? 'missing' : String(v),
+      });
     }
     return v;
   };
@@ -37,7 +46,16 @@ function config(gguf: GgufFile, file: string): Gpt2Config {
   if (dim % nHeads !== 0) throw new ModelFileError('bad_metadata', file, `embedding_length ${dim} is not a multiple of head_count ${nHeads}`);
   const embd = gguf.tensors.get('token_embd.weight');
   if (!embd) throw new ModelFileError('missing_tensor', file, 'is missing', { tensor: 'token_embd.weight' });
-  return { dim, nHeads, headSize: dim / nHeads, nLayers: m('block_count'), hiddenDim: m('feed_forward_length', 4 * dim), vocabSize: embd.dims[1] ?? 0, seqLen: m('context_length'), normEps: m('attention.layer_norm_epsilon', 1e-5) };
+  return {
+    dim,
+    nHeads,
+    headSize: dim / nHeads,
+    nLayers: m('block_count'),
+    hiddenDim: m('feed_forward_length', 4 * dim),
+    vocabSize: embd.dims[1] ?? 0,
+    seqLen: m('context_length'),
+    normEps: m('attention.layer_norm_epsilon', 1e-5),
+  };
 }
 
 function tensor(source: ByteSource, gguf: GgufFile, name: string, dims: number[]): Float32Array {
@@ -62,9 +80,12 @@ export function loadGgufGpt2(source: ByteSource): LoadedGpt2Model {
   });
   const tokenEmbedding = tensor(source, gguf, 'token_embd.weight', [c.dim, c.vocabSize]);
   const weights: Gpt2Weights = {
-    config: c, tokenEmbedding, layers,
+    config: c,
+    tokenEmbedding,
+    layers,
     positionEmbedding: tensor(source, gguf, 'position_embd.weight', [c.dim, c.seqLen]),
-    lnfGain: tensor(source, gguf, 'output_norm.weight', [c.dim]), lnfBias: tensor(source, gguf, 'output_norm.bias', [c.dim]),
+    lnfGain: tensor(source, gguf, 'output_norm.weight', [c.dim]),
+    lnfBias: tensor(source, gguf, 'output_norm.bias', [c.dim]),
     wcls: gguf.tensors.has('output.weight') ? tensor(source, gguf, 'output.weight', [c.dim, c.vocabSize]) : tokenEmbedding,
   };
   const model: LoadedGpt2Model = { format: 'gguf', source: source.name, architecture: 'gpt2', weights, parameterCount: gpt2ParameterCount(c) };
@@ -77,10 +98,14 @@ export function loadGgufGpt2(source: ByteSource): LoadedGpt2Model {
 export function* ggufGpt2Chunks(w: Gpt2Weights, dtype: TensorDtype = 'F32'): Generator<Uint8Array> {
   const c = w.config;
   const meta: Array<[string, number, unknown]> = [
-    ['general.architecture', GGUF_VALUE.string, 'gpt2'], ['general.alignment', GGUF_VALUE.u32, 32],
-    ['gpt2.context_length', GGUF_VALUE.u32, c.seqLen], ['gpt2.embedding_length', GGUF_VALUE.u32, c.dim],
-    ['gpt2.feed_forward_length', GGUF_VALUE.u32, c.hiddenDim], ['gpt2.block_count', GGUF_VALUE.u32, c.nLayers],
-    ['gpt2.attention.head_count', GGUF_VALUE.u32, c.nHeads], ['gpt2.attention.layer_norm_epsilon', GGUF_VALUE.f32, c.normEps],
+    ['general.architecture', GGUF_VALUE.string, 'gpt2'],
+    ['general.alignment', GGUF_VALUE.u32, 32],
+    ['gpt2.context_length', GGUF_VALUE.u32, c.seqLen],
+    ['gpt2.embedding_length', GGUF_VALUE.u32, c.dim],
+    ['gpt2.feed_forward_length', GGUF_VALUE.u32, c.hiddenDim],
+    ['gpt2.block_count', GGUF_VALUE.u32, c.nLayers],
+    ['gpt2.attention.head_count', GGUF_VALUE.u32, c.nHeads],
+    ['gpt2.attention.layer_norm_epsilon', GGUF_VALUE.f32, c.normEps],
   ];
   const tensors: GgufTensorSpec[] = [
     { name: 'token_embd.weight', dims: [c.dim, c.vocabSize], data: w.tokenEmbedding, dtype },

@@ -8,15 +8,25 @@ import { ModelFileError } from './model-file-error.ts';
 
 // llama.cpp's tensor names for the LLaMA architecture, per layer.
 const LAYER_TENSORS: Record<keyof LlamaLayerWeights, string> = {
-  rmsAtt: 'attn_norm', wq: 'attn_q', wk: 'attn_k', wv: 'attn_v', wo: 'attn_output',
-  rmsFfn: 'ffn_norm', w1: 'ffn_gate', w2: 'ffn_down', w3: 'ffn_up',
+  rmsAtt: 'attn_norm',
+  wq: 'attn_q',
+  wk: 'attn_k',
+  wv: 'attn_v',
+  wo: 'attn_output',
+  rmsFfn: 'ffn_norm',
+  w1: 'ffn_gate',
+  w2: 'ffn_down',
+  w3: 'ffn_up',
 };
 
 function metaNumber(gguf: GgufFile, file: string, key: string, fallback?: number): number {
   const v: GgufValue | undefined = gguf.metadata.get(key);
   if (v === undefined && fallback !== undefined) return fallback;
   if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new ModelFileError('bad_metadata', file, `metadata ${key} is ${v === undefined ? 'missing' : JSON.stringify(String(v))}, expected a number`, { expected: 'number', got: v === undefined ? 'missing' : typeof v });
+    throw new ModelFileError('bad_metadata', file, `metadata ${key} is ${v === undefined ? 'missing' : JSON.stringify(String(v))}, expected a number`, {
+      expected: 'number',
+      got: v === undefined ? 'missing' : typeof v,
+    });
   }
   return v;
 }
@@ -30,8 +40,7 @@ function llamaConfig(gguf: GgufFile, file: string): LlamaConfig {
   const shared = !gguf.tensors.has('output.weight');
   let c: LlamaConfig;
   try {
-    c = configFromHeader([m('embedding_length'), m('feed_forward_length'), m('block_count'), nHeads,
-      m('attention.head_count_kv', nHeads), shared ? vocab : -vocab, m('context_length')]);
+    c = configFromHeader([m('embedding_length'), m('feed_forward_length'), m('block_count'), nHeads, m('attention.head_count_kv', nHeads), shared ? vocab : -vocab, m('context_length')]);
   } catch (e) {
     throw new ModelFileError('bad_metadata', file, (e as Error).message, { cause: e });
   }
@@ -50,7 +59,12 @@ function tensor(source: ByteSource, gguf: GgufFile, name: string, dims: number[]
   if (got.length !== dims.length || got.some((d, i) => d !== dims[i])) {
     throw new ModelFileError('bad_shape', source.name, `has dims [${got}], expected [${dims}]`, { tensor: name, expected: dims, got });
   }
-  return checkLength(source.name, name, readGgufTensor(source, gguf, name), dims.reduce((a, b) => a * b, 1));
+  return checkLength(
+    source.name,
+    name,
+    readGgufTensor(source, gguf, name),
+    dims.reduce((a, b) => a * b, 1),
+  );
 }
 
 /** Loads a GGUF file of architecture `llama` (tensors dequantized to float32) with its embedded vocabulary. */
@@ -64,8 +78,15 @@ export function loadGguf(source: ByteSource): LoadedModel {
   const c = llamaConfig(gguf, source.name);
   const { dim, kvDim, hiddenDim, vocabSize } = c;
   const shapes: Record<keyof LlamaLayerWeights, number[]> = {
-    rmsAtt: [dim], wq: [dim, dim], wk: [dim, kvDim], wv: [dim, kvDim], wo: [dim, dim],
-    rmsFfn: [dim], w1: [dim, hiddenDim], w2: [hiddenDim, dim], w3: [dim, hiddenDim],
+    rmsAtt: [dim],
+    wq: [dim, dim],
+    wk: [dim, kvDim],
+    wv: [dim, kvDim],
+    wo: [dim, dim],
+    rmsFfn: [dim],
+    w1: [dim, hiddenDim],
+    w2: [hiddenDim, dim],
+    w3: [dim, hiddenDim],
   };
   const layers = Array.from({ length: c.nLayers }, (_, l) => {
     const layer = {} as LlamaLayerWeights;

@@ -49,7 +49,9 @@ export function ggufVocabulary(gguf: GgufFile, file: string, vocabSize: number):
 /** A GPT-2-style byte-level BPE tokenizer.json; tokens of type 3 (control) become special added tokens. */
 export function byteLevelTokenizerJson(tokens: readonly string[], merges: readonly string[], types?: readonly number[]): Record<string, unknown> {
   const vocab: Record<string, number> = {};
-  tokens.forEach((t, id) => { vocab[t] = id; });
+  tokens.forEach((t, id) => {
+    vocab[t] = id;
+  });
   const added = types ? tokens.flatMap((content, id) => (types[id] === CONTROL ? [{ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }] : [])) : [];
   return {
     version: '1.0',

@@ -25,7 +25,10 @@ const encoder = new TextEncoder();
 class Bytes {
   parts: Uint8Array[] = [];
   length = 0;
-  push(b: Uint8Array): void { this.parts.push(b); this.length += b.length; }
+  push(b: Uint8Array): void {
+    this.parts.push(b);
+    this.length += b.length;
+  }
   num(kind: 'u32' | 'i32' | 'f32' | 'u64' | 'u8', v: number): void {
     const size = kind === 'u64' ? 8 : kind === 'u8' ? 1 : 4;
     const b = new Uint8Array(size);
@@ -59,7 +62,8 @@ class Bytes {
       case GGUF_VALUE.string:
         this.str(v as string);
         return;
-      default: throw new Error(`writer: value type ${type}`);
+      default:
+        throw new Error(`writer: value type ${type}`);
     }
   }
 }
@@ -108,8 +112,7 @@ export function* ggufChunks(w: LlamaWeights, options: GgufWriteOptions = {}): Ge
   }
 
   const tensors: GgufTensorSpec[] = [];
-  const add = (name: string, dims: number[], data: Float32Array, matrix: boolean) =>
-    tensors.push({ name, dims, data, dtype: matrix ? dtype : 'F32' });
+  const add = (name: string, dims: number[], data: Float32Array, matrix: boolean) => tensors.push({ name, dims, data, dtype: matrix ? dtype : 'F32' });
   add('token_embd.weight', [c.dim, c.vocabSize], w.tokenEmbedding, true);
   w.layers.forEach((l, i) => {
     add(`blk.${i}.attn_norm.weight`, [c.dim], l.rmsAtt, false);

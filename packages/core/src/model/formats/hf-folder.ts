@@ -49,8 +49,7 @@ function llamaConfig(cfg: Record<string, unknown>, file: string): LlamaConfig {
   const tied = cfg.tie_word_embeddings === true;
   let c: LlamaConfig;
   try {
-    c = configFromHeader([num('hidden_size'), num('intermediate_size'), num('num_hidden_layers'), heads,
-      num('num_key_value_heads', heads), tied ? vocab : -vocab, num('max_position_embeddings')]);
+    c = configFromHeader([num('hidden_size'), num('intermediate_size'), num('num_hidden_layers'), heads, num('num_key_value_heads', heads), tied ? vocab : -vocab, num('max_position_embeddings')]);
   } catch (e) {
     throw new ModelFileError('bad_metadata', file, (e as Error).message, { cause: e });
   }
@@ -90,8 +89,15 @@ function shardsOf(folder: ModelFolder): (tensor: string) => SafetensorsFile {
 }
 
 const LAYER_TENSORS: Record<keyof LlamaLayerWeights, string> = {
-  rmsAtt: 'input_layernorm', wq: 'self_attn.q_proj', wk: 'self_attn.k_proj', wv: 'self_attn.v_proj', wo: 'self_attn.o_proj',
-  rmsFfn: 'post_attention_layernorm', w1: 'mlp.gate_proj', w2: 'mlp.down_proj', w3: 'mlp.up_proj',
+  rmsAtt: 'input_layernorm',
+  wq: 'self_attn.q_proj',
+  wk: 'self_attn.k_proj',
+  wv: 'self_attn.v_proj',
+  wo: 'self_attn.o_proj',
+  rmsFfn: 'post_attention_layernorm',
+  w1: 'mlp.gate_proj',
+  w2: 'mlp.down_proj',
+  w3: 'mlp.up_proj',
 };
 
 /** True when the folder looks like a Hugging Face model (config.json beside safetensors). */
@@ -107,18 +113,33 @@ export function loadHfFolder(folder: ModelFolder): LoadedModel {
   const arch = Array.isArray(archs) ? archs[0] : cfg.model_type;
   if (arch !== 'LlamaForCausalLM' && !(arch === undefined && cfg.model_type === 'llama')) {
     const gpt2 = arch === 'GPT2LMHeadModel' ? ' (GPT-2 loads with loadGpt2Folder, or loadSplitModelPath for any servable model)' : '';
-    throw new ModelFileError('unsupported_architecture', configFile, `architecture ${JSON.stringify(arch ?? cfg.model_type)} is not supported (expected LlamaForCausalLM)${gpt2}`, { expected: ['LlamaForCausalLM'], got: arch ?? cfg.model_type });
+    throw new ModelFileError('unsupported_architecture', configFile, `architecture ${JSON.stringify(arch ?? cfg.model_type)} is not supported (expected LlamaForCausalLM)${gpt2}`, {
+      expected: ['LlamaForCausalLM'],
+      got: arch ?? cfg.model_type,
+    });
   }
   const c = llamaConfig(cfg, configFile);
   const { dim, kvDim, hiddenDim, vocabSize, nHeads, nKvHeads } = c;
   const shardFor = shardsOf(folder);
   const read = (name: string, shape: number[]): Float32Array => {
     const st = shardFor(name);
-    return checkLength(st.source.name, name, readSafetensor(st, name, shape), shape.reduce((a, b) => a * b, 1));
+    return checkLength(
+      st.source.name,
+      name,
+      readSafetensor(st, name, shape),
+      shape.reduce((a, b) => a * b, 1),
+    );
   };
   const shapes: Record<keyof LlamaLayerWeights, number[]> = {
-    rmsAtt: [dim], wq: [dim, dim], wk: [kvDim, dim], wv: [kvDim, dim], wo: [dim, dim],
-    rmsFfn: [dim], w1: [hiddenDim, dim], w2: [dim, hiddenDim], w3: [hiddenDim, dim],
+    rmsAtt: [dim],
+    wq: [dim, dim],
+    wk: [kvDim, dim],
+    wv: [kvDim, dim],
+    wo: [dim, dim],
+    rmsFfn: [dim],
+    w1: [hiddenDim, dim],
+    w2: [dim, hiddenDim],
+    w3: [hiddenDim, dim],
   };
   const layers = Array.from({ length: c.nLayers }, (_, l) => {
     const layer = {} as LlamaLayerWeights;

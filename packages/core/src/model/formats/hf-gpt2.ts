@@ -18,7 +18,8 @@ export interface LoadedGpt2Model {
 function gpt2Config(cfg: Record<string, unknown>, file: string): Gpt2Config {
   const num = (key: string, fallback?: number): number => {
     const v = cfg[key] ?? fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0 || v > 1 << 24) throw new ModelFileError('bad_metadata', file, `${key} is ${JSON.stringify(cfg[key])}, expected a positive integer`, { expected: 'positive integer', got: cfg[key] });
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0 || v > 1 << 24)
+      throw new ModelFileError('bad_metadata', file, `${key} is ${JSON.stringify(cfg[key])}, expected a positive integer`, { expected: 'positive integer', got: cfg[key] });
     return v;
   };
   if (cfg.activation_function !== undefined && cfg.activation_function !== 'gelu_new') {
@@ -30,7 +31,16 @@ function gpt2Config(cfg: Record<string, unknown>, file: string): Gpt2Config {
   if (dim % nHeads !== 0) throw new ModelFileError('bad_metadata', file, `n_embd ${dim} is not a multiple of n_head ${nHeads}`);
   const eps = cfg.layer_norm_epsilon ?? 1e-5;
   if (typeof eps !== 'number' || !(eps > 0)) throw new ModelFileError('bad_metadata', file, 'layer_norm_epsilon must be a positive number', { got: eps });
-  return { dim, nHeads, headSize: dim / nHeads, nLayers: num('n_layer'), vocabSize: num('vocab_size'), seqLen: num('n_positions'), hiddenDim: (cfg.n_inner ?? null) === null ? 4 * dim : num('n_inner'), normEps: eps };
+  return {
+    dim,
+    nHeads,
+    headSize: dim / nHeads,
+    nLayers: num('n_layer'),
+    vocabSize: num('vocab_size'),
+    seqLen: num('n_positions'),
+    hiddenDim: (cfg.n_inner ?? null) === null ? 4 * dim : num('n_inner'),
+    normEps: eps,
+  };
 }
 
 /** transformers' Conv1D stores [in][out]; we keep matrices [out][in]. */
@@ -51,18 +61,29 @@ export function loadHfGpt2(folder: ModelFolder, cfg: Record<string, unknown>): L
   const layers: Gpt2LayerWeights[] = Array.from({ length: c.nLayers }, (_, l) => {
     const p = `h.${l}.`;
     return {
-      ln1Gain: read(`${p}ln_1.weight`, [dim]), ln1Bias: read(`${p}ln_1.bias`, [dim]),
-      wqkv: transpose(read(`${p}attn.c_attn.weight`, [dim, 3 * dim]), dim, 3 * dim), bqkv: read(`${p}attn.c_attn.bias`, [3 * dim]),
-      wo: transpose(read(`${p}attn.c_proj.weight`, [dim, dim]), dim, dim), bo: read(`${p}attn.c_proj.bias`, [dim]),
-      ln2Gain: read(`${p}ln_2.weight`, [dim]), ln2Bias: read(`${p}ln_2.bias`, [dim]),
-      wfc: transpose(read(`${p}mlp.c_fc.weight`, [dim, hiddenDim]), dim, hiddenDim), bfc: read(`${p}mlp.c_fc.bias`, [hiddenDim]),
-      wproj: transpose(read(`${p}mlp.c_proj.weight`, [hiddenDim, dim]), hiddenDim, dim), bproj: read(`${p}mlp.c_proj.bias`, [dim]),
+      ln1Gain: read(`${p}ln_1.weight`, [dim]),
+      ln1Bias: read(`${p}ln_1.bias`, [dim]),
+      wqkv: transpose(read(`${p}attn.c_attn.weight`, [dim, 3 * dim]), dim, 3 * dim),
+      bqkv: read(`${p}attn.c_attn.bias`, [3 * dim]),
+      wo: transpose(read(`${p}attn.c_proj.weight`, [dim, dim]), dim, dim),
+      bo: read(`${p}attn.c_proj.bias`, [dim]),
+      ln2Gain: read(`${p}ln_2.weight`, [dim]),
+      ln2Bias: read(`${p}ln_2.bias`, [dim]),
+      wfc: transpose(read(`${p}mlp.c_fc.weight`, [dim, hiddenDim]), dim, hiddenDim),
+      bfc: read(`${p}mlp.c_fc.bias`, [hiddenDim]),
+      wproj: transpose(read(`${p}mlp.c_proj.weight`, [hiddenDim, dim]), hiddenDim, dim),
+      bproj: read(`${p}mlp.c_proj.bias`, [dim]),
     };
   });
   const tokenEmbedding = read('wte.weight', [c.vocabSize, dim]);
   const weights: Gpt2Weights = {
-    config: c, tokenEmbedding, positionEmbedding: read('wpe.weight', [c.seqLen, dim]), layers,
-    lnfGain: read('ln_f.weight', [dim]), lnfBias: read('ln_f.bias', [dim]), wcls: tokenEmbedding,
+    config: c,
+    tokenEmbedding,
+    positionEmbedding: read('wpe.weight', [c.seqLen, dim]),
+    layers,
+    lnfGain: read('ln_f.weight', [dim]),
+    lnfBias: read('ln_f.bias', [dim]),
+    wcls: tokenEmbedding,
   };
   const model: LoadedGpt2Model = { format: 'safetensors', source: folder.name, architecture: 'gpt2', weights, parameterCount: gpt2ParameterCount(c) };
   if (folder.has('tokenizer.json')) model.tokenizer = { kind: 'hf-json', bytes: folder.readBytes('tokenizer.json') };

@@ -35,12 +35,7 @@ function config(source: ByteSource, values: number[]): LlamaConfig {
 
 function checkSize(source: ByteSource, expected: number, what: string): void {
   if (source.size !== expected) {
-    throw new ModelFileError(
-      source.size < expected ? 'truncated' : 'bad_header',
-      source.name,
-      `${what} implies ${expected} bytes, the file has ${source.size}`,
-      { expected, got: source.size },
-    );
+    throw new ModelFileError(source.size < expected ? 'truncated' : 'bad_header', source.name, `${what} implies ${expected} bytes, the file has ${source.size}`, { expected, got: source.size });
   }
 }
 
@@ -59,8 +54,18 @@ function weightsFrom(c: LlamaConfig, tensor: (name: string) => Float32Array): Ll
 
 // llama2.c's legacy names (tensorLengths) to ours.
 const LEGACY_NAMES: Record<string, string> = {
-  token_embedding: 'tokenEmbedding', rms_att: 'rmsAtt', wq: 'wq', wk: 'wk', wv: 'wv', wo: 'wo', rms_ffn: 'rmsFfn',
-  w1: 'w1', w2: 'w2', w3: 'w3', rms_final: 'rmsFinal', wcls: 'wcls',
+  token_embedding: 'tokenEmbedding',
+  rms_att: 'rmsAtt',
+  wq: 'wq',
+  wk: 'wk',
+  wv: 'wv',
+  wo: 'wo',
+  rms_ffn: 'rmsFfn',
+  w1: 'w1',
+  w2: 'w2',
+  w3: 'w3',
+  rms_final: 'rmsFinal',
+  wcls: 'wcls',
 };
 
 function loadLegacy(source: ByteSource): LoadedModel {
@@ -160,4 +165,3 @@ export function loadLlama2c(source: ByteSource): LoadedModel {
   }
   return loadLegacy(source);
 }
-

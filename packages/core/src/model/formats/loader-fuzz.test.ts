@@ -16,7 +16,7 @@ const vocab = { model: 'llama' as const, tokens: Array.from({ length: 300 }, (_,
 
 function rng(seed: number): () => number {
   let s = seed;
-  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
 }
 
 function mutations(bytes: Uint8Array, count: number, seed: number): Uint8Array[] {
@@ -64,11 +64,13 @@ describe.each([
 describe('Hugging Face safetensors', () => {
   it('200 truncated or corrupted model.safetensors load or fail with ModelFileError', () => {
     const files = hfLlamaFolderBytes(weights);
-    const codes = new Set(mutations(files.get('model.safetensors')!, 200, 9).map((m) => {
-      const f = new Map(files);
-      f.set('model.safetensors', m);
-      return expectTypedOrOk(() => loadModelFolder(memoryFolder('fuzz', f)));
-    }));
+    const codes = new Set(
+      mutations(files.get('model.safetensors')!, 200, 9).map((m) => {
+        const f = new Map(files);
+        f.set('model.safetensors', m);
+        return expectTypedOrOk(() => loadModelFolder(memoryFolder('fuzz', f)));
+      }),
+    );
     expect(codes.size).toBeGreaterThan(1);
   });
 });

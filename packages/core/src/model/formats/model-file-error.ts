@@ -22,12 +22,7 @@ export class ModelFileError extends FheLlmError {
   readonly file: string;
   readonly tensor: string | undefined;
 
-  constructor(
-    code: ModelFileErrorCode,
-    file: string,
-    message: string,
-    details: { tensor?: string; expected?: unknown; got?: unknown; cause?: unknown } = {},
-  ) {
+  constructor(code: ModelFileErrorCode, file: string, message: string, details: { tensor?: string; expected?: unknown; got?: unknown; cause?: unknown } = {}) {
     const where = details.tensor === undefined ? file : `${file}, tensor ${details.tensor}`;
     super(code, `${where}: ${message}`, details);
     this.file = file;

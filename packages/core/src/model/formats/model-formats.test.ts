@@ -24,10 +24,12 @@ function logits(weights: LlamaWeights): Float32Array[] {
 function relativeError(a: Float32Array[], b: Float32Array[]): number {
   let err = 0;
   let max = 0;
-  a.forEach((row, p) => row.forEach((v, i) => {
-    err = Math.max(err, Math.abs(v - b[p][i]));
-    max = Math.max(max, Math.abs(v));
-  }));
+  a.forEach((row, p) =>
+    row.forEach((v, i) => {
+      err = Math.max(err, Math.abs(v - b[p][i]));
+      max = Math.max(max, Math.abs(v));
+    }),
+  );
   return err / max;
 }
 

@@ -29,7 +29,10 @@ describe.each(WRITE_FORMATS.map((f) => [f]))('%s on disk', (format) => {
     const logits = new Float32Transformer(model.weights).forward(1, 0);
     let err = 0;
     let max = 0;
-    first.forEach((v, i) => { err = Math.max(err, Math.abs(v - logits[i])); max = Math.max(max, Math.abs(v)); });
+    first.forEach((v, i) => {
+      err = Math.max(err, Math.abs(v - logits[i]));
+      max = Math.max(max, Math.abs(v));
+    });
     expect(err / max).toBeLessThanOrEqual(TOLERANCE[format] ?? 0);
     // GGUF and HF folders carry their vocabulary; llama2.c checkpoints get one beside them.
     const tokenizerBytes = model.tokenizer?.bytes;

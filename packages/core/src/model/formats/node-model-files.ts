@@ -28,7 +28,8 @@ class FileSource implements ByteSource {
     let done = 0;
     while (done < length) {
       const n = readSync(this.#fd, out, done, length - done, offset + done);
-      if (n === 0) throw new ModelFileError('truncated', this.name, `file ended at byte ${offset + done} while reading ${length} bytes at ${offset}`, { expected: offset + length, got: offset + done });
+      if (n === 0)
+        throw new ModelFileError('truncated', this.name, `file ended at byte ${offset + done} while reading ${length} bytes at ${offset}`, { expected: offset + length, got: offset + done });
       done += n;
     }
     return out;

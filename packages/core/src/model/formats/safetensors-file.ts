@@ -29,7 +29,10 @@ export function parseSafetensors(source: ByteSource): SafetensorsFile {
   const lenBytes = source.read(0, 8);
   const headerLength = new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true);
   if (headerLength > BigInt(Math.min(MAX_HEADER, source.size - 8))) {
-    throw new ModelFileError(headerLength > BigInt(MAX_HEADER) ? 'bad_header' : 'truncated', file, `safetensors header of ${headerLength} bytes does not fit the file`, { expected: `<= ${Math.min(MAX_HEADER, source.size - 8)}`, got: headerLength.toString() });
+    throw new ModelFileError(headerLength > BigInt(MAX_HEADER) ? 'bad_header' : 'truncated', file, `safetensors header of ${headerLength} bytes does not fit the file`, {
+      expected: `<= ${Math.min(MAX_HEADER, source.size - 8)}`,
+      got: headerLength.toString(),
+    });
   }
   const n = Number(headerLength);
   let header: unknown;
@@ -46,8 +49,15 @@ export function parseSafetensors(source: ByteSource): SafetensorsFile {
     const v = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const shape = v?.shape;
     const offsets = v?.data_offsets;
-    if (typeof v?.dtype !== 'string' || !Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0) ||
-        !Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d) => Number.isSafeInteger(d) && d >= 0) || offsets[1] < offsets[0]) {
+    if (
+      typeof v?.dtype !== 'string' ||
+      !Array.isArray(shape) ||
+      !shape.every((d) => Number.isSafeInteger(d) && d >= 0) ||
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every((d) => Number.isSafeInteger(d) && d >= 0) ||
+      offsets[1] < offsets[0]
+    ) {
       throw new ModelFileError('bad_header', file, 'needs {dtype, shape, data_offsets: [begin, end]}', { tensor: name });
     }
     const begin = dataStart + offsets[0];
@@ -72,7 +82,11 @@ export function readSafetensor(st: SafetensorsFile, name: string, shape: number[
   }
   const count = shape.reduce((a, b) => a * b, 1);
   if (info.end - info.begin !== count * per) {
-    throw new ModelFileError('bad_header', file, `holds ${info.end - info.begin} bytes, ${info.dtype}[${shape}] needs ${count * per}`, { tensor: name, expected: count * per, got: info.end - info.begin });
+    throw new ModelFileError('bad_header', file, `holds ${info.end - info.begin} bytes, ${info.dtype}[${shape}] needs ${count * per}`, {
+      tensor: name,
+      expected: count * per,
+      got: info.end - info.begin,
+    });
   }
   const raw = st.source.read(info.begin, count * per);
   return info.dtype === 'F32' ? decodeF32(raw, count) : info.dtype === 'F16' ? decodeF16(raw, count) : decodeBf16(raw, count);

@@ -19,10 +19,14 @@ function encode16(values: Float32Array, convert: (v: number) => number): Uint8Ar
 
 export function encodeTensor(values: Float32Array, dtype: TensorDtype): Uint8Array {
   switch (dtype) {
-    case 'F32': return encodeF32(values);
-    case 'F16': return encode16(values, f32ToF16);
-    case 'BF16': return encode16(values, f32ToBf16);
-    case 'Q8_0': return encodeQ8_0(values);
+    case 'F32':
+      return encodeF32(values);
+    case 'F16':
+      return encode16(values, f32ToF16);
+    case 'BF16':
+      return encode16(values, f32ToBf16);
+    case 'Q8_0':
+      return encodeQ8_0(values);
   }
 }
 
