@@ -34,6 +34,12 @@ describe('planning split giant steps', () => {
     }
   });
 
+  it('keeps large operators to output tiles: each tile is held by one worker, a shared tile by all', () => {
+    // GPT-2 small's FFN-out + QKV step under the large-model preset: about 180 MB of plaintexts.
+    const plan = planLinear(getPreset('ckks-flat-n8192-q120'), 3072, 3840, { parallelism: 2 });
+    expect(plan.giantParts).toBe(1);
+  });
+
   it('gives every giant step to exactly one part', () => {
     const plan = { giantSteps: 13, giantParts: 2 };
     expect(giantPartSteps(plan, 0)).toEqual([0, 2, 4, 6, 8, 10, 12]);
