@@ -226,7 +226,16 @@ function* giantPartChoices(giantSteps: number, outTiles: number, parallelism: nu
   for (let parts = 2; parts <= parallelism && 2 * parts <= giantSteps; parts *= 2) yield parts;
 }
 
-function* candidates(dOut: number, dIn: number, slots: number, batch: number, allowPreRotation: boolean, parallelism: number, relayRotatesInput: boolean, plaintextBytes: number): Generator<Candidate> {
+function* candidates(
+  dOut: number,
+  dIn: number,
+  slots: number,
+  batch: number,
+  allowPreRotation: boolean,
+  parallelism: number,
+  relayRotatesInput: boolean,
+  plaintextBytes: number,
+): Generator<Candidate> {
   // Blocked packing: B from small to the whole ciphertext.
   for (let blockSize = 1; blockSize <= slots; blockSize *= 2) {
     const totalBlocks = slots / blockSize;
