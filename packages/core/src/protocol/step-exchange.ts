@@ -102,20 +102,7 @@ export function evaluateGroup(
   outputTiles?: readonly number[],
   rerandomizer?: ResponseRerandomizer,
 ): Uint8Array[] {
-  const ctx = operator.ctx;
-  const inputs = [];
-  try {
-    for (const bytes of group.items) inputs.push(ctx.loadCiphertext(bytes));
-    const outputs = operator.evaluate(inputs, group.vectors, keys, undefined, outputTiles);
-    try {
-      if (rerandomizer) for (const ct of outputs) rerandomizer.apply(ct);
-      return outputs.map((ct) => ctx.saveCiphertext(ct));
-    } finally {
-      outputs.forEach((ct) => ct.delete());
-    }
-  } finally {
-    inputs.forEach((ct) => ct.delete());
-  }
+  return onLoadedGroup(operator, group, (inputs) => operator.evaluate(inputs, group.vectors, keys, undefined, outputTiles), rerandomizer);
 }
 
 /**
@@ -126,19 +113,7 @@ export function evaluateGroup(
  * an answer of them.
  */
 export function evaluateGroupPart(operator: LinearOperator, keys: GaloisKeys, group: { vectors: number; items: readonly Uint8Array[] }, giant: GiantPart): Uint8Array[] {
-  const ctx = operator.ctx;
-  const inputs = [];
-  try {
-    for (const bytes of group.items) inputs.push(ctx.loadCiphertext(bytes));
-    const partials = operator.evaluatePart(inputs, group.vectors, keys, giant);
-    try {
-      return partials.map((ct) => ctx.saveCiphertext(ct));
-    } finally {
-      partials.forEach((ct) => ct.delete());
-    }
-  } finally {
-    inputs.forEach((ct) => ct.delete());
-  }
+  return onLoadedGroup(operator, group, (inputs) => operator.evaluatePart(inputs, group.vectors, keys, giant));
 }
 
 /**
@@ -160,19 +135,45 @@ export function evaluateGroupShared(
   rerandomizer?: ResponseRerandomizer,
 ): Uint8Array[] {
   const ctx = operator.ctx;
+  return onLoadedGroup(
+    operator,
+    group,
+    (inputs) => {
+      const partials: Ciphertext[][] = [];
+      try {
+        for (let part = 0; part < parts; part++) {
+          if (part === 0 || claim(part)) partials.push(operator.evaluatePart(inputs, group.vectors, keys, { part, parts }));
+          else {
+            const row: Ciphertext[] = [];
+            partials.push(row);
+            for (const bytes of partial(part)) row.push(ctx.loadCiphertext(bytes));
+          }
+        }
+        return operator.combineParts(partials, group.vectors, keys);
+      } finally {
+        partials.flat().forEach((ct) => ct.delete());
+      }
+    },
+    rerandomizer,
+  );
+}
+
+/**
+ * Load a group's ciphertexts (SEAL's check, then the plan's checks inside
+ * `evaluate`), run `evaluate` on them, re-randomize what it returns when
+ * asked and serialize it; frees every ciphertext either side made.
+ */
+function onLoadedGroup(
+  operator: LinearOperator,
+  group: { items: readonly Uint8Array[] },
+  evaluate: (inputs: readonly Ciphertext[]) => Ciphertext[],
+  rerandomizer?: ResponseRerandomizer,
+): Uint8Array[] {
+  const ctx = operator.ctx;
   const inputs: Ciphertext[] = [];
-  const partials: Ciphertext[][] = [];
   try {
     for (const bytes of group.items) inputs.push(ctx.loadCiphertext(bytes));
-    for (let part = 0; part < parts; part++) {
-      if (part === 0 || claim(part)) partials.push(operator.evaluatePart(inputs, group.vectors, keys, { part, parts }));
-      else {
-        const row: Ciphertext[] = [];
-        partials.push(row);
-        for (const bytes of partial(part)) row.push(ctx.loadCiphertext(bytes));
-      }
-    }
-    const outputs = operator.combineParts(partials, group.vectors, keys);
+    const outputs = evaluate(inputs);
     try {
       if (rerandomizer) for (const ct of outputs) rerandomizer.apply(ct);
       return outputs.map((ct) => ctx.saveCiphertext(ct));
@@ -181,7 +182,6 @@ export function evaluateGroupShared(
     }
   } finally {
     inputs.forEach((ct) => ct.delete());
-    partials.flat().forEach((ct) => ct.delete());
   }
 }
 
