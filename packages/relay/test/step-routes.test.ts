@@ -96,6 +96,26 @@ describe('POST /v1/models/{id}/steps/{step}', () => {
     expect(text).toContain('fhe_relay_worker_restarts_total 0');
   });
 
+  it('re-randomizes responses to a decoding session with encryptions of zero made between its requests', async () => {
+    const zeros = async () => {
+      const text = await (await relay.app.request('/metrics')).text();
+      const read = (source: string) => Number(new RegExp(`fhe_relay_zero_encryptions_total\\{source="${source}"\\} (\\d+)`).exec(text)?.[1]);
+      return { spare: read('spare'), onRequest: read('on_request') };
+    };
+    const before = await zeros();
+    // A decoding client: one request at a time, with its own work in between.
+    for (let i = 0; i < 8; i++) {
+      expect((await postStep(relay, 1, stepBody(1, inputs(1, 1, i)))).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const after = await zeros();
+    const spare = after.spare - before.spare;
+    const onRequest = after.onRequest - before.onRequest;
+    expect(spare + onRequest).toBe(8);
+    // Each worker's first response for the session may miss; a worker blocked between tasks would miss them all.
+    expect(spare).toBeGreaterThanOrEqual(5);
+  });
+
   it('answers 404 step_not_found, model_not_found and session_not_found', async () => {
     const body = stepBody(1, inputs(1, 1));
     for (const step of ['11', '99', 'x', '-1', '1.5', '']) {

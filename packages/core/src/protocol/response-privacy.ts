@@ -122,6 +122,8 @@ export class ResponseRerandomizer {
   /** Encryptions of zero made ahead of use (see makeSpare), each used once. */
   readonly #spares: Ciphertext[] = [];
   #deleted = false;
+  /** Encryptions of zero added so far: spares made ahead, and ones made on the request's path. */
+  readonly zeroEncryptions = { spare: 0, onRequest: 0 };
 
   /** `publicKey` is owned from now on. */
   constructor(ctx: CkksContext, publicKey: PublicKey, privacy: ResponsePrivacy) {
@@ -187,6 +189,8 @@ export class ResponseRerandomizer {
   /** Enc_pk(0) at `ct`'s level and scale (zero is zero at any scale): a spare when one is ready. */
   #zeroEncryption(ct: Ciphertext): Ciphertext {
     const spare = this.#spares.pop();
+    if (spare) this.zeroEncryptions.spare++;
+    else this.zeroEncryptions.onRequest++;
     const fresh = spare ?? new this.ctx.seal.Ciphertext();
     const parmsId = ct.parmsId();
     try {

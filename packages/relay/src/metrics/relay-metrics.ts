@@ -71,6 +71,7 @@ export class RelayMetrics {
   readonly workerBusy: Counter;
   readonly workerRestarts: Counter;
   readonly keyCacheLookups: Counter<'result'>;
+  readonly zeroEncryptions: Counter<'source'>;
   #sources: GaugeSources | undefined;
 
   constructor() {
@@ -117,6 +118,13 @@ export class RelayMetrics {
       registers,
     });
     for (const result of ['hit', 'miss']) this.keyCacheLookups.inc({ result }, 0);
+    this.zeroEncryptions = new Counter({
+      name: 'fhe_relay_zero_encryptions_total',
+      help: 'Encryptions of zero added to responses (re-randomization), by source: spare (made between tasks) or on_request (made on the request path: workers too busy to prepare them)',
+      labelNames: ['source'],
+      registers,
+    });
+    for (const source of ['spare', 'on_request']) this.zeroEncryptions.inc({ source }, 0);
 
     const metrics = this;
     const pool = () => metrics.#sources?.pool();

@@ -87,22 +87,39 @@ function deleteKeys(entry: SessionKeys): void {
 const keyCache = new KeyCache<SessionKeys>(init.keyCacheBytes, deleteKeys);
 /** Set by borrowKeys for the task being run; reported with its result. */
 let keyCacheHit: boolean | undefined;
+/** The current task's encryptions of zero (see WorkerStats.zeroEncryptions). */
+let zeroEncryptions: WorkerStats['zeroEncryptions'];
 
 /** This thread's memory and key cache, for the relay's metrics (getHeapStatistics is per isolate). */
 function stats(): WorkerStats {
   const heap = getHeapStatistics();
   const out: WorkerStats = { threadId, heapBytes: heap.used_heap_size, externalBytes: heap.external_memory, keyCacheBytes: keyCache.bytes };
   if (keyCacheHit !== undefined) out.keyCacheHit = keyCacheHit;
+  if (zeroEncryptions && zeroEncryptions.spare + zeroEncryptions.onRequest > 0) out.zeroEncryptions = zeroEncryptions;
   return out;
 }
+
+/** When this worker last finished a task (performance.now()); being ready counts as one (first requests follow it). */
+let lastTaskEnded = performance.now();
+/**
+ * Warming waits until the worker has had no task for this long: a session
+ * decoding sends one every few tens of milliseconds, and one warming job
+ * (a step's plan for 8 vectors, 0.1-0.5 s) delays a task that arrives
+ * meanwhile. A replacement worker also waits this long after it is ready,
+ * when requests are likely.
+ */
+const WARM_AFTER_QUIET_MS = 1000;
 
 parentPort?.postMessage({ type: 'fhe-llm-worker-ready', threadId, stats: stats() } satisfies WorkerReadyMessage);
 warmBatchedPlans();
 
 /**
  * After ready: encode the batched plans a prompt's prefill uses (2, 4 and 8
- * vectors), one step at a time between tasks, so the first prompt does not
- * pay seconds of encoding while decoding traffic is served meanwhile.
+ * vectors), one step at a time in quiet spells between tasks, so the first
+ * prompt does not pay seconds of encoding and decoding traffic is not
+ * delayed by it. Under steady load a plan is encoded on its first request
+ * instead. (This needs the worker's event loop: piscina's blocking
+ * Atomics.wait between tasks would starve it, see evaluation-pool.ts.)
  */
 function warmBatchedPlans(): void {
   const work: (() => void)[] = [];
@@ -118,6 +135,8 @@ function warmBatchedPlans(): void {
     }
   }
   const next = () => {
+    const quietMs = performance.now() - lastTaskEnded;
+    if (quietMs < WARM_AFTER_QUIET_MS) return void setTimeout(next, WARM_AFTER_QUIET_MS - quietMs);
     const job = work.shift();
     if (!job) return;
     job();
@@ -180,6 +199,8 @@ const PART_WAIT_MS = 120_000;
 function evaluate(task: EvaluateTask): { outputs: Uint8Array[]; evalMs: number; heldTiles: number[]; partsEvaluated?: number } {
   const { operators, operator } = operatorFor(task);
   const borrowed = borrowKeys(operators, task.keys);
+  const counted = borrowed.rerandomizer?.zeroEncryptions;
+  const before = counted && { ...counted };
   try {
     const started = performance.now();
     // Kept in the key cache, so the spares live exactly as long as the session's keys do here.
@@ -191,6 +212,7 @@ function evaluate(task: EvaluateTask): { outputs: Uint8Array[]; evalMs: number; 
     const outputs = evaluateGroup(operator, borrowed.keys, task.group, task.tiles, borrowed.rerandomizer);
     return { outputs, evalMs: performance.now() - started, heldTiles: operator.heldTiles };
   } finally {
+    if (counted && before) zeroEncryptions = { spare: counted.spare - before.spare, onRequest: counted.onRequest - before.onRequest };
     borrowed.release();
   }
 }
@@ -279,13 +301,18 @@ function keepSparesFor(rerandomizer: ResponseRerandomizer | undefined): void {
 
 export default function run(task: WorkerTask): WorkerResult {
   if (task.kind !== 'checkKeys' && Atomics.load(task.cancelled, 0) !== 0) return { ok: false, cancelled: true, busyMs: 0 };
-  const result = runTask(task);
-  return { ...result, ...recycleIfOverBudget() };
+  try {
+    const result = runTask(task);
+    return { ...result, ...recycleIfOverBudget() };
+  } finally {
+    lastTaskEnded = performance.now();
+  }
 }
 
 function runTask(task: WorkerTask): WorkerResult {
   const started = performance.now();
   keyCacheHit = undefined;
+  zeroEncryptions = undefined;
   const cpuStarted = process.threadCpuUsage();
   try {
     let result: { outputs: Uint8Array[]; evalMs: number; heldTiles?: number[]; partsEvaluated?: number } = { outputs: [], evalMs: 0 };

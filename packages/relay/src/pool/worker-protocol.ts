@@ -74,6 +74,8 @@ export interface WorkerStats {
   keyCacheBytes: number;
   /** Whether the task found its keys deserialized in the cache (absent: no keys looked up). */
   keyCacheHit?: boolean;
+  /** Encryptions of zero the task's re-randomization used: made ahead between tasks, or on the request's path. */
+  zeroEncryptions?: { spare: number; onRequest: number };
 }
 
 /** The worker's WebAssembly heap after a task; `recycling` when it passed its budget and is leaving. */
