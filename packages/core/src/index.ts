@@ -31,26 +31,16 @@ export { packInput, unpackOutput, diagonalSlots, biasSlots, outputSlotRows, rota
 export { evaluatePlanPlain, linearReference } from './linear/plain-twin.ts';
 export { LinearOperator, plaintextBytes, type EvaluationStats, type GiantPart, type WeightEncoding } from './linear/linear-operator.ts';
 export { encodeEnvelope, decodeEnvelope, ENVELOPE_MAGIC, ENVELOPE_VERSION, MAX_ENVELOPE_ITEMS, type Envelope, type EnvelopeKindName } from './wire/envelope.ts';
-export {
-  planStep,
-  groupSizes,
-  encryptStepRequest,
-  decryptStepResponse,
-  maxStepResponseBytes,
-  splitRequestGroups,
-  evaluateGroup,
-  evaluateGroupPart,
-  evaluateGroupShared,
-  encodeStepResponse,
-  splitOutputTiles,
-  type StepShape as LinearStepShape,
-} from './protocol/step-exchange.ts';
-export { ResponseRerandomizer, RESPONSE_PRIVACY_MODES, needsPublicKey, gaussianSamples, type ResponsePrivacy, type ResponsePrivacyMode } from './protocol/response-privacy.ts';
+export { planStep, groupSizes, type StepShape as LinearStepShape } from './protocol/step-plan.ts';
+export { encryptStepRequest, decryptStepResponse, maxStepResponseBytes, runEncryptedStep, type TrafficCounters } from './client/step-exchange.ts';
+export { splitRequestGroups, evaluateGroup, evaluateGroupPart, evaluateGroupShared, encodeStepResponse, splitOutputTiles } from './server/step-exchange.ts';
+export { RESPONSE_PRIVACY_MODES, needsPublicKey, type ResponsePrivacy, type ResponsePrivacyMode } from './protocol/response-privacy.ts';
+export { ResponseRerandomizer, gaussianSamples } from './server/response-rerandomizer.ts';
 export type { SessionGrant } from './protocol/session-grant.ts';
 export { describeEncryptedModel, planModelStep, planVectorCounts, PLANNER_VERSION, type EncryptedModelDescriptor, type DescribeOptions } from './inference/encrypted-model.ts';
-export { StepOperators, type StepOperatorsOptions } from './inference/step-operators.ts';
-export { isSharded, tileOwner, heldTiles, shardTiles, type TileShard } from './inference/tile-shards.ts';
-export { LocalFheStepRunner, runEncryptedStep, type TrafficCounters } from './inference/local-fhe-runner.ts';
+export { StepOperators, type StepOperatorsOptions } from './server/step-operators.ts';
+export { isSharded, tileOwner, heldTiles, shardTiles, type TileShard } from './server/tile-shards.ts';
+export { LocalFheStepRunner } from './local/local-fhe-runner.ts';
 export {
   AUTO_PRESET,
   autoPlanning,
