@@ -34,6 +34,14 @@ for (const file of readdirSync(join(packageDir, 'dist'), { recursive: true, enco
   if (rewritten !== text) writeFileSync(path, rewritten);
 }
 
+// Every built file package.json's `exports` names (`@fhe-llm/core/client` and the
+// like) must now exist: tsc builds all of src/, but a missing entry would only
+// show in a consumer's bundler.
+const targets = (value: unknown): string[] => (typeof value === 'string' ? [value] : value && typeof value === 'object' ? Object.values(value).flatMap(targets) : []);
+const { exports } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { exports?: unknown };
+const missing = targets(exports).filter((target) => target.startsWith('./dist/') && !existsSync(join(packageDir, target)));
+if (missing.length) throw new Error(`package.json exports files the build did not write: ${missing.join(', ')}`);
+
 if (process.argv.includes('--model')) {
   const target = join(packageDir, 'models', 'stories260K');
   rmSync(target, { recursive: true, force: true });

@@ -2,7 +2,8 @@
 // One JSON object per line: a primitive-cost line per preset, then one line
 // per (preset, shape) with the plan's counts, sizes, timings and error, and a
 // line with the Galois-key size for every stories260K operator.
-import { CkksClient, CkksContext, LinearOperator, linearReference, planLinear, unionGaloisSteps } from '../src/index.ts';
+import { CkksContext, LinearOperator, linearReference, planLinear, unionGaloisSteps } from '../src/index.ts';
+import { CkksClient } from '../src/client/index.ts';
 import { randomVector, randomWeights, seededRandom } from '../src/linear/test-helpers.ts';
 
 const quick = process.argv.includes('--quick');

@@ -6,20 +6,11 @@
 // reproduces llama2.c for every reference prompt. One JSON line per mode.
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import {
-  CkksClient,
-  CkksContext,
-  DEFAULT_PRESET,
-  LocalFheStepRunner,
-  PlaintextStepRunner,
-  Sampler,
-  SplitInferenceClient,
-  StepOperators,
-  generate,
-  prepareModel,
-  type ResponsePrivacy,
-  type StepRunner,
-} from '../src/index.ts';
+import { CkksContext, DEFAULT_PRESET, PlaintextStepRunner, Sampler, SplitInferenceClient, generate, prepareModel, type StepRunner } from '../src/index.ts';
+import type { ResponsePrivacy } from '../src/protocol/index.ts';
+import { CkksClient } from '../src/client/index.ts';
+import { StepOperators } from '../src/server/index.ts';
+import { LocalFheStepRunner } from '../src/local/index.ts';
 
 const { values } = parseArgs({ options: { sigmas: { type: 'string', default: '1e-4,1e-3,3e-3,1e-2,3e-2' }, tokens: { type: 'string', default: '48' } } });
 const modelDir = new URL('../../../models/stories260K/', import.meta.url);

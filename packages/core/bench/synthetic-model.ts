@@ -5,13 +5,10 @@
 // error and the smallest top-2 logit gap of the plaintext run.
 import { parseArgs } from 'node:util';
 import {
-  CkksClient,
   CkksContext,
   Float32Transformer,
-  LocalFheStepRunner,
   Sampler,
   SplitInferenceClient,
-  StepOperators,
   generate,
   llamaParameterCount,
   parseTokenizerFile,
@@ -21,6 +18,9 @@ import {
   type SyntheticShape,
   type TokenForwarder,
 } from '../src/index.ts';
+import { CkksClient } from '../src/client/index.ts';
+import { StepOperators } from '../src/server/index.ts';
+import { LocalFheStepRunner } from '../src/local/index.ts';
 import { vocabularyFor } from '../src/node.ts';
 
 const { values } = parseArgs({ options: { shape: { type: 'string' }, tokens: { type: 'string' }, 'calibration-steps': { type: 'string' }, prompt: { type: 'string' }, preset: { type: 'string' } } });

@@ -7,22 +7,9 @@
 // process time, so they stay meaningful on a busy machine; wall time is not.
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import {
-  CkksClient,
-  CkksContext,
-  DEFAULT_PRESET,
-  PlaintextStepRunner,
-  SplitInferenceClient,
-  StepOperators,
-  decodeEnvelope,
-  decryptStepResponse,
-  encodeStepResponse,
-  encryptStepRequest,
-  evaluateGroup,
-  planModelStep,
-  prepareModel,
-  splitRequestGroups,
-} from '../src/index.ts';
+import { CkksContext, DEFAULT_PRESET, PlaintextStepRunner, SplitInferenceClient, decodeEnvelope, planModelStep, prepareModel } from '../src/index.ts';
+import { CkksClient, decryptStepResponse, encryptStepRequest } from '../src/client/index.ts';
+import { StepOperators, encodeStepResponse, evaluateGroup, splitRequestGroups } from '../src/server/index.ts';
 
 const { values } = parseArgs({ options: { preset: { type: 'string', multiple: true }, vectors: { type: 'string', default: '1,2,4' }, tokens: { type: 'string', default: '8' } } });
 const presets = values.preset ?? [DEFAULT_PRESET];

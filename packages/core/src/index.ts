@@ -1,3 +1,8 @@
+// @fhe-llm/core: the isomorphic toolkit both sides share (SEAL and presets,
+// the linear planner and operator, the wire envelope, errors, models). The
+// protocol, client, server and local halves have their own entries
+// (./protocol, ./client, ./server, ./local) and are not re-exported here, so
+// importing this entry never reaches the secret-key half or the relay's.
 export * from './errors/index.ts';
 export { loadSeal, type LoadSealOptions, type Seal } from './seal/load-seal.ts';
 export {
@@ -25,32 +30,12 @@ export {
   type SealCompression,
 } from './seal/seal-object-limits.ts';
 export { inflateBounded, checkZstdFrame, inflationTooLarge, badCompression, type Inflate, type ZstdFrame } from './seal/bounded-inflate.ts';
-export { CkksClient } from './client/ckks-client.ts';
 export { planLinear, planForVectors, unionGaloisSteps, ciphertextBytes, type LinearPlan, type PlanCost, type PlanOptions } from './linear/plan.ts';
 export { packInput, unpackOutput, diagonalSlots, biasSlots, outputSlotRows, rotateSlots, checkWeights, type LinearWeights } from './linear/layout.ts';
 export { evaluatePlanPlain, linearReference } from './linear/plain-twin.ts';
 export { LinearOperator, plaintextBytes, type EvaluationStats, type GiantPart, type WeightEncoding } from './linear/linear-operator.ts';
 export { encodeEnvelope, decodeEnvelope, ENVELOPE_MAGIC, ENVELOPE_VERSION, MAX_ENVELOPE_ITEMS, type Envelope, type EnvelopeKindName } from './wire/envelope.ts';
-export {
-  planStep,
-  groupSizes,
-  encryptStepRequest,
-  decryptStepResponse,
-  maxStepResponseBytes,
-  splitRequestGroups,
-  evaluateGroup,
-  evaluateGroupPart,
-  evaluateGroupShared,
-  encodeStepResponse,
-  splitOutputTiles,
-  type StepShape as LinearStepShape,
-} from './protocol/step-exchange.ts';
-export { ResponseRerandomizer, RESPONSE_PRIVACY_MODES, needsPublicKey, gaussianSamples, type ResponsePrivacy, type ResponsePrivacyMode } from './protocol/response-privacy.ts';
-export type { SessionGrant } from './protocol/session-grant.ts';
 export { describeEncryptedModel, planModelStep, planVectorCounts, PLANNER_VERSION, type EncryptedModelDescriptor, type DescribeOptions } from './inference/encrypted-model.ts';
-export { StepOperators, type StepOperatorsOptions } from './inference/step-operators.ts';
-export { isSharded, tileOwner, heldTiles, shardTiles, type TileShard } from './inference/tile-shards.ts';
-export { LocalFheStepRunner, runEncryptedStep, type TrafficCounters } from './inference/local-fhe-runner.ts';
 export {
   AUTO_PRESET,
   autoPlanning,

@@ -1,19 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CkksClient,
-  CkksContext,
-  DEFAULT_PRESET,
-  FLAT_HEADROOM_FACTOR,
-  LocalFheStepRunner,
-  PlaintextStepRunner,
-  Sampler,
-  SplitInferenceClient,
-  StepOperators,
-  generate,
-  planModelStep,
-  prepareModel,
-  type PreparedModel,
-} from '../src/index.ts';
+import { CkksContext, DEFAULT_PRESET, FLAT_HEADROOM_FACTOR, PlaintextStepRunner, Sampler, SplitInferenceClient, generate, planModelStep, prepareModel, type PreparedModel } from '../src/index.ts';
+import { CkksClient } from '../src/client/index.ts';
+import { StepOperators } from '../src/server/index.ts';
+import { LocalFheStepRunner } from '../src/local/index.ts';
 import { stories260K } from './model-files.ts';
 
 // The whole split schedule with real CKKS encryption, no HTTP: the client

@@ -1,6 +1,9 @@
 // Test support: a prepared model's whole split schedule under real CKKS in
 // this process (client keys, the relay's operators, a runner between them).
-import { CkksClient, CkksContext, LocalFheStepRunner, SplitInferenceClient, StepOperators, type PreparedModel } from '../src/index.ts';
+import { CkksContext, SplitInferenceClient, type PreparedModel } from '../src/index.ts';
+import { CkksClient } from '../src/client/index.ts';
+import { StepOperators } from '../src/server/index.ts';
+import { LocalFheStepRunner } from '../src/local/index.ts';
 
 export interface LocalFhe {
   ctx: CkksContext;

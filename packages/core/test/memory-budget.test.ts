@@ -1,19 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CkksClient,
-  CkksContext,
-  DEFAULT_PRESET,
-  LocalFheStepRunner,
-  PlaintextStepRunner,
-  SplitInferenceClient,
-  StepOperators,
-  buildSplitSchedule,
-  evaluateGroup,
-  planVectorCounts,
-  prepareModel,
-  type PreparedModel,
-  type ScheduleStep,
-} from '../src/index.ts';
+import { CkksContext, DEFAULT_PRESET, PlaintextStepRunner, SplitInferenceClient, buildSplitSchedule, planVectorCounts, prepareModel, type PreparedModel, type ScheduleStep } from '../src/index.ts';
+import { CkksClient } from '../src/client/index.ts';
+import { StepOperators, evaluateGroup } from '../src/server/index.ts';
+import { LocalFheStepRunner } from '../src/local/index.ts';
 import { stories260K } from './model-files.ts';
 
 // A relay under a memory budget: operators that do not fit are encoded on

@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { CkksClient, CkksContext, LinearOperator, planLinear } from '../src/index.ts';
+import { CkksContext, LinearOperator, planLinear } from '../src/index.ts';
+import { CkksClient } from '../src/client/index.ts';
 import { randomVector, randomWeights, seededRandom } from '../src/linear/test-helpers.ts';
 
 // WebAssembly memory is not garbage-collected and never shrinks: one leaked

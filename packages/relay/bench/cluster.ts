@@ -13,19 +13,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  CkksClient,
-  CkksContext,
-  PlaintextStepRunner,
-  buildSchedule,
-  decryptStepResponse,
-  encodeEnvelope,
-  encryptStepRequest,
-  needsPublicKey,
-  parseLlama2cCheckpoint,
-  planModelStep,
-  type EncryptedModelDescriptor,
-} from '@fhe-llm/core';
+import { CkksContext, PlaintextStepRunner, buildSchedule, encodeEnvelope, parseLlama2cCheckpoint, planModelStep, type EncryptedModelDescriptor } from '@fhe-llm/core';
+import { needsPublicKey } from '@fhe-llm/core/protocol';
+import { CkksClient, decryptStepResponse, encryptStepRequest } from '@fhe-llm/core/client';
 import { RedisServer, RelayProcess, freePort } from '../test/cluster-kit.ts';
 import { modelsDir } from '../test/relay-test-kit.ts';
 

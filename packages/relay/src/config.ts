@@ -4,7 +4,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { AUTO_PRESET, DEFAULT_PRESET, getPreset, LARGE_MODEL_PRESET, presetIds, RELAY_EMBEDDING_MAX_VOCAB, RESPONSE_PRIVACY_MODES } from '@fhe-llm/core';
+import { AUTO_PRESET, DEFAULT_PRESET, getPreset, LARGE_MODEL_PRESET, presetIds, RELAY_EMBEDDING_MAX_VOCAB } from '@fhe-llm/core';
+import { RESPONSE_PRIVACY_MODES } from '@fhe-llm/core/protocol';
 
 /**
  * A model to host: its public id, the model file or folder (llama2.c, GGUF or

@@ -5,7 +5,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { decryptStepResponse, encryptStepRequest, planModelStep, type EncryptedModelDescriptor } from '@fhe-llm/core';
+import { planModelStep, type EncryptedModelDescriptor } from '@fhe-llm/core';
+import { decryptStepResponse, encryptStepRequest } from '@fhe-llm/core/client';
 import { OPTIONS } from '../src/config.ts';
 import { TestClient, bearer, createSession } from './relay-test-kit.ts';
 

@@ -2,7 +2,8 @@
 // each with a 2xx or a 4xx JSON error, never a 5xx or a crash, and still be
 // healthy (and correct) afterwards.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decryptStepResponse, encryptStepRequest, planModelStep } from '@fhe-llm/core';
+import { planModelStep } from '@fhe-llm/core';
+import { decryptStepResponse, encryptStepRequest } from '@fhe-llm/core/client';
 import { createLogger } from '../src/logger.ts';
 import type { Relay } from '../src/relay.ts';
 import { Rng, mutate } from './fuzz-bodies.ts';

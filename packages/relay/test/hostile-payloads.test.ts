@@ -3,7 +3,8 @@
 // typed 400 before SEAL sees them, the workers' heaps stay within the bound,
 // and an established session keeps working.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeEnvelope, decryptStepResponse, encodeEnvelope, encryptStepRequest, planModelStep } from '@fhe-llm/core';
+import { decodeEnvelope, encodeEnvelope, planModelStep } from '@fhe-llm/core';
+import { decryptStepResponse, encryptStepRequest } from '@fhe-llm/core/client';
 import type { HostedModel } from '../src/models/hosted-model.ts';
 import type { Relay } from '../src/relay.ts';
 import { TestClient, bearer, createSession, errorOf, loadStories, octet, startRelay, testConfig, type CreatedSession } from './relay-test-kit.ts';

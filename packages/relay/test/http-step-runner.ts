@@ -1,6 +1,8 @@
 // Test and benchmark support: the client half of split inference talking to
 // a relay over real HTTP, as the SDK will.
-import { CkksClient, CkksContext, encodeEnvelope, needsPublicKey, runEncryptedStep, type EncryptedModelDescriptor, type StepRunner, type TrafficCounters } from '@fhe-llm/core';
+import { CkksContext, encodeEnvelope, type EncryptedModelDescriptor, type StepRunner } from '@fhe-llm/core';
+import { needsPublicKey } from '@fhe-llm/core/protocol';
+import { CkksClient, runEncryptedStep, type TrafficCounters } from '@fhe-llm/core/client';
 
 export class HttpStepRunner implements StepRunner {
   readonly counters: TrafficCounters = { roundTrips: 0, bytesUp: 0, bytesDown: 0 };

@@ -4,7 +4,8 @@
 // until Redis is back, with no relay restarted.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PlaintextStepRunner, buildSchedule, decryptStepResponse, encryptStepRequest, parseLlama2cCheckpoint, planModelStep, type EncryptedModelDescriptor } from '@fhe-llm/core';
+import { PlaintextStepRunner, buildSchedule, parseLlama2cCheckpoint, planModelStep, type EncryptedModelDescriptor } from '@fhe-llm/core';
+import { decryptStepResponse, encryptStepRequest } from '@fhe-llm/core/client';
 import { RedisServer, RelayProcess, freePort } from './cluster-kit.ts';
 import { TestClient, bearer, createSession, modelsDir, octet, type CreatedSession } from './relay-test-kit.ts';
 

@@ -31,7 +31,7 @@ describe('no secret keys in the relay', () => {
 
   it("re-randomizing responses gives the relay an encryptor under the client's public key, and nothing that decrypts", () => {
     // core's ResponseRerandomizer is the one place relay code reaches an Encryptor (public key only).
-    const source = readFileSync(fileURLToPath(new URL('../../core/src/protocol/response-privacy.ts', import.meta.url)), 'utf8');
+    const source = readFileSync(fileURLToPath(new URL('../../core/src/server/response-rerandomizer.ts', import.meta.url)), 'utf8');
     expect(source).toMatch(/new ctx\.seal\.Encryptor\(ctx\.context, publicKey\)/);
     expect(source).not.toMatch(/\b(KeyGenerator|SecretKey|secretKey|Decryptor|setSecretKey|encryptSymmetric)\b/);
   });

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { PlaintextStepRunner, buildSchedule, decryptStepResponse, encryptStepRequest, parseLlama2cCheckpoint, planModelStep, type EncryptedModelDescriptor } from '@fhe-llm/core';
+import { PlaintextStepRunner, buildSchedule, parseLlama2cCheckpoint, planModelStep, type EncryptedModelDescriptor } from '@fhe-llm/core';
+import { decryptStepResponse, encryptStepRequest } from '@fhe-llm/core/client';
 import { RelayProcess, freePort } from './cluster-kit.ts';
 import { TestClient, bearer, createSession, modelsDir, type CreatedSession } from './relay-test-kit.ts';
 

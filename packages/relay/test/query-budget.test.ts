@@ -1,7 +1,8 @@
 // The query budget as the relay applies it, in-process: a principal's step
 // requests are charged their vector counts before evaluation, and the one
 // that does not fit is refused with 429 query_budget_exceeded.
-import { encryptStepRequest, planModelStep } from '@fhe-llm/core';
+import { planModelStep } from '@fhe-llm/core';
+import { encryptStepRequest } from '@fhe-llm/core/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostedModel } from '../src/models/hosted-model.ts';
 import type { Relay } from '../src/relay.ts';

@@ -1,7 +1,9 @@
 // Test support: relays without sockets, real CKKS clients (the secret key
 // lives here, in the tests, never in the relay's src).
 import { readFileSync } from 'node:fs';
-import { CkksClient, CkksContext, encodeEnvelope, needsPublicKey, type EncryptedModelDescriptor } from '@fhe-llm/core';
+import { CkksContext, encodeEnvelope, type EncryptedModelDescriptor } from '@fhe-llm/core';
+import { needsPublicKey } from '@fhe-llm/core/protocol';
+import { CkksClient } from '@fhe-llm/core/client';
 import { BUNDLED_MODEL, relayConfigSchema, type RelayConfig, type RelayConfigInput } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { loadHostedModel, type HostedModel } from '../src/models/hosted-model.ts';
@@ -82,8 +84,8 @@ export async function errorOf(res: Response): Promise<{ status: number; code: st
   return { status: res.status, code: body.error.code };
 }
 
-export type { SessionGrant as CreatedSession } from '@fhe-llm/core';
-import type { SessionGrant as CreatedSession } from '@fhe-llm/core';
+export type { SessionGrant as CreatedSession } from '@fhe-llm/core/protocol';
+import type { SessionGrant as CreatedSession } from '@fhe-llm/core/protocol';
 
 /** POST /v1/sessions on an app or a fetch-like function (`headers`: credentials, e.g. X-API-Key). */
 export async function createSession(

@@ -3,7 +3,8 @@
 // its quota (session floods are 429 while other clients are unaffected), and
 // a session dies at its absolute lifetime however busy it is.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encryptStepRequest, planModelStep } from '@fhe-llm/core';
+import { planModelStep } from '@fhe-llm/core';
+import { encryptStepRequest } from '@fhe-llm/core/client';
 import type { HostedModel } from '../src/models/hosted-model.ts';
 import type { Relay } from '../src/relay.ts';
 import { TestClient, bearer, errorOf, loadStories, octet, startRelay, testConfig, type CreatedSession } from './relay-test-kit.ts';

@@ -5,21 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GaloisKeys } from 'node-seal';
-import {
-  PlaintextStepRunner,
-  StepOperators,
-  buildSchedule,
-  decodeEnvelope,
-  decryptStepResponse,
-  encodeEnvelope,
-  encryptStepRequest,
-  evaluateGroup,
-  evaluateGroupShared,
-  groupSizes,
-  parseLlama2cCheckpoint,
-  planModelStep,
-  splitRequestGroups,
-} from '@fhe-llm/core';
+import { PlaintextStepRunner, buildSchedule, decodeEnvelope, encodeEnvelope, parseLlama2cCheckpoint, planModelStep } from '@fhe-llm/core';
+import { groupSizes } from '@fhe-llm/core/protocol';
+import { decryptStepResponse, encryptStepRequest } from '@fhe-llm/core/client';
+import { StepOperators, evaluateGroup, evaluateGroupShared, splitRequestGroups } from '@fhe-llm/core/server';
 import type { HostedModel } from '../src/models/hosted-model.ts';
 import type { Relay } from '../src/relay.ts';
 import { TestClient, bearer, createSession, errorOf, loadStories, modelsDir, startRelay, testConfig, type CreatedSession } from './relay-test-kit.ts';

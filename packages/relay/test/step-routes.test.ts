@@ -2,18 +2,9 @@
 // every client mistake mapped to its code, backpressure and deadlines.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  PlaintextStepRunner,
-  buildSchedule,
-  decryptStepResponse,
-  encodeEnvelope,
-  encryptStepRequest,
-  groupSizes,
-  parseLlama2cCheckpoint,
-  planModelStep,
-  decodeEnvelope,
-  DEFAULT_PRESET,
-} from '@fhe-llm/core';
+import { PlaintextStepRunner, buildSchedule, encodeEnvelope, parseLlama2cCheckpoint, planModelStep, decodeEnvelope, DEFAULT_PRESET } from '@fhe-llm/core';
+import { groupSizes } from '@fhe-llm/core/protocol';
+import { decryptStepResponse, encryptStepRequest } from '@fhe-llm/core/client';
 import type { HostedModel } from '../src/models/hosted-model.ts';
 import type { Relay } from '../src/relay.ts';
 import { TestClient, bearer, createSession, errorOf, loadStories, modelsDir, startRelay, testConfig, type CreatedSession } from './relay-test-kit.ts';

@@ -2,7 +2,8 @@
 // exporter: the HTTP span, the evaluation under it and each task's queue
 // wait and worker time under that, with shapes and timings as attributes and
 // nothing a client would want kept from the relay's operator's tracing backend.
-import { encryptStepRequest, planModelStep } from '@fhe-llm/core';
+import { planModelStep } from '@fhe-llm/core';
+import { encryptStepRequest } from '@fhe-llm/core/client';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

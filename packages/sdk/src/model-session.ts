@@ -1,17 +1,7 @@
 import type { Remote } from 'comlink';
-import {
-  clientTableLength,
-  maxStepResponseBytes,
-  needsPublicKey,
-  parseTokenizerFile,
-  planModelStep,
-  SpeculationController,
-  type EncryptedModelDescriptor,
-  type LinearPlan,
-  type StepRunner,
-  type TextTokenizer,
-  type TrafficCounters,
-} from '@fhe-llm/core';
+import { clientTableLength, parseTokenizerFile, planModelStep, SpeculationController, type EncryptedModelDescriptor, type LinearPlan, type StepRunner, type TextTokenizer } from '@fhe-llm/core';
+import { needsPublicKey } from '@fhe-llm/core/protocol';
+import { maxStepResponseBytes, type TrafficCounters } from '@fhe-llm/core/client';
 import { ProtocolError } from './errors/protocol-error.ts';
 import { checkEncryptedModelDescriptor } from './relay/check-descriptor.ts';
 import { checkPresetSecurity } from './security-floor.ts';

@@ -4,7 +4,7 @@ import { unionGaloisSteps, type LinearPlan } from '../linear/plan.ts';
 import type { ModelDescriptor } from '../model/model-descriptor.ts';
 import { getPreset, operatorScales } from '../seal/presets.ts';
 import { isFheLlmError } from '../errors/fhe-error.ts';
-import { planStep } from '../protocol/step-exchange.ts';
+import { planStep } from '../protocol/step-plan.ts';
 
 /** Version of the planner both sides must run; bumped whenever plans could change. */
 export const PLANNER_VERSION = 2;

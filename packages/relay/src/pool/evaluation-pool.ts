@@ -1,6 +1,7 @@
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
-import { ciphertextSerializedBytes, getPreset, shardTiles } from '@fhe-llm/core';
+import { ciphertextSerializedBytes, getPreset } from '@fhe-llm/core';
+import { shardTiles } from '@fhe-llm/core/server';
 import { deadlineExceeded, overloaded } from '../relay-error.ts';
 import type { PoolReadings, RelayMetrics } from '../metrics/relay-metrics.ts';
 import { toSharedBytes } from './shared-bytes.ts';

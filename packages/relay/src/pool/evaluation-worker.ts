@@ -5,20 +5,8 @@
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { GaloisKeys } from 'node-seal';
-import {
-  CkksContext,
-  PlanError,
-  type LinearOperator,
-  ResponseRerandomizer,
-  type ScheduleStep,
-  StepOperators,
-  buildSplitSchedule,
-  embeddingOf,
-  evaluateGroup,
-  evaluateGroupPart,
-  evaluateGroupShared,
-  isFheLlmError,
-} from '@fhe-llm/core';
+import { CkksContext, PlanError, type LinearOperator, type ScheduleStep, buildSplitSchedule, embeddingOf, isFheLlmError } from '@fhe-llm/core';
+import { ResponseRerandomizer, StepOperators, evaluateGroup, evaluateGroupPart, evaluateGroupShared } from '@fhe-llm/core/server';
 import { splitKeyBlob } from './key-blob.ts';
 import { loadSplitModelPath } from '@fhe-llm/core/node';
 import { KeyCache } from './key-cache.ts';

@@ -1,4 +1,5 @@
-import { PlanError, readSealHeader, WireFormatError, needsPublicKey, type ResponsePrivacy } from '@fhe-llm/core';
+import { PlanError, readSealHeader, WireFormatError } from '@fhe-llm/core';
+import { needsPublicKey, type ResponsePrivacy } from '@fhe-llm/core/protocol';
 
 /**
  * A session's key blob, as stored (memory or Redis) and cached by hash: the

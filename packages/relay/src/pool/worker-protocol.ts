@@ -1,5 +1,6 @@
 import type { PartExchange } from './part-exchange.ts';
-import { errorFromTransfer, errorToTransfer, isFheLlmError, type EncryptedModelDescriptor, type FheLlmError, type GiantPart, type TileShard, type TransferredError } from '@fhe-llm/core';
+import { errorFromTransfer, errorToTransfer, isFheLlmError, type EncryptedModelDescriptor, type FheLlmError, type GiantPart, type TransferredError } from '@fhe-llm/core';
+import type { TileShard } from '@fhe-llm/core/server';
 
 /** What a worker needs to host a model without calibrating it again. */
 export interface WorkerModel {

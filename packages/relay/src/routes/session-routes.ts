@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
-import { WireFormatError, decodeEnvelope, needsPublicKey, readSealHeader } from '@fhe-llm/core';
+import { WireFormatError, decodeEnvelope, readSealHeader } from '@fhe-llm/core';
+import { needsPublicKey } from '@fhe-llm/core/protocol';
 import { joinKeyBlob } from '../pool/key-blob.ts';
 import { binaryBody, relayBodyOptions } from '../middleware/binary-body.ts';
 import { admitBeforeReading } from '../middleware/admission.ts';

@@ -1,5 +1,6 @@
 import { Hono, type MiddlewareHandler } from 'hono';
-import { decodeEnvelope, encodeStepResponse, splitOutputTiles, splitRequestGroups } from '@fhe-llm/core';
+import { decodeEnvelope } from '@fhe-llm/core';
+import { encodeStepResponse, splitOutputTiles, splitRequestGroups } from '@fhe-llm/core/server';
 import { OCTET_STREAM, binaryBody, relayBodyOptions } from '../middleware/binary-body.ts';
 import { deadline } from '../middleware/deadline.ts';
 import { modelLookup } from '../middleware/model-lookup.ts';

@@ -1,13 +1,10 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  CkksClient,
   CkksContext,
   Float32Transformer,
   Gpt2Transformer,
-  LocalFheStepRunner,
   SplitInferenceClient,
-  StepOperators,
   isFheLlmError,
   isGpt2Weights,
   parseTokenizerFile,
@@ -16,6 +13,9 @@ import {
   sequentialForwarder,
   splitBatchForwarder,
 } from '@fhe-llm/core';
+import { CkksClient } from '@fhe-llm/core/client';
+import { StepOperators } from '@fhe-llm/core/server';
+import { LocalFheStepRunner } from '@fhe-llm/core/local';
 import { loadSplitModelPath, tokenizerForModel } from '@fhe-llm/core/node';
 import { GENERATE_USAGE, parseGenerateArgs, UsageError, type GenerateArgs } from './generate-args.ts';
 import { runGeneration, type RunGenerationOptions } from './run-generation.ts';

@@ -1,4 +1,5 @@
-import { decode, Sampler, SpeculationController, stopTokenOf, TokenTextDecoder, type BatchForwarder, type TextTokenizer, type TrafficCounters } from '@fhe-llm/core';
+import { decode, Sampler, SpeculationController, stopTokenOf, TokenTextDecoder, type BatchForwarder, type TextTokenizer } from '@fhe-llm/core';
+import type { TrafficCounters } from '@fhe-llm/core/client';
 
 /** The CLI's `--json` object; `token_ids` has the meaning of reference.json's `next_token_ids`. */
 export interface GenerationReport {

@@ -1,4 +1,5 @@
-import { getPreset, isFheLlmError, planModelStep, PLANNER_VERSION, RESPONSE_PRIVACY_MODES, validateModelDescriptor, type EncryptedModelDescriptor, type LinearPlan } from '@fhe-llm/core';
+import { getPreset, isFheLlmError, planModelStep, PLANNER_VERSION, validateModelDescriptor, type EncryptedModelDescriptor, type LinearPlan } from '@fhe-llm/core';
+import { RESPONSE_PRIVACY_MODES } from '@fhe-llm/core/protocol';
 import { ProtocolError } from '../errors/protocol-error.ts';
 
 /** Upper bound for the descriptor's vector and worker counts: beyond it the relay is not one we can talk to. */

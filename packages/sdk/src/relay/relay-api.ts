@@ -1,5 +1,6 @@
 import ky, { HTTPError, TimeoutError, type BeforeRequestHook, type KyInstance } from 'ky';
-import type { EncryptedModelDescriptor, SessionGrant } from '@fhe-llm/core';
+import type { EncryptedModelDescriptor } from '@fhe-llm/core';
+import type { SessionGrant } from '@fhe-llm/core/protocol';
 import { ProtocolError } from '../errors/protocol-error.ts';
 import { RelayError } from '../errors/relay-error.ts';
 import { RelayTimeoutError } from '../errors/relay-timeout-error.ts';

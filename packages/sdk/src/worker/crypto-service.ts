@@ -1,4 +1,5 @@
-import { CkksClient, CkksContext, decodeEnvelope, decryptStepResponse, encryptStepRequest, encodeEnvelope, loadSeal, type LinearPlan } from '@fhe-llm/core';
+import { CkksContext, decodeEnvelope, encodeEnvelope, loadSeal, type LinearPlan } from '@fhe-llm/core';
+import { CkksClient, decryptStepResponse, encryptStepRequest } from '@fhe-llm/core/client';
 import type { ProgressEvent, StorageOption } from '../types.ts';
 import { openKeyStore } from '../storage/key-store.ts';
 import { KeyVault, type KeyRecord, type StoredSession } from '../storage/key-vault.ts';

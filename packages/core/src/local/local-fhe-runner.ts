@@ -1,48 +1,16 @@
 import type { GaloisKeys } from 'node-seal';
 import type { CkksClient } from '../client/ckks-client.ts';
+import { runEncryptedStep, type TrafficCounters } from '../client/step-exchange.ts';
 import type { StepRunner } from '../model/split-client.ts';
-import { needsPublicKey, ResponseRerandomizer, type ResponsePrivacy } from '../protocol/response-privacy.ts';
-import { decryptStepResponse, encodeStepResponse, encryptStepRequest, evaluateGroup, splitRequestGroups } from '../protocol/step-exchange.ts';
+import { needsPublicKey, type ResponsePrivacy } from '../protocol/response-privacy.ts';
+import { ResponseRerandomizer } from '../server/response-rerandomizer.ts';
+import { encodeStepResponse, evaluateGroup, splitRequestGroups } from '../server/step-exchange.ts';
+import type { StepOperators } from '../server/step-operators.ts';
 import { decodeEnvelope } from '../wire/envelope.ts';
-import { planModelStep } from './encrypted-model.ts';
-import type { StepOperators } from './step-operators.ts';
-
-/** Bytes and round trips a runner has moved, for the CLI's --json and the benchmarks. */
-export interface TrafficCounters {
-  roundTrips: number;
-  bytesUp: number;
-  bytesDown: number;
-}
 
 /**
- * Split a step's vectors into requests of at most `maxVectors`, run each
- * through `exchange` (bytes in, bytes out), and count traffic. Shared by the
- * in-process runner and the HTTP runners.
- */
-export async function runEncryptedStep(
-  client: CkksClient,
-  model: StepOperators['model'],
-  stepIndex: number,
-  inputs: readonly Float64Array[],
-  exchange: (body: Uint8Array) => Promise<Uint8Array>,
-  counters: TrafficCounters,
-): Promise<Float64Array[]> {
-  const outputs: Float64Array[] = [];
-  for (let start = 0; start < inputs.length; start += model.maxVectors) {
-    const part = inputs.slice(start, start + model.maxVectors);
-    const plan = planModelStep(model, stepIndex, part.length);
-    const body = encryptStepRequest(client, plan, part);
-    const response = await exchange(body);
-    counters.roundTrips++;
-    counters.bytesUp += body.length;
-    counters.bytesDown += response.length;
-    outputs.push(...decryptStepResponse(client, plan, part.length, response));
-  }
-  return outputs;
-}
-
-/**
- * Real CKKS, no network: the client encrypts, the relay's operators evaluate
+ * Real CKKS, no network: both halves in one process (hence its own entry,
+ * `@fhe-llm/core/local`). The client encrypts, the relay's operators evaluate
  * in the same process, the client decrypts. Everything crosses the same
  * serialized envelopes as over HTTP, so sizes and checks are the real ones.
  */

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { CkksClient } from '../client/ckks-client.ts';
+import { CkksClient } from './ckks-client.ts';
 import { LinearOperator } from '../linear/linear-operator.ts';
 import { randomVector, randomWeights, seededRandom } from '../linear/test-helpers.ts';
 import { CkksContext } from '../seal/ckks-context.ts';
 import { decodeEnvelope } from '../wire/envelope.ts';
-import { encodeStepResponse, encryptStepRequest, evaluateGroup, maxStepResponseBytes, planStep, splitRequestGroups } from './step-exchange.ts';
+import { planStep } from '../protocol/step-plan.ts';
+import { encodeStepResponse, evaluateGroup, splitRequestGroups } from '../server/step-exchange.ts';
+import { encryptStepRequest, maxStepResponseBytes } from './step-exchange.ts';
 
 describe('maxStepResponseBytes', () => {
   it('holds a real answer and no more than one uncompressed top-level ciphertext per group and tile beyond it', async () => {

@@ -3,7 +3,7 @@ import { LinearOperator, plaintextBytes, type WeightEncoding } from '../linear/l
 import type { LinearPlan } from '../linear/plan.ts';
 import { PlanError } from '../errors/plan-error.ts';
 import type { Schedule } from '../model/schedule.ts';
-import { planModelStep, planVectorCounts, type EncryptedModelDescriptor } from './encrypted-model.ts';
+import { planModelStep, planVectorCounts, type EncryptedModelDescriptor } from '../inference/encrypted-model.ts';
 import { heldTiles, type TileShard } from './tile-shards.ts';
 
 export interface StepOperatorsOptions {

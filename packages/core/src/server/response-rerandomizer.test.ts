@@ -8,7 +8,8 @@ import { linearReference } from '../linear/plain-twin.ts';
 import { randomVector, randomWeights, seededRandom } from '../linear/test-helpers.ts';
 import { maxSealObjectBytes } from '../seal/seal-object-limits.ts';
 import { evaluateGroup } from './step-exchange.ts';
-import { imaginaryUnitPlaintext, ResponseRerandomizer, type ResponsePrivacy } from './response-privacy.ts';
+import type { ResponsePrivacy } from '../protocol/response-privacy.ts';
+import { imaginaryUnitPlaintext, ResponseRerandomizer } from './response-rerandomizer.ts';
 
 const withCode = (code: string) => expect.objectContaining({ code });
 

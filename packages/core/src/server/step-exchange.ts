@@ -1,82 +1,13 @@
 import type { Ciphertext, GaloisKeys } from 'node-seal';
 import { PlanError } from '../errors/plan-error.ts';
-import { WireFormatError } from '../errors/wire-format-error.ts';
-import type { CkksClient } from '../client/ckks-client.ts';
 import type { GiantPart, LinearOperator } from '../linear/linear-operator.ts';
-import { planForVectors, type LinearPlan } from '../linear/plan.ts';
-import { getPreset, type OperatorBounds, type Preset } from '../seal/presets.ts';
-import { ciphertextSerializedBytes } from '../seal/seal-object-limits.ts';
-import type { ResponseRerandomizer } from './response-privacy.ts';
-import { ENVELOPE_HEADER_BYTES, decodeEnvelope, encodeEnvelope, type Envelope } from '../wire/envelope.ts';
+import type { LinearPlan } from '../linear/plan.ts';
+import { groupSizes } from '../protocol/step-plan.ts';
+import { encodeEnvelope, type Envelope } from '../wire/envelope.ts';
+import type { ResponseRerandomizer } from './response-rerandomizer.ts';
 
-/**
- * One round trip of a linear step: the client sends n input vectors, the
- * relay answers n output vectors. Both sides derive the same plan from
- * (preset, shape, n, allowed Galois steps), so a request needs no plan on the
- * wire: just the envelope with `vectors = n` and the ciphertext groups in
- * order (each group carries up to `plan.batch` vectors).
- */
-export interface StepShape {
-  readonly dOut: number;
-  readonly dIn: number;
-  /** Calibrated bounds; they set a flat preset's scales (see operatorScales). */
-  readonly bounds?: OperatorBounds;
-}
-
-/** The plan both sides use for `vectors` vectors of a step, given the relay's published planning inputs. */
-export function planStep(preset: Preset, shape: StepShape, vectors: number, galoisSteps?: readonly number[], parallelism = 1, maxBatch?: number, msPerUploadByte?: number): LinearPlan {
-  if (!Number.isInteger(vectors) || vectors < 1) throw new PlanError('bad_count', 'a step request carries at least one vector', { got: vectors });
-  return planForVectors(preset, shape.dOut, shape.dIn, vectors, {
-    ...(galoisSteps ? { galoisSteps } : {}),
-    ...(maxBatch ? { maxBatch } : {}),
-    ...(msPerUploadByte === undefined ? {} : { msPerUploadByte }),
-    ...(shape.bounds ? { bounds: shape.bounds } : {}),
-    parallelism,
-  });
-}
-
-/** Vectors carried by each ciphertext group of a request with `vectors` vectors. */
-export function groupSizes(plan: LinearPlan, vectors: number): number[] {
-  const sizes: number[] = [];
-  for (let left = vectors; left > 0; left -= plan.batch) sizes.push(Math.min(plan.batch, left));
-  return sizes;
-}
-
-/** Client: encrypt all vectors of one step request. */
-export function encryptStepRequest(client: CkksClient, plan: LinearPlan, vectors: readonly ArrayLike<number>[]): Uint8Array {
-  const items: Uint8Array[] = [];
-  let offset = 0;
-  for (const size of groupSizes(plan, vectors.length)) {
-    items.push(...client.encryptVectors(plan, vectors.slice(offset, offset + size)));
-    offset += size;
-  }
-  return encodeEnvelope({ kind: 'ciphertexts', presetId: plan.presetId, vectors: vectors.length, items });
-}
-
-/**
- * Client: the largest answer a relay may send to `vectors` vectors under
- * `plan` (one ciphertext per group and output tile, each at most the preset's
- * uncompressed top-level size), so a client never buffers more than that
- * before the envelope and SEAL checks look at it.
- */
-export function maxStepResponseBytes(plan: LinearPlan, vectors: number): number {
-  const preset = getPreset(plan.presetId);
-  const items = groupSizes(plan, vectors).length * plan.outTiles;
-  return ENVELOPE_HEADER_BYTES + plan.presetId.length + items * (4 + ciphertextSerializedBytes(preset, preset.dataPrimeBits.length));
-}
-
-/** Client: decrypt a step response into one output vector per input vector. */
-export function decryptStepResponse(client: CkksClient, plan: LinearPlan, vectors: number, body: Uint8Array): Float64Array[] {
-  const envelope = decodeEnvelope(body, { kind: 'ciphertexts', presetId: plan.presetId });
-  const sizes = groupSizes(plan, vectors);
-  if (envelope.vectors !== vectors || envelope.items.length !== sizes.length * plan.outTiles) {
-    throw new WireFormatError('bad_count', 'response does not match the request', {
-      expected: { vectors, items: sizes.length * plan.outTiles },
-      got: { vectors: envelope.vectors, items: envelope.items.length },
-    });
-  }
-  return sizes.flatMap((size, g) => client.decryptVectors(plan, envelope.items.slice(g * plan.outTiles, (g + 1) * plan.outTiles), size));
-}
+// The relay half of a step round trip (the shared plan: protocol/step-plan.ts;
+// the client half: client/step-exchange.ts).
 
 /** Relay: split a parsed request into its ciphertext groups, checking counts against the plan. */
 export function splitRequestGroups(plan: LinearPlan, envelope: Envelope): { vectors: number; items: readonly Uint8Array[] }[] {
