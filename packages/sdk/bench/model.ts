@@ -241,6 +241,10 @@ async function benchShape(shape: SyntheticShape | Gpt2Shape): Promise<Record<str
       plaintext_s: round(prepared.referenceS, 2),
       relay_workers: Number(relayArgs[relayArgs.lastIndexOf('--workers') + 1]),
     };
+  } catch (error) {
+    // What the relay said is usually the explanation (a worker replaced, out of memory, ...).
+    const said = relay.log.split('\n').filter((line) => line.trim() && !line.includes('"route":"/readyz"'));
+    throw new Error(`${(error as Error).message}\nrelay log (last lines):\n${said.slice(-15).join('\n')}`);
   } finally {
     rss.stop();
     await client.close();

@@ -1,13 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Ciphertext, GaloisKeys } from 'node-seal';
-import { CkksContext } from '../seal/ckks-context.ts';
-import { CkksClient } from '../client/ckks-client.ts';
+import { describe, expect, it } from 'vitest';
+import type { Ciphertext } from 'node-seal';
 import { getPreset } from '../seal/presets.ts';
 import { LinearOperator } from './linear-operator.ts';
 import { giantPartSteps, planLinear } from './plan.ts';
 import { packInput, unpackOutput } from './layout.ts';
 import { evaluatePlanPlain, linearReference } from './plain-twin.ts';
 import { randomVector, randomWeights, seededRandom } from './test-helpers.ts';
+import { ckksFixture } from './test-ckks-fixture.ts';
 
 // stories260K's step shapes (fused attention-out + FFN-in, FFN-out + QKV, the logits) and a square one.
 const SHAPES: [number, number][] = [
@@ -63,18 +62,7 @@ describe.each([
   ['ckks-flat-n4096-q109', 1e-3],
   ['ckks-n8192-q218', 1e-6],
 ])('split giant steps under %s', (presetId, tolerance) => {
-  const s = {} as { ctx: CkksContext; client: CkksClient; keys: GaloisKeys };
-  beforeAll(async () => {
-    s.ctx = await CkksContext.create(presetId);
-    s.client = CkksClient.generate(s.ctx);
-    const steps = Array.from({ length: Math.log2(s.ctx.preset.slots) }, (_, i) => 2 ** i);
-    s.keys = s.ctx.loadGaloisKeys(s.client.makeGaloisKeys(steps));
-  });
-  afterAll(() => {
-    s.keys.delete();
-    s.client.delete();
-    s.ctx.delete();
-  });
+  const s = ckksFixture(presetId);
 
   it('the parts combined decrypt to the unsplit answer and to its Float64 twin, with the same giant-step and fold rotations', () => {
     const rand = seededRandom(5);

@@ -1,31 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GaloisKeys } from 'node-seal';
-import { CkksContext } from '../seal/ckks-context.ts';
-import { CkksClient } from '../client/ckks-client.ts';
+import { describe, expect, it } from 'vitest';
 import { LinearOperator } from './linear-operator.ts';
 import { planForVectors, planLinear, type LinearPlan } from './plan.ts';
 import { outputSlotRows, type LinearWeights } from './layout.ts';
 import { linearReference } from './plain-twin.ts';
 import { randomVector, randomWeights, seededRandom } from './test-helpers.ts';
+import { ckksFixture, type CkksFixture } from './test-ckks-fixture.ts';
 
-/** One preset's keys and contexts for the whole file; freed at the end. */
-function fixture(presetId: string) {
-  const state = {} as { ctx: CkksContext; client: CkksClient; keys: GaloisKeys };
-  beforeAll(async () => {
-    state.ctx = await CkksContext.create(presetId);
-    state.client = CkksClient.generate(state.ctx);
-    const steps = Array.from({ length: Math.log2(state.ctx.preset.slots) }, (_, i) => 2 ** i);
-    state.keys = state.ctx.loadGaloisKeys(state.client.makeGaloisKeys(steps));
-  });
-  afterAll(() => {
-    state.keys.delete();
-    state.client.delete();
-    state.ctx.delete();
-  });
-  return state;
-}
-
-function runEncrypted(s: ReturnType<typeof fixture>, plan: LinearPlan, w: LinearWeights, xs: Float64Array[]) {
+function runEncrypted(s: CkksFixture, plan: LinearPlan, w: LinearWeights, xs: Float64Array[]) {
   const op = new LinearOperator(s.ctx, plan, w);
   const inputs = s.client.encryptVectors(plan, xs).map((b) => s.ctx.loadCiphertext(b));
   try {
@@ -69,7 +50,7 @@ describe.each([
   ['ckks-n4096-q109', 1e-4],
   ['ckks-n8192-q218', 1e-6],
 ])('encrypted y = W x + b under %s', (presetId, tolerance) => {
-  const s = fixture(presetId);
+  const s = ckksFixture(presetId);
 
   it.each(SHAPES)('%ix%i matches the Float64 reference', (dOut, dIn) => {
     const rand = seededRandom(dOut * 31 + dIn);
@@ -111,7 +92,7 @@ describe.each([
 });
 
 describe('operators larger than one ciphertext', () => {
-  const s = fixture('ckks-n4096-q109');
+  const s = ckksFixture('ckks-n4096-q109');
   it('2500 inputs x 3000 outputs spread over several input and output ciphertexts', () => {
     const rand = seededRandom(11);
     const w = randomWeights(rand, 3000, 2500);
@@ -124,7 +105,7 @@ describe('operators larger than one ciphertext', () => {
 });
 
 describe('output tiles evaluated separately', () => {
-  const s = fixture('insecure-n2048-q109');
+  const s = ckksFixture('insecure-n2048-q109');
   it('any subset of output tiles equals the same tiles of a whole evaluation', () => {
     const rand = seededRandom(21);
     const w = randomWeights(rand, 1500, 40);
@@ -153,7 +134,7 @@ describe('output tiles evaluated separately', () => {
 });
 
 describe('lazy weight encoding', () => {
-  const s = fixture('ckks-flat-n4096-q109');
+  const s = ckksFixture('ckks-flat-n4096-q109');
   it('encodes each diagonal on use, holds no plaintexts, and computes exactly what the eager operator does', () => {
     const rand = seededRandom(8);
     const w = randomWeights(rand, 96, 200);
