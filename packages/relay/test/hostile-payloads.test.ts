@@ -104,8 +104,18 @@ describe('hostile SEAL payloads', () => {
 });
 
 describe('worker heap budget', () => {
+  /** The one worker's heap once it is ready (SEAL and the model's pre-encoded weights). */
+  async function readyWorkerHeap(r: Relay): Promise<number> {
+    const text = await (await r.app.request('/metrics')).text();
+    return Number(/fhe_relay_worker_heap_bytes\{space="external"\} (\d+)/.exec(text)?.[1]);
+  }
+
   it('replaces a worker whose heap passed its budget after it answered, and keeps serving', async () => {
-    const small = await startRelay(testConfig({ workers: 1, workerHeapBytes: 16 * MiB }), { models: [model] });
+    const probe = await startRelay(testConfig({ workers: 1 }), { models: [model] });
+    const ready = await readyWorkerHeap(probe).finally(() => probe.close());
+    expect(ready).toBeGreaterThan(16 * MiB);
+    // Just above what the model needs: a session's keys take the heap past it.
+    const small = await startRelay(testConfig({ workers: 1, workerHeapBytes: ready + MiB }), { models: [model] });
     try {
       const smallRequest = (path: string, init?: RequestInit) => small.app.request(path, init);
       const own = await createSession(smallRequest, 'stories260K', client.keysEnvelope());
@@ -118,10 +128,26 @@ describe('worker heap budget', () => {
         const res = await smallRequest('/v1/models/stories260K/steps/1', { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: bearer(own.token) });
         expect(res.status).toBe(200);
       }
-      // The replacement recycles too once its own heap (warmed plans, keys) passes the budget.
+      // The replacement recycles too once its own heap (keys, warmed plans) passes the budget.
       expect(pool.recycledWorkers).toBeGreaterThanOrEqual(1);
     } finally {
       await small.close();
+    }
+  });
+
+  it('keeps a worker whose model alone needs more than the budget: replaced at once, it would never serve', async () => {
+    const tight = await startRelay(testConfig({ workers: 1, workerHeapBytes: 16 * MiB }), { models: [model] });
+    try {
+      const tightRequest = (path: string, init?: RequestInit) => tight.app.request(path, init);
+      const own = await createSession(tightRequest, 'stories260K', client.keysEnvelope());
+      for (let i = 0; i < 3; i++) {
+        const { body } = validStep(1);
+        const res = await tightRequest('/v1/models/stories260K/steps/1', { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: bearer(own.token) });
+        expect(res.status).toBe(200);
+      }
+      expect(tight.services.pool!.recycledWorkers).toBe(0);
+    } finally {
+      await tight.close();
     }
   });
 });

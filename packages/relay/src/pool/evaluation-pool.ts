@@ -103,6 +103,8 @@ export class EvaluationPool {
   #peakWorkerHeap = 0;
   #recycledWorkers = 0;
   readonly #logger: Logger;
+  readonly #heapBudgetBytes: number;
+  #warnedHeapLimit = false;
   /** Model id -> preset id (sizes of the partial sums workers hand over). */
   readonly #presets: Map<string, string>;
 
@@ -112,10 +114,11 @@ export class EvaluationPool {
     this.maxQueue = options.maxQueue;
     this.#metrics = options.metrics;
     this.#logger = options.logger;
+    this.#heapBudgetBytes = options.heapBudgetBytes ?? 2 ** 31;
     const workerData: WorkerInit = {
       models: options.models,
       keyCacheBytes: options.keyCacheBytes,
-      heapBudgetBytes: options.heapBudgetBytes ?? 2 ** 31,
+      heapBudgetBytes: this.#heapBudgetBytes,
       ...(options.weightBudgetBytes === undefined ? {} : { weightBudgetBytes: options.weightBudgetBytes }),
     };
     this.sharded = (options.shardSteps ?? false) && options.workers > 1;
@@ -151,6 +154,13 @@ export class EvaluationPool {
       if (this.#startedUp && !this.#readyThreads.has(message.threadId)) this.#metrics.workerRestarts.inc();
       this.#readyThreads.add(message.threadId);
       this.#workerStats.set(message.threadId, message.stats);
+      if (message.heapLimitBytes > this.#heapBudgetBytes && !this.#warnedHeapLimit) {
+        this.#warnedHeapLimit = true;
+        logger.warn(
+          { budgetBytes: this.#heapBudgetBytes, modelHeapBytes: message.stats.externalBytes, replacedPastBytes: message.heapLimitBytes },
+          'the models alone need more worker heap than --worker-heap-bytes; workers are replaced only past what they need plus the key cache',
+        );
+      }
       if (this.allWorkersReady) for (const wake of this.#readyWaiters) wake();
     });
     // Without a listener an 'error' event (a worker dying while idle) would take the process down.

@@ -98,7 +98,23 @@ let lastTaskEnded = performance.now();
  */
 const WARM_AFTER_QUIET_MS = 1000;
 
-parentPort?.postMessage({ type: 'fhe-llm-worker-ready', threadId, stats: stats() } satisfies WorkerReadyMessage);
+/** Room above a model's own heap for the key cache and one task's buffers (see heapLimitBytes). */
+const TASK_HEAP_HEADROOM_BYTES = 256 * 1024 ** 2;
+
+function externalMemory(): number {
+  return (getHeapStatistics() as { external_memory?: number }).external_memory ?? 0;
+}
+
+/**
+ * A worker is replaced after a task that leaves its heap past this: the
+ * configured budget, or, when the models alone need more (stories110M under
+ * ckks-flat-n8192-q120: 2.7 GB against the default 2 GiB), what they need
+ * plus the key cache and a task's headroom. A worker replaced as soon as it
+ * served would be replaced forever and never serve.
+ */
+const heapLimitBytes = Math.max(init.heapBudgetBytes, externalMemory() > init.heapBudgetBytes ? externalMemory() + init.keyCacheBytes + TASK_HEAP_HEADROOM_BYTES : 0);
+
+parentPort?.postMessage({ type: 'fhe-llm-worker-ready', threadId, stats: stats(), heapLimitBytes } satisfies WorkerReadyMessage);
 warmBatchedPlans();
 
 /**
@@ -250,8 +266,8 @@ function checkKeys(task: CheckKeysTask): void {
  * is a backstop, not the defence.
  */
 function recycleIfOverBudget(): { heapBytes: number; recycling?: true } {
-  const heapBytes = (getHeapStatistics() as { external_memory?: number }).external_memory ?? 0;
-  if (heapBytes <= init.heapBudgetBytes) return { heapBytes };
+  const heapBytes = externalMemory();
+  if (heapBytes <= heapLimitBytes) return { heapBytes };
   // After the result is posted (piscina posts it once run() has returned); piscina then starts a fresh worker.
   setTimeout(() => process.exit(0), 0);
   return { heapBytes, recycling: true };

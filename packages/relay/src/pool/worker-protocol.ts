@@ -15,7 +15,11 @@ export interface WorkerInit {
   keyCacheBytes: number;
   /** Bytes of pre-encoded weights per worker and model (see StepOperatorsOptions); absent: no limit. */
   weightBudgetBytes?: number;
-  /** A worker whose WebAssembly heap (V8 external memory) passes this is replaced after its task. */
+  /**
+   * A worker whose WebAssembly heap (V8 external memory) passes this is
+   * replaced after its task; raised for a worker whose models alone need
+   * more (see WorkerReadyMessage.heapLimitBytes).
+   */
   heapBudgetBytes: number;
   /** Set when the relay shards steps: this worker's place, so it holds only the output tiles it owns. */
   shard?: TileShard;
@@ -107,6 +111,8 @@ export interface WorkerReadyMessage {
   type: 'fhe-llm-worker-ready';
   threadId: number;
   stats: WorkerStats;
+  /** The heap past which this worker is replaced: WorkerInit.heapBudgetBytes, or more when its models alone need more. */
+  heapLimitBytes: number;
 }
 
 export function isWorkerReadyMessage(message: unknown): message is WorkerReadyMessage {
