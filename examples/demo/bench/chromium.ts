@@ -5,12 +5,14 @@
 // one JSON line per run: the page's own stats (tokens/s, tokens per pass,
 // relay and client CPU per token) and the CPU each process group used while
 // the story was written (Linux /proc), to see who competes for the cores.
+// The page is driven over the bare DevTools protocol (cdp-page.ts), not
+// Playwright, whose network instrumentation costs more than the page.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { chromium, type Page } from '@playwright/test';
 import { chromiumArgs, chromiumPath, nodeBin, repoRoot, startScript } from '../../../e2e/support/env.ts';
+import { CdpPage } from './cdp-page.ts';
 
 const { values } = parseArgs({
   options: {
@@ -80,20 +82,58 @@ function cpuByGroup(): Record<string, number> {
   return groups;
 }
 
-async function story(page: Page, tokens: number, speculative: boolean): Promise<Record<string, unknown>> {
-  await page.getByTestId('prompt').fill(values.prompt);
-  await page.getByTestId('max-tokens').fill(String(tokens));
-  await page.getByTestId('speculative').setChecked(speculative);
+/** Set the form as a visitor would (input and change events), without Playwright. */
+function fillForm(prompt: string, tokens: number, speculative: boolean): string {
+  return `(() => {
+    const byId = (id) => document.querySelector('[data-testid="' + id + '"]');
+    const type = (id, value) => {
+      const el = byId(id);
+      Object.getOwnPropertyDescriptor(Object.getPrototypeOf(el), 'value').set.call(el, value);
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+      el.dispatchEvent(new Event('change', { bubbles: true }));
+    };
+    type('prompt', ${JSON.stringify(prompt)});
+    type('max-tokens', ${JSON.stringify(String(tokens))});
+    const box = byId('speculative');
+    if (box.checked !== ${speculative}) box.click();
+  })()`;
+}
+
+/** CPU milliseconds used so far by each named thread of Chromium's renderer processes (main thread, the crypto worker, compositor, ...). */
+function rendererThreads(): Record<string, number> {
+  const threads: Record<string, number> = {};
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (!readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('--type=renderer')) continue;
+      for (const task of readdirSync(`/proc/${name}/task`)) {
+        const comm = readFileSync(`/proc/${name}/task/${task}/comm`, 'utf8').trim();
+        const stat = readFileSync(`/proc/${name}/task/${task}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        threads[comm] = (threads[comm] ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10;
+      }
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return threads;
+}
+
+async function story(page: CdpPage, tokens: number, speculative: boolean): Promise<Record<string, unknown>> {
+  await page.evaluate(fillForm(values.prompt, tokens, speculative));
   const cpuBefore = cpuByGroup();
+  const threadsBefore = rendererThreads();
   const started = performance.now();
-  await page.getByTestId('generate').click();
-  await page
-    .getByTestId('status')
-    .getByText(/^Done/)
-    .waitFor({ timeout: 15 * 60_000 });
+  await page.evaluate(`document.querySelector('[data-testid="generate"]').click()`);
+  // The status leaves "Done" as soon as the story starts.
+  await page.waitForText('status', /^(?!Done)/, 30_000);
+  await page.waitForText('status', /^Done/, 15 * 60_000);
   const seconds = (performance.now() - started) / 1000;
   const cpuAfter = cpuByGroup();
-  const stats = await page.getByTestId('stats').evaluate((dl) => Object.fromEntries([...dl.querySelectorAll<HTMLElement>('[data-stat]')].map((dd) => [dd.dataset.stat!, dd.textContent ?? ''])));
+  const threadsAfter = rendererThreads();
+  const stats = await page.evaluate<Record<string, string>>(
+    `Object.fromEntries([...document.querySelectorAll('[data-testid="stats"] [data-stat]')].map((dd) => [dd.dataset.stat, dd.textContent ?? '']))`,
+  );
   const n = Number(stats.tokens);
   const used = (g: string) => cpuAfter[g] - (cpuBefore[g] ?? 0);
   const groups = Object.keys(cpuAfter).filter((g) => used(g) > 0);
@@ -105,6 +145,12 @@ async function story(page: Page, tokens: number, speculative: boolean): Promise<
     // CPU the OS charged to each process group while the story was written, per token and as a share of one core.
     cpu_ms_per_token: Object.fromEntries(groups.map((g) => [g, Math.round((1000 * used(g)) / n)])),
     cores_busy: Object.fromEntries(groups.map((g) => [g, Number((used(g) / seconds).toFixed(2))])),
+    // The renderer's CPU per token by thread: its main thread (the page, the model's client side) apart from the crypto worker.
+    renderer_threads_ms_per_token: Object.fromEntries(
+      Object.keys(threadsAfter)
+        .map((t) => [t, Math.round((threadsAfter[t] - (threadsBefore[t] ?? 0)) / n)] as const)
+        .filter(([, ms]) => ms > 0),
+    ),
   };
 }
 
@@ -120,20 +166,16 @@ try {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
+  const page = await CdpPage.launch(chromiumPath, chromiumArgs);
   try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(url);
-    await page
-      .getByTestId('status')
-      .getByText(/^Ready/)
-      .waitFor({ timeout: 120_000 });
+    await page.waitForText('status', /^Ready/, 120_000);
     await story(page, 4, false); // keys, session and the first plans: not measured
     for (const run of values.runs.split(',')) {
       console.log(JSON.stringify({ kind: 'demo-chromium', ...(await story(page, Number(values.tokens), run === 'on')) }));
     }
   } finally {
-    await browser.close();
+    await page.close();
   }
 } finally {
   stopServer();
