@@ -114,12 +114,23 @@ describe('worker heap budget', () => {
     const probe = await startRelay(testConfig({ workers: 1 }), { models: [model] });
     const ready = await readyWorkerHeap(probe).finally(() => probe.close());
     expect(ready).toBeGreaterThan(16 * MiB);
-    // Just above what the model needs: a session's keys take the heap past it.
-    const small = await startRelay(testConfig({ workers: 1, workerHeapBytes: ready + MiB }), { models: [model] });
+    // Above what the model needs (with room for the garbage a heap reading may include), below what its
+    // batched plans add: requests of 8 vectors encode each step's 8-vector plan (about 200 MB in all).
+    const small = await startRelay(testConfig({ workers: 1, workerHeapBytes: ready + 16 * MiB }), { models: [model] });
     try {
       const smallRequest = (path: string, init?: RequestInit) => small.app.request(path, init);
       const own = await createSession(smallRequest, 'stories260K', client.keysEnvelope());
       const pool = small.services.pool!;
+      for (let step = 0; step < model.descriptor.steps.length && pool.recycledWorkers === 0; step++) {
+        const plan = planModelStep(model.descriptor, step, 8);
+        const xs = Array.from({ length: 8 }, () => new Float64Array(model.descriptor.steps[step].dIn).fill(0.1));
+        const res = await smallRequest(`/v1/models/stories260K/steps/${step}`, {
+          method: 'POST',
+          body: encryptStepRequest(client.client, plan, xs) as Uint8Array<ArrayBuffer>,
+          headers: bearer(own.token),
+        });
+        expect(res.status).toBe(200);
+      }
       expect(pool.recycledWorkers).toBe(1);
       for (let i = 0; i < 2; i++) {
         // The replacement loads SEAL and the model; until then the relay says so with 503 not_ready.
