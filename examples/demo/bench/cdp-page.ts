@@ -70,11 +70,6 @@ export class CdpPage {
     });
   }
 
-  /** Any DevTools method (Profiler.start, ...), for experiments beyond this driver's few calls. */
-  raw(method: string, params: object = {}): Promise<unknown> {
-    return this.#send(method, params);
-  }
-
   async goto(url: string): Promise<void> {
     await this.#send('Page.navigate', { url });
   }

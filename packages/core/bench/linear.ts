@@ -4,25 +4,10 @@
 // line with the Galois-key size for every stories260K operator.
 import { CkksContext, LinearOperator, linearReference, planLinear, unionGaloisSteps } from '../src/index.ts';
 import { CkksClient } from '../src/client/index.ts';
-import { randomVector, randomWeights, seededRandom } from '../src/linear/test-helpers.ts';
+import { COMMON_SHAPES, randomVector, randomWeights, seededRandom } from '../src/linear/test-helpers.ts';
 
 const quick = process.argv.includes('--quick');
-const SHAPES: [number, number][] = [
-  [1, 1],
-  [7, 5],
-  [64, 64],
-  [64, 128],
-  [128, 64],
-  [64, 344],
-  [172, 64],
-  [512, 192],
-  [64, 512],
-  [192, 512],
-  [408, 128],
-  [192, 236],
-  [576, 236],
-  [2048, 2048],
-];
+const SHAPES: [number, number][] = [...COMMON_SHAPES, [192, 512], [408, 128], [192, 236], [576, 236], [2048, 2048]];
 if (!quick) SHAPES.push([4096, 4096]);
 const STORIES_260K: [number, number][] = [
   [192, 512],

@@ -3,25 +3,10 @@ import { getPreset } from '../seal/presets.ts';
 import { planLinear, planForVectors, unionGaloisSteps, type LinearPlan } from './plan.ts';
 import { outputSlotRows, packInput, unpackOutput, type LinearWeights } from './layout.ts';
 import { evaluatePlanPlain, linearReference } from './plain-twin.ts';
-import { randomWeights, randomVector, seededRandom } from './test-helpers.ts';
+import { COMMON_SHAPES, randomWeights, randomVector, seededRandom } from './test-helpers.ts';
 
 const preset = getPreset('ckks-n4096-q109');
-const SHAPES: [number, number][] = [
-  [1, 1],
-  [7, 5],
-  [64, 64],
-  [64, 128],
-  [128, 64],
-  [64, 344],
-  [172, 64],
-  [512, 192],
-  [64, 512],
-  [192, 512],
-  [408, 128],
-  [576, 236],
-  [2048, 2048],
-  [3000, 2500],
-];
+const SHAPES: [number, number][] = [...COMMON_SHAPES, [192, 512], [408, 128], [576, 236], [2048, 2048], [3000, 2500]];
 
 function checkTwin(plan: LinearPlan, w: LinearWeights, vectors: number, seed: number) {
   const rand = seededRandom(seed);

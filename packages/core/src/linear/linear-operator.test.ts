@@ -3,7 +3,7 @@ import { LinearOperator } from './linear-operator.ts';
 import { planForVectors, planLinear, type LinearPlan } from './plan.ts';
 import { outputSlotRows, type LinearWeights } from './layout.ts';
 import { linearReference } from './plain-twin.ts';
-import { randomVector, randomWeights, seededRandom } from './test-helpers.ts';
+import { COMMON_SHAPES, randomVector, randomWeights, seededRandom } from './test-helpers.ts';
 import { ckksFixture, type CkksFixture } from './test-ckks-fixture.ts';
 
 function runEncrypted(s: CkksFixture, plan: LinearPlan, w: LinearWeights, xs: Float64Array[]) {
@@ -30,18 +30,7 @@ function maxError(w: LinearWeights, xs: Float64Array[], ys: Float64Array[]): num
   return worst;
 }
 
-const SHAPES: [number, number][] = [
-  [1, 1],
-  [7, 5],
-  [64, 64],
-  [64, 128],
-  [128, 64],
-  [64, 344],
-  [172, 64],
-  [512, 192],
-  [64, 512],
-  [2048, 2048],
-];
+const SHAPES: [number, number][] = [...COMMON_SHAPES, [2048, 2048]];
 
 // Flat presets trade precision for speed: no rescale, a 54-bit prime holds
 // input x weight x output (see operatorScales), so errors are near 1e-4.

@@ -27,3 +27,20 @@ export function randomWeights(rand: () => number, dOut: number, dIn: number): Li
     bias: randomVector(rand, dOut),
   };
 }
+
+/**
+ * Operator shapes (dOut x dIn) every planner and operator check covers: the
+ * degenerate ones, squares, and stories260K's narrow and wide matrices.
+ * Files add their own larger ones.
+ */
+export const COMMON_SHAPES: readonly [number, number][] = [
+  [1, 1],
+  [7, 5],
+  [64, 64],
+  [64, 128],
+  [128, 64],
+  [64, 344],
+  [172, 64],
+  [512, 192],
+  [64, 512],
+];

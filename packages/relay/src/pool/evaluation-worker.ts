@@ -112,7 +112,8 @@ function externalMemory(): number {
  * plus the key cache and a task's headroom. A worker replaced as soon as it
  * served would be replaced forever and never serve.
  */
-const heapLimitBytes = Math.max(init.heapBudgetBytes, externalMemory() > init.heapBudgetBytes ? externalMemory() + init.keyCacheBytes + TASK_HEAP_HEADROOM_BYTES : 0);
+const readyHeapBytes = externalMemory();
+const heapLimitBytes = readyHeapBytes > init.heapBudgetBytes ? readyHeapBytes + init.keyCacheBytes + TASK_HEAP_HEADROOM_BYTES : init.heapBudgetBytes;
 
 parentPort?.postMessage({ type: 'fhe-llm-worker-ready', threadId, stats: stats(), heapLimitBytes } satisfies WorkerReadyMessage);
 warmBatchedPlans();
