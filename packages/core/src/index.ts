@@ -10,6 +10,7 @@ export {
   presetIds,
   createSealContext,
   operatorScales,
+  plaintextBytesOf,
   DEFAULT_PRESET,
   FLAT_HEADROOM_FACTOR,
   MAX_ROTATED_INPUT_ERROR,
@@ -33,7 +34,7 @@ export { inflateBounded, checkZstdFrame, inflationTooLarge, badCompression, type
 export { planLinear, planForVectors, unionGaloisSteps, ciphertextBytes, type LinearPlan, type PlanCost, type PlanOptions } from './linear/plan.ts';
 export { packInput, unpackOutput, diagonalSlots, biasSlots, outputSlotRows, rotateSlots, checkWeights, type LinearWeights } from './linear/layout.ts';
 export { evaluatePlanPlain, linearReference } from './linear/plain-twin.ts';
-export { LinearOperator, plaintextBytes, type EvaluationStats, type GiantPart, type WeightEncoding } from './linear/linear-operator.ts';
+export { LinearOperator, plaintextBytes, type EvaluationStats, type GiantPart, type OperatorHolding, type WeightEncoding } from './linear/linear-operator.ts';
 export { encodeEnvelope, decodeEnvelope, ENVELOPE_MAGIC, ENVELOPE_VERSION, MAX_ENVELOPE_ITEMS, type Envelope, type EnvelopeKindName } from './wire/envelope.ts';
 export { describeEncryptedModel, planModelStep, planVectorCounts, PLANNER_VERSION, type EncryptedModelDescriptor, type DescribeOptions } from './inference/encrypted-model.ts';
 export {

@@ -95,6 +95,7 @@ export const relayConfigSchema = z
     embedding: z.enum(['auto', 'client', 'relay']).default('auto'),
     workerStartupTimeout: int(1).default(900),
     shardSteps: z.enum(['auto', 'off']).default('auto'),
+    sharedPartsMaxBytes: int(0).default(64 * MiB),
     // Re-randomizing costs a few percent of relay CPU per token (docs/benchmarks.md), so it is on; flooding
     // costs output precision and stays opt-in.
     responsePrivacy: z.enum(RESPONSE_PRIVACY_MODES).default('rerandomize'),
@@ -290,6 +291,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: 'FHE_LLM_SHARD_STEPS',
     value: 'auto|off',
     help: "auto: with 2+ workers, a step of 2+ output tiles is split across the workers (tile r on worker r mod n), so one request uses every core and each worker holds only its tiles' weights; off: any one worker evaluates a whole group and every worker holds every operator (less work per request under heavy load)",
+  },
+  {
+    key: 'sharedPartsMaxBytes',
+    flag: 'shared-parts-max-bytes',
+    env: 'FHE_LLM_SHARED_PARTS_MAX_BYTES',
+    value: 'bytes',
+    help: 'with sharded steps: a lone output tile whose giant steps workers share (--tile-parallelism) is held whole by each of them up to this many bytes of plaintexts, so any free worker computes any part; a larger one is held apart, each part by its own worker, so its memory is split instead of repeated (0: always apart)',
   },
   {
     key: 'responsePrivacy',

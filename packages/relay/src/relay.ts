@@ -159,6 +159,7 @@ export class Relay {
       ...weightBudget(this.config, models.length),
       heapBudgetBytes: this.config.workerHeapBytes,
       shardSteps: this.config.shardSteps === 'auto',
+      sharedPartsMaxBytes: this.config.sharedPartsMaxBytes,
       models: models.map((m) => ({ id: m.id, checkpointPath: m.spec.checkpoint, descriptor: m.descriptor })),
       metrics: this.services.metrics,
       logger: this.logger,

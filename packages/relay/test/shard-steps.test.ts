@@ -27,6 +27,7 @@ let client: TestClient;
 let session: CreatedSession;
 let keys: GaloisKeys;
 let unsplit: StepOperators;
+let keysEnvelope: Uint8Array;
 
 function inputs(step: number, count: number, seed: number): Float64Array[] {
   const { dIn, bounds } = model.descriptor.steps[step];
@@ -44,7 +45,7 @@ beforeAll(async () => {
   // Off: the test compares the sharded answer byte for byte with an unsharded evaluation, which re-randomizing would change.
   relay = await startRelay(testConfig({ preset: PRESET, workers: 2, responsePrivacy: 'off' }), { models: [model] });
   client = await TestClient.create(model.descriptor);
-  const keysEnvelope = client.keysEnvelope(undefined, false);
+  keysEnvelope = client.keysEnvelope(undefined, false);
   session = await createSession((p, i) => relay.app.request(p, i), 'stories260K', keysEnvelope);
   // The reference: the same model evaluated whole, in this process, by one unsharded operator set,
   // with the session's very keys (fresh ones would switch keys with other noise).
@@ -138,6 +139,45 @@ describe('sharded steps', () => {
     expect(parts.reduce((a, b) => a + b, 0)).toBe(requests * plan.giantParts);
     const held = pool.laneReadings().map((l) => l.heldTiles.get(`stories260K:${FIRST}:1`));
     for (const tiles of held) expect(tiles).toEqual([0]);
+  });
+
+  it('held apart (--shared-parts-max-bytes 0): each part runs on its owner only, and the answer is the same bytes', async () => {
+    const apart = await startRelay(testConfig({ preset: PRESET, workers: 2, responsePrivacy: 'off', sharedPartsMaxBytes: 0 }), { models: [model] });
+    try {
+      // The very keys of the in-process reference: fresh ones would switch keys with other noise.
+      const own = await createSession((p, i) => apart.app.request(p, i), 'stories260K', keysEnvelope);
+      const pool = apart.services.pool!;
+      for (const count of [1, 9]) {
+        const plan = planModelStep(model.descriptor, FIRST, count);
+        const groups = groupSizes(plan, count).length;
+        expect([plan.outTiles, plan.giantParts, groups > 1]).toEqual([1, 2, count > 1]);
+        const before = pool.laneReadings().map((l) => l.partsEvaluated);
+        const xs = inputs(FIRST, count, 40 + count);
+        const body = encryptStepRequest(client.client, plan, xs);
+        const res = await postStep(apart, FIRST, body, own.token);
+        expect(res.status).toBe(200);
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        // Never claimed by the other worker, even for several groups (where whole-held parts are not split).
+        expect(pool.laneReadings().map((l, k) => l.partsEvaluated - before[k])).toEqual([groups, groups]);
+        const reference = splitRequestGroups(plan, decodeEnvelope(body, { kind: 'ciphertexts', presetId: plan.presetId })).flatMap((group) =>
+          evaluateGroupShared(
+            unsplit.get(FIRST, count).operator,
+            keys,
+            group,
+            plan.giantParts,
+            () => true,
+            () => [],
+          ),
+        );
+        const items = decodeEnvelope(bytes, { kind: 'ciphertexts', presetId: plan.presetId }).items;
+        expect(items.map((item, i) => Buffer.from(item).equals(Buffer.from(reference[i])))).toEqual(reference.map(() => true));
+        const ys = decryptStepResponse(client.client, plan, count, bytes);
+        const want = await plaintext.runStep(FIRST, xs);
+        ys.forEach((y, i) => y.forEach((v, j) => expect(Math.abs(v - want[i][j])).toBeLessThan(1e-2 * Math.max(1, model.descriptor.steps[FIRST].bounds.output))));
+      }
+    } finally {
+      await apart.close();
+    }
   });
 
   it('a shared step answers a ciphertext SEAL rejects with its 422, whichever part fails first, and serves again', async () => {

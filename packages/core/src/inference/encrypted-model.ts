@@ -2,12 +2,12 @@ import type { ResponsePrivacy } from '../protocol/response-privacy.ts';
 import { PlanError } from '../errors/plan-error.ts';
 import { unionGaloisSteps, type LinearPlan } from '../linear/plan.ts';
 import type { ModelDescriptor } from '../model/model-descriptor.ts';
-import { getPreset, operatorScales } from '../seal/presets.ts';
+import { getPreset, operatorScales, plaintextBytesOf } from '../seal/presets.ts';
 import { isFheLlmError } from '../errors/fhe-error.ts';
 import { planStep } from '../protocol/step-plan.ts';
 
 /** Version of the planner both sides must run; bumped whenever plans could change. */
-export const PLANNER_VERSION = 2;
+export const PLANNER_VERSION = 3;
 
 /**
  * What a relay publishes about a hosted model: the split schedule (shapes and
@@ -79,11 +79,6 @@ export function defaultMaxBatch(singleBytes: number): number {
     batch = next;
   }
   return batch;
-}
-
-/** A pre-encoded plaintext's size: 8 bytes per coefficient per data prime. */
-function plaintextBytesOf(preset: { polyModulusDegree: number; dataPrimeBits: readonly number[] }): number {
-  return 8 * preset.polyModulusDegree * preset.dataPrimeBits.length;
 }
 
 /** Vector counts whose plans can differ: the planner only picks power-of-two batches. */

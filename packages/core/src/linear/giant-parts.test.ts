@@ -33,10 +33,15 @@ describe('planning split giant steps', () => {
     }
   });
 
-  it('keeps large operators to output tiles: each tile is held by one worker, a shared tile by all', () => {
-    // GPT-2 small's FFN-out + QKV step under the large-model preset: about 180 MB of plaintexts.
-    const plan = planLinear(getPreset('ckks-flat-n8192-q120'), 3072, 3840, { parallelism: 2 });
-    expect(plan.giantParts).toBe(1);
+  it('shares the giant steps of a large lone tile too (a relay holds its parts apart: server/tile-shards.ts)', () => {
+    // GPT-2 small's attention-out + FFN-in step under the large-model preset, as 'auto' plans it: about
+    // 100 MB of plaintexts in one output tile, which one worker evaluated alone while the other idled.
+    const preset = getPreset('ckks-flat-n8192-q120');
+    const alone = planLinear(preset, 3840, 1536, { msPerUploadByte: 5e-4 });
+    const shared = planLinear(preset, 3840, 1536, { parallelism: 2, msPerUploadByte: 5e-4 });
+    expect(shared.outTiles).toBe(1);
+    expect(shared.giantParts).toBe(2);
+    expect(shared.cost.plainMults).toBe(alone.cost.plainMults);
   });
 
   it('gives every giant step to exactly one part', () => {

@@ -2,6 +2,7 @@ import type { Ciphertext, GaloisKeys, Plaintext } from 'node-seal';
 import { PlanError } from '../errors/plan-error.ts';
 import { sealCall } from '../errors/seal-error.ts';
 import type { CkksContext } from '../seal/ckks-context.ts';
+import { plaintextBytesOf } from '../seal/presets.ts';
 import { biasSlots, checkWeights, diagonalSlots, inputIndex, type LinearWeights } from './layout.ts';
 import type { LinearPlan } from './plan.ts';
 
@@ -27,9 +28,15 @@ export interface EvaluationStats {
  */
 export type WeightEncoding = 'eager' | 'lazy';
 
+/** What an eager operator pre-encodes: these output tiles and, of a lone tile's shared giant steps, these parts (default all). */
+export interface OperatorHolding {
+  readonly tiles?: readonly number[];
+  readonly parts?: readonly number[];
+}
+
 /** Bytes one pre-encoded diagonal holds, for a plan's preset. */
 export function plaintextBytes(ctx: CkksContext): number {
-  return ctx.preset.polyModulusDegree * ctx.preset.dataPrimeBits.length * 8;
+  return plaintextBytesOf(ctx.preset);
 }
 
 /**
@@ -43,8 +50,8 @@ export class LinearOperator {
   readonly plan: LinearPlan;
   readonly weights: LinearWeights;
   readonly encoding: WeightEncoding;
-  /** diagonals[r][c][g][b], null where the diagonal is all zero; undefined for tiles not held (all when lazy). */
-  readonly #diagonals: ((Plaintext | null)[][][] | undefined)[];
+  /** diagonals[r][c][g][b], null where the diagonal is all zero; undefined for tiles (or giant steps) not held (all when lazy). */
+  readonly #diagonals: (((Plaintext | null)[] | undefined)[][] | undefined)[];
   /** Bias plaintexts per (tile, vector count), encoded on first use. */
   readonly #bias = new Map<string, Plaintext | null>();
   readonly #steps: number[];
@@ -53,11 +60,13 @@ export class LinearOperator {
   #deleted = false;
 
   /**
-   * `heldTiles`: the output tiles to pre-encode when eager (default all). A
-   * relay worker holds only the tiles it owns (see tile-shards.ts); any other
-   * tile is still evaluated correctly, its diagonals encoded on use.
+   * `hold`: what to pre-encode when eager (default everything). A relay
+   * worker holds only the output tiles it owns, and of a lone tile whose
+   * giant steps are held apart only its own parts' giant steps (see
+   * tile-shards.ts); anything else is still evaluated correctly, its
+   * diagonals encoded on use, while the matrix is kept.
    */
-  constructor(ctx: CkksContext, plan: LinearPlan, weights: LinearWeights, encoding: WeightEncoding = 'eager', heldTiles?: readonly number[]) {
+  constructor(ctx: CkksContext, plan: LinearPlan, weights: LinearWeights, encoding: WeightEncoding = 'eager', hold: OperatorHolding = {}) {
     if (plan.presetId !== ctx.preset.id) throw new PlanError('preset_mismatch', 'plan and context use different presets', { expected: ctx.preset.id, got: plan.presetId });
     checkWeights(plan, weights);
     this.ctx = ctx;
@@ -69,17 +78,22 @@ export class LinearOperator {
     this.#lastParmsId = ctx.context.lastParmsId();
     this.#diagonals = [];
     if (encoding === 'lazy') return;
-    const held = new Set(heldTiles ?? this.#allTiles);
+    const heldTiles = new Set(hold.tiles ?? this.#allTiles);
+    const heldParts = hold.parts && new Set(hold.parts);
     try {
       for (let r = 0; r < plan.outTiles; r++) {
-        if (!held.has(r)) {
+        if (!heldTiles.has(r)) {
           this.#diagonals.push(undefined);
           continue;
         }
-        const byTile: (Plaintext | null)[][][] = [];
+        const byTile: ((Plaintext | null)[] | undefined)[][] = [];
         for (let c = 0; c < plan.inTiles; c++) {
-          const byGiant: (Plaintext | null)[][] = [];
+          const byGiant: ((Plaintext | null)[] | undefined)[] = [];
           for (let g = 0; g < plan.giantSteps; g++) {
+            if (heldParts && !heldParts.has(g % plan.giantParts)) {
+              byGiant.push(undefined);
+              continue;
+            }
             const byBaby: (Plaintext | null)[] = [];
             for (let b = 0; b < plan.babySteps; b++) {
               const slots = diagonalSlots(plan, weights, r, c, g, b);
@@ -100,7 +114,7 @@ export class LinearOperator {
   /** Bytes held by the pre-encoded plaintexts (for metrics and sizing); 0 when lazy. */
   get encodedBytes(): number {
     let count = 0;
-    for (const t of this.#diagonals) for (const c of t ?? []) for (const g of c) for (const p of g) if (p) count++;
+    for (const t of this.#diagonals) for (const c of t ?? []) for (const g of c) for (const p of g ?? []) if (p) count++;
     return count * plaintextBytes(this.ctx);
   }
 
@@ -109,13 +123,31 @@ export class LinearOperator {
     return this.#allTiles.filter((r) => this.#diagonals[r] !== undefined);
   }
 
+  /** Whether the matrix is still here (a relay worker releases it once its plans are pre-encoded). */
+  get #hasMatrix(): boolean {
+    return this.weights.weight.length === this.plan.dOut * this.plan.dIn;
+  }
+
+  /**
+   * Whether this operator can compute giant-step part `part` of `plan.giantParts`
+   * (every one of its diagonals pre-encoded, or the matrix kept to encode them):
+   * a relay worker computes only the parts it can (see tile-shards.ts).
+   */
+  canEvaluatePart(part: number): boolean {
+    if (this.#hasMatrix) return true;
+    return this.#allTiles.every((r) => {
+      const tile = this.#diagonals[r];
+      return tile?.every((byGiant) => byGiant.every((byBaby, g) => byBaby !== undefined || g % this.plan.giantParts !== part)) ?? false;
+    });
+  }
+
   /** The diagonal plaintext for (r, c, g, b) and whether the caller must free it (lazy encoding). */
   #diagonal(r: number, c: number, g: number, b: number): { pt: Plaintext | null; owned: boolean } {
-    const tile = this.#diagonals[r];
-    if (tile) return { pt: tile[c][g][b], owned: false };
+    const held = this.#diagonals[r]?.[c][g];
+    if (held) return { pt: held[b], owned: false };
     // A relay worker drops matrices it holds encoded (StepOperators.releaseIfEncoded): never read an empty one as zeros.
-    if (this.weights.weight.length !== this.plan.dOut * this.plan.dIn) {
-      throw new PlanError('weights_released', `output tile ${r} is not pre-encoded here and the matrix was released`, { expected: this.heldTiles, got: r });
+    if (!this.#hasMatrix) {
+      throw new PlanError('weights_released', `output tile ${r}, giant step ${g} is not pre-encoded here and the matrix was released`, { expected: this.heldTiles, got: `${r}:${g}` });
     }
     const slots = diagonalSlots(this.plan, this.weights, r, c, g, b);
     return { pt: slots ? this.ctx.encode(slots, 2 ** this.plan.weightScaleBits) : null, owned: true };
@@ -386,7 +418,7 @@ export class LinearOperator {
   delete(): void {
     if (this.#deleted) return;
     this.#deleted = true;
-    for (const t of this.#diagonals) for (const c of t ?? []) for (const g of c) for (const p of g) p?.delete();
+    for (const t of this.#diagonals) for (const c of t ?? []) for (const g of c) for (const p of g ?? []) p?.delete();
     for (const p of this.#bias.values()) p?.delete();
     this.#bias.clear();
     this.#lastParmsId.delete();

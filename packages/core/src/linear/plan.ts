@@ -205,37 +205,20 @@ function* babyStepChoices(diagonals: number, allowPreRotation: boolean, relayRot
 }
 
 /**
- * Largest pre-encoded operator whose giant steps workers may share. Every
- * worker that shares a tile holds all of its plaintexts, while output tiles
- * are each held by one worker (tile-shards.ts): a large model's steps (GPT-2
- * small: about 180 MB each under ckks-flat-n8192-q120) keep to output tiles,
- * or each worker would hold the whole model.
- */
-const GIANT_PART_MAX_OPERATOR_BYTES = 64 * 2 ** 20;
-
-/**
  * Ways to share one output tile's giant steps: not at all, or over P workers
- * (a power of two, so the chain step P*n1 is one more power-of-two key) when
- * the tile is alone (several tiles already spread), small enough to be held
- * by every worker (`operatorBytes`, see GIANT_PART_MAX_OPERATOR_BYTES) and
- * each part gets at least two giant steps.
+ * (a power of two, so the chain step P*n1 is one more power-of-two Galois
+ * key) when the tile is alone (several tiles already spread) and each part
+ * gets at least two giant steps. Memory does not limit it: a relay holds a
+ * large operator's parts apart, each by the one worker that computes it
+ * (tile-shards.ts, partsHeldApart), so sharing adds no plaintexts.
  */
-function* giantPartChoices(giantSteps: number, outTiles: number, parallelism: number, operatorBytes: number) {
+function* giantPartChoices(giantSteps: number, outTiles: number, parallelism: number) {
   yield 1;
-  if (outTiles !== 1 || operatorBytes > GIANT_PART_MAX_OPERATOR_BYTES) return;
+  if (outTiles !== 1) return;
   for (let parts = 2; parts <= parallelism && 2 * parts <= giantSteps; parts *= 2) yield parts;
 }
 
-function* candidates(
-  dOut: number,
-  dIn: number,
-  slots: number,
-  batch: number,
-  allowPreRotation: boolean,
-  parallelism: number,
-  relayRotatesInput: boolean,
-  plaintextBytes: number,
-): Generator<Candidate> {
+function* candidates(dOut: number, dIn: number, slots: number, batch: number, allowPreRotation: boolean, parallelism: number, relayRotatesInput: boolean): Generator<Candidate> {
   // Blocked packing: B from small to the whole ciphertext.
   for (let blockSize = 1; blockSize <= slots; blockSize *= 2) {
     const totalBlocks = slots / blockSize;
@@ -255,7 +238,7 @@ function* candidates(
         const tileOut = ceilDiv(dOut, outTiles);
         if (outTiles > fewestOutTiles && ceilDiv(dOut, outTiles - 1) === tileOut) continue;
         for (const bs of babyStepChoices(diagonals, allowPreRotation, relayRotatesInput)) {
-          for (const giantParts of giantPartChoices(bs.giantSteps, outTiles, parallelism, inTiles * diagonals * plaintextBytes)) {
+          for (const giantParts of giantPartChoices(bs.giantSteps, outTiles, parallelism)) {
             yield { packing: 'blocked', batch, chunks, blockSize, tileOut, tileIn, inTiles, outTiles, diagonals, ...bs, giantParts };
           }
         }
@@ -271,7 +254,7 @@ function* candidates(
       const inTiles = ceilDiv(dIn, tileIn);
       if (inTiles > 64) continue;
       for (const bs of babyStepChoices(tileIn, allowPreRotation, relayRotatesInput)) {
-        for (const giantParts of giantPartChoices(bs.giantSteps, outTiles, parallelism, inTiles * tileIn * plaintextBytes)) {
+        for (const giantParts of giantPartChoices(bs.giantSteps, outTiles, parallelism)) {
           yield { packing: 'cyclic', batch: 1, chunks: 1, blockSize: slots, tileOut, tileIn, inTiles, outTiles, diagonals: tileIn, ...bs, giantParts };
         }
       }
@@ -304,7 +287,7 @@ export function planLinear(preset: Preset, dOut: number, dIn: number, options: P
   }
   const scales = operatorScales(preset, options.bounds);
   let best: LinearPlan | undefined;
-  for (const c of candidates(dOut, dIn, preset.slots, batch, options.allowPreRotation ?? true, parallelism, preset.relayRotatesInput, preset.polyModulusDegree * preset.dataPrimeBits.length * 8)) {
+  for (const c of candidates(dOut, dIn, preset.slots, batch, options.allowPreRotation ?? true, parallelism, preset.relayRotatesInput)) {
     const { galoisSteps, ...cost } = costOf(preset, c, msPerByte, msPerUploadByte, parallelism);
     if (allowed && !galoisSteps.every((s) => allowed.has(s))) continue;
     if (best && cost.estimatedMs >= best.cost.estimatedMs) continue;

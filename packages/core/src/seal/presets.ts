@@ -195,6 +195,11 @@ const PRESETS: ReadonlyMap<string, Preset> = new Map(PRESET_LITERALS.map((p) => 
 export const presetIds: readonly string[] = [...PRESETS.keys()];
 
 /** The checked preset for `id`, or a PresetError naming the known ids. */
+/** A pre-encoded plaintext's size under `preset`: 8 bytes per coefficient per data prime. */
+export function plaintextBytesOf(preset: Pick<Preset, 'polyModulusDegree' | 'dataPrimeBits'>): number {
+  return 8 * preset.polyModulusDegree * preset.dataPrimeBits.length;
+}
+
 export function getPreset(id: string): Preset {
   const preset = PRESETS.get(id);
   if (!preset) throw new PresetError('unknown_preset', `unknown CKKS preset "${id}"`, { expected: presetIds, got: id });

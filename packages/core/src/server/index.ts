@@ -3,4 +3,4 @@
 export { splitRequestGroups, evaluateGroup, evaluateGroupPart, evaluateGroupShared, encodeStepResponse, splitOutputTiles } from './step-exchange.ts';
 export { ResponseRerandomizer, gaussianSamples } from './response-rerandomizer.ts';
 export { StepOperators, type StepOperatorsOptions } from './step-operators.ts';
-export { isSharded, tileOwner, heldTiles, shardTiles, type TileShard } from './tile-shards.ts';
+export { isSharded, tileOwner, heldTiles, shardTiles, partsHeldApart, partOwner, heldParts, DEFAULT_SHARED_PARTS_MAX_BYTES, type TileShard } from './tile-shards.ts';

@@ -4,7 +4,7 @@ import type { LinearPlan } from '../linear/plan.ts';
 import { PlanError } from '../errors/plan-error.ts';
 import type { Schedule } from '../model/schedule.ts';
 import { planModelStep, planVectorCounts, type EncryptedModelDescriptor } from '../inference/encrypted-model.ts';
-import { heldTiles, type TileShard } from './tile-shards.ts';
+import { DEFAULT_SHARED_PARTS_MAX_BYTES, heldParts, heldTiles, partsHeldApart, type TileShard } from './tile-shards.ts';
 
 export interface StepOperatorsOptions {
   /**
@@ -19,6 +19,12 @@ export interface StepOperatorsOptions {
    * relay sends it no others). Default: hold every tile.
    */
   shard?: TileShard;
+  /**
+   * With a shard: a lone output tile whose giant steps are shared is held
+   * whole up to this many bytes of plaintexts, and beyond it only this
+   * worker's parts (tile-shards.ts, partsHeldApart). Default 64 MiB.
+   */
+  sharedPartsMaxBytes?: number;
 }
 
 /**
@@ -34,6 +40,7 @@ export class StepOperators {
   readonly model: EncryptedModelDescriptor;
   readonly memoryBudgetBytes: number;
   readonly shard: TileShard | undefined;
+  readonly sharedPartsMaxBytes: number;
   readonly #schedule: Pick<Schedule, 'steps'>;
   readonly #operators = new Map<string, LinearOperator>();
   /** Per step: the keys of every plan a request can select (computed on first need). */
@@ -48,6 +55,7 @@ export class StepOperators {
     this.#schedule = schedule;
     this.memoryBudgetBytes = options.memoryBudgetBytes ?? Infinity;
     this.shard = options.shard;
+    this.sharedPartsMaxBytes = options.sharedPartsMaxBytes ?? DEFAULT_SHARED_PARTS_MAX_BYTES;
     if (!(this.memoryBudgetBytes >= 0)) throw new RangeError(`memoryBudgetBytes must be >= 0, got ${options.memoryBudgetBytes}`);
   }
 
@@ -60,11 +68,14 @@ export class StepOperators {
       if (this.#released.has(stepIndex)) {
         throw new PlanError('weights_released', `step ${stepIndex}'s matrix was released, yet plan ${key} was never encoded`, { expected: this.#keysOf(stepIndex), got: key });
       }
-      const held = heldTiles(plan.outTiles, this.shard);
-      // Upper bound: every product of the held tiles uses its own nonzero diagonal.
-      const estimate = (plan.cost.plainMults * held.length * plaintextBytes(this.ctx)) / plan.outTiles;
+      const bytes = plaintextBytes(this.ctx);
+      const apart = this.shard !== undefined && partsHeldApart(plan, this.shard.count, bytes, this.sharedPartsMaxBytes);
+      const tiles = heldTiles(plan.outTiles, this.shard);
+      const parts = heldParts(plan.giantParts, this.shard, apart);
+      // Upper bound: every product of the held tiles and parts uses its own nonzero diagonal.
+      const estimate = (((plan.cost.plainMults * bytes * tiles.length) / plan.outTiles) * parts.length) / plan.giantParts;
       const encoding: WeightEncoding = this.#encodedBytes + estimate <= this.memoryBudgetBytes ? 'eager' : 'lazy';
-      operator = new LinearOperator(this.ctx, plan, this.#schedule.steps[stepIndex], encoding, held);
+      operator = new LinearOperator(this.ctx, plan, this.#schedule.steps[stepIndex], encoding, apart ? { tiles, parts } : { tiles });
       this.#encodedBytes += operator.encodedBytes;
       this.#operators.set(key, operator);
     }

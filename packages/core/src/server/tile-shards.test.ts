@@ -7,7 +7,8 @@ import { packInput } from '../linear/layout.ts';
 import { planLinear } from '../linear/plan.ts';
 import { randomVector, randomWeights, seededRandom } from '../linear/test-helpers.ts';
 import { CkksContext } from '../seal/ckks-context.ts';
-import { heldTiles, isSharded, shardTiles, tileOwner } from './tile-shards.ts';
+import { getPreset, plaintextBytesOf } from '../seal/presets.ts';
+import { DEFAULT_SHARED_PARTS_MAX_BYTES, heldParts, heldTiles, isSharded, partOwner, partsHeldApart, shardTiles, tileOwner } from './tile-shards.ts';
 
 describe('tile ownership', () => {
   it('shards operators of 2+ output tiles over 2+ workers, round robin', () => {
@@ -28,6 +29,28 @@ describe('tile ownership', () => {
     expect(heldTiles(3, { index: 1, count: 2 })).toEqual([1]);
     expect(heldTiles(1, { index: 1, count: 2 })).toEqual([0]);
     expect(heldTiles(3, undefined)).toEqual([0, 1, 2]);
+  });
+
+  it('holds a shared lone tile whole up to the limit, and past it each part on its owner only', () => {
+    const small = getPreset('ckks-flat-n4096-q109');
+    const large = getPreset('ckks-flat-n8192-q120');
+    // A stories260K step: a few MB, held whole by both workers, so either computes either part.
+    const step = planLinear(small, 192, 236, { parallelism: 2 });
+    expect(step.giantParts).toBe(2);
+    expect(partsHeldApart(step, 2, plaintextBytesOf(small))).toBe(false);
+    expect(partsHeldApart(step, 2, plaintextBytesOf(small), 0)).toBe(true);
+    // GPT-2 small's attention-out + FFN-in step: about 100 MB.
+    const gpt2 = planLinear(large, 3840, 1536, { parallelism: 2, msPerUploadByte: 5e-4 });
+    expect(gpt2.cost.plainMults * plaintextBytesOf(large)).toBeGreaterThan(DEFAULT_SHARED_PARTS_MAX_BYTES);
+    expect(partsHeldApart(gpt2, 2, plaintextBytesOf(large))).toBe(true);
+    // Nothing to hold apart on one worker, for an unsplit tile, or for several tiles (those shard by tile).
+    expect(partsHeldApart(gpt2, 1, plaintextBytesOf(large))).toBe(false);
+    expect(partsHeldApart({ ...gpt2, giantParts: 1 }, 2, plaintextBytesOf(large))).toBe(false);
+    expect(partsHeldApart({ ...gpt2, outTiles: 2 }, 2, plaintextBytesOf(large))).toBe(false);
+    expect([0, 1, 2, 3].map((p) => partOwner(p, 2))).toEqual([0, 1, 0, 1]);
+    expect(heldParts(4, { index: 1, count: 2 }, true)).toEqual([1, 3]);
+    expect(heldParts(2, { index: 1, count: 2 }, false)).toEqual([0, 1]);
+    expect(heldParts(2, undefined, true)).toEqual([0, 1]);
   });
 });
 
@@ -53,7 +76,7 @@ describe('a step sharded over two workers (real CKKS)', () => {
     const plan = planLinear(ctx.preset, 2100, 24);
     expect(plan.outTiles).toBe(3);
     const whole = new LinearOperator(ctx, plan, w);
-    const workers = [0, 1].map((index) => new LinearOperator(ctx, plan, w, 'eager', heldTiles(plan.outTiles, { index, count: 2 })));
+    const workers = [0, 1].map((index) => new LinearOperator(ctx, plan, w, 'eager', { tiles: heldTiles(plan.outTiles, { index, count: 2 }) }));
     const x = randomVector(rand, 24);
     const inputs = client.encryptVectors(plan, [x]).map((b) => ctx.loadCiphertext(b));
     const save = (cts: ReturnType<LinearOperator['evaluate']>) => {
@@ -92,11 +115,50 @@ describe('a step sharded over two workers (real CKKS)', () => {
     }
   });
 
+  it('giant-step parts held apart: each worker holds its parts only, computes only them once the matrix is released, and together they give the unsplit bytes', () => {
+    const rand = seededRandom(33);
+    const w = randomWeights(rand, 256, 256);
+    const plan = planLinear(ctx.preset, 256, 256, { parallelism: 2 });
+    expect([plan.outTiles, plan.giantParts]).toEqual([1, 2]);
+    const whole = new LinearOperator(ctx, plan, w);
+    // Each worker's own copy of the matrix, released as a relay worker does once its plans are encoded.
+    const workers = [0, 1].map((index) => new LinearOperator(ctx, plan, { ...w }, 'eager', { parts: heldParts(2, { index, count: 2 }, true) }));
+    workers.forEach((op) => ((op.weights as { weight: Float64Array }).weight = new Float64Array(0)));
+    const x = randomVector(rand, 256);
+    const inputs = client.encryptVectors(plan, [x]).map((b) => ctx.loadCiphertext(b));
+    const owned: ReturnType<LinearOperator['evaluate']>[] = [];
+    try {
+      expect(workers[0].encodedBytes + workers[1].encodedBytes).toBe(whole.encodedBytes);
+      expect(workers[1].encodedBytes).toBeLessThan(whole.encodedBytes);
+      expect(workers.map((op) => [op.canEvaluatePart(0), op.canEvaluatePart(1)])).toEqual([
+        [true, false],
+        [false, true],
+      ]);
+      expect(whole.canEvaluatePart(1)).toBe(true);
+      expect(() => workers[0].evaluatePart(inputs, 1, keys, { part: 1, parts: 2 })).toThrow(expect.objectContaining({ code: 'weights_released' }));
+
+      const parts = [0, 1].map((part) => workers[part].evaluatePart(inputs, 1, keys, { part, parts: 2 }));
+      const wholeParts = [0, 1].map((part) => whole.evaluatePart(inputs, 1, keys, { part, parts: 2 }));
+      owned.push(...parts, ...wholeParts);
+      const assembled = workers[0].combineParts(parts, 1, keys).map((ct) => ctx.save(ct));
+      const unsplit = whole.combineParts(wholeParts, 1, keys).map((ct) => ctx.save(ct));
+      expect(assembled).toEqual(unsplit);
+      const [y] = client.decryptVectors(plan, assembled, 1);
+      const want = linearReference(w, x);
+      for (let i = 0; i < w.dOut; i++) expect(Math.abs(y[i] - want[i])).toBeLessThan(1e-4);
+    } finally {
+      owned.flat().forEach((ct) => ct.delete());
+      inputs.forEach((ct) => ct.delete());
+      whole.delete();
+      workers.forEach((op) => op.delete());
+    }
+  });
+
   it('a tile a worker does not hold is still evaluated right (encoded on use, not kept)', () => {
     const rand = seededRandom(32);
     const w = randomWeights(rand, 2100, 24);
     const plan = planLinear(ctx.preset, 2100, 24);
-    const worker1 = new LinearOperator(ctx, plan, w, 'eager', [1]);
+    const worker1 = new LinearOperator(ctx, plan, w, 'eager', { tiles: [1] });
     const x = randomVector(rand, 24);
     const inputs = client.encryptVectors(plan, [x]).map((b) => ctx.loadCiphertext(b));
     try {

@@ -1,3 +1,5 @@
+import type { LinearPlan } from '../linear/plan.ts';
+
 /**
  * How a relay with several evaluation workers shares one step's output tiles
  * (row blocks of W, one response ciphertext each) between them. The relay
@@ -46,4 +48,39 @@ export function shardTiles(outTiles: number, workers: number): { worker: number;
   const parts: { worker: number; tiles: number[] }[] = [];
   for (let worker = 0; worker < Math.min(workers, outTiles); worker++) parts.push({ worker, tiles: heldTiles(outTiles, { index: worker, count: workers }) });
   return parts;
+}
+
+/**
+ * Shared giant steps (`LinearPlan.giantParts`) of a lone output tile, the
+ * other way one request uses several workers. A small operator is held
+ * whole by every worker, so whichever is free computes any part (the worker
+ * answering for the group claims parts nobody has started, part-exchange.ts).
+ * Past `sharedPartsMaxBytes` of plaintexts it is held apart instead: part p
+ * only by worker partOwner(p), which alone computes it, so the operator's
+ * memory is split between the workers rather than repeated (GPT-2 small's
+ * 3,840 x 1,536 steps: 100 MB each under ckks-flat-n8192-q120).
+ */
+export const DEFAULT_SHARED_PARTS_MAX_BYTES = 64 * 2 ** 20;
+
+/** Whether `plan`'s giant-step parts are held apart on a relay of `workers` sharded workers (see DEFAULT_SHARED_PARTS_MAX_BYTES). */
+export function partsHeldApart(
+  plan: Pick<LinearPlan, 'giantParts' | 'outTiles'> & { cost: Pick<LinearPlan['cost'], 'plainMults'> },
+  workers: number,
+  plaintextBytes: number,
+  sharedPartsMaxBytes = DEFAULT_SHARED_PARTS_MAX_BYTES,
+): boolean {
+  // Upper bound of the operator's plaintexts: one per product.
+  return plan.giantParts > 1 && plan.outTiles === 1 && workers >= 2 && plan.cost.plainMults * plaintextBytes > sharedPartsMaxBytes;
+}
+
+/** The worker that owns giant-step part `part` when parts are held apart. */
+export function partOwner(part: number, workers: number): number {
+  return part % workers;
+}
+
+/** The giant-step parts `shard` holds pre-encoded: all of them unless the parts are held apart. */
+export function heldParts(giantParts: number, shard: TileShard | undefined, apart: boolean): number[] {
+  const all = Array.from({ length: giantParts }, (_, p) => p);
+  if (!shard || !apart) return all;
+  return all.filter((p) => partOwner(p, shard.count) === shard.index);
 }

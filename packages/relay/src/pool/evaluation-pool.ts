@@ -1,7 +1,7 @@
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
-import { ciphertextSerializedBytes, getPreset } from '@fhe-llm/core';
-import { shardTiles } from '@fhe-llm/core/server';
+import { ciphertextSerializedBytes, getPreset, plaintextBytesOf } from '@fhe-llm/core';
+import { DEFAULT_SHARED_PARTS_MAX_BYTES, partOwner, partsHeldApart, shardTiles } from '@fhe-llm/core/server';
 import { deadlineExceeded, overloaded } from '../relay-error.ts';
 import type { PoolReadings, RelayMetrics } from '../metrics/relay-metrics.ts';
 import { toSharedBytes } from './shared-bytes.ts';
@@ -46,6 +46,13 @@ export interface EvaluationPoolOptions {
    * from, each worker holding every operator. Needs 2+ workers.
    */
   shardSteps?: boolean;
+  /**
+   * Sharded: a lone output tile whose giant steps are shared is held whole by
+   * every worker up to this many bytes of plaintexts (any free worker
+   * computes any part), and beyond it apart, each part by its owner only
+   * (tile-shards.ts). Default 64 MiB.
+   */
+  sharedPartsMaxBytes?: number;
   metrics: RelayMetrics;
   logger: Logger;
 }
@@ -57,6 +64,8 @@ export interface TileRequest {
   runs?: readonly (readonly number[])[];
   /** The plan's `giantParts`: above 1, a lone tile's giant steps may be shared by that many workers. */
   giantParts?: number;
+  /** The plan's plaintext products: its operator's size, which decides whether shared parts are held apart. */
+  plainMults?: number;
 }
 
 /** Per worker queue (per worker when sharding, else one for the pool): what it evaluated and which tiles it holds. */
@@ -107,6 +116,7 @@ export class EvaluationPool {
   #warnedHeapLimit = false;
   /** Model id -> preset id (sizes of the partial sums workers hand over). */
   readonly #presets: Map<string, string>;
+  readonly #sharedPartsMaxBytes: number;
 
   constructor(options: EvaluationPoolOptions) {
     this.workers = options.workers;
@@ -115,10 +125,12 @@ export class EvaluationPool {
     this.#metrics = options.metrics;
     this.#logger = options.logger;
     this.#heapBudgetBytes = options.heapBudgetBytes ?? 2 ** 31;
+    this.#sharedPartsMaxBytes = options.sharedPartsMaxBytes ?? DEFAULT_SHARED_PARTS_MAX_BYTES;
     const workerData: WorkerInit = {
       models: options.models,
       keyCacheBytes: options.keyCacheBytes,
       heapBudgetBytes: this.#heapBudgetBytes,
+      sharedPartsMaxBytes: this.#sharedPartsMaxBytes,
       ...(options.weightBudgetBytes === undefined ? {} : { weightBudgetBytes: options.weightBudgetBytes }),
     };
     this.sharded = (options.shardSteps ?? false) && options.workers > 1;
@@ -276,7 +288,11 @@ export class EvaluationPool {
     tiling: TileRequest,
   ): Promise<{ outputs: Uint8Array[][]; busyMs: number; cpuMs: number; tasks: TaskTiming[] }> {
     const giantParts = tiling.giantParts ?? 1;
-    const splitGiant = giantParts > 1 && tiling.outTiles === 1 && groups.length * giantParts <= this.workers;
+    const preset = getPreset(this.#presets.get(model) ?? '');
+    // Held apart, part p lives only on its owner: every group is split, whatever the other workers are doing.
+    const apart =
+      this.sharded && partsHeldApart({ giantParts, outTiles: tiling.outTiles, cost: { plainMults: tiling.plainMults ?? 0 } }, this.workers, plaintextBytesOf(preset), this.#sharedPartsMaxBytes);
+    const splitGiant = giantParts > 1 && tiling.outTiles === 1 && (apart || groups.length * giantParts <= this.workers);
     // One task per (group, tiles); empty tiles mean every tile, and no lane means any worker.
     const split: readonly { tiles: readonly number[]; lane?: number }[] =
       (this.sharded ? shardTiles(tiling.outTiles, this.workers)?.map(({ worker, tiles }) => ({ tiles, lane: worker })) : undefined) ?? (tiling.runs ?? [[]]).map((tiles) => ({ tiles }));
@@ -318,19 +334,17 @@ export class EvaluationPool {
       return { task, transferList: items.map((i) => i.buffer as ArrayBuffer) };
     };
     // Partial sums may still be at the top level (a rescaling preset rescales once, after the combine).
-    const preset = getPreset(this.#presets.get(model) ?? '');
     const ciphertextBytes = ciphertextSerializedBytes(preset, preset.dataPrimeBits.length);
     const settled = await Promise.allSettled(
       parts.map(async ({ group, tiles, lane }, i) => {
         if (!splitGiant) return runOne(evaluateTask(group, tiles.length ? { tiles: [...tiles] } : {}), lane);
         // Part 0 answers for the group; the others hand it their partial sums (part-exchange.ts). Sharded lanes
-        // are single workers: group i's parts take lanes i*P, i*P+1, ... so they run side by side.
+        // are single workers: group i's parts take lanes i*P, i*P+1, ... so they run side by side, or, held
+        // apart, each part its owner's lane. Only part 0 ever waits, and only on parts it cannot compute, which
+        // are on other lanes and never wait themselves: no cycle.
         const exchange = createPartExchange(giantParts, tiling.outTiles, ciphertextBytes);
-        const answers = await Promise.all(
-          Array.from({ length: giantParts }, (_, part) =>
-            runOne(evaluateTask(group, { part: { part, parts: giantParts, exchange } }), this.sharded ? (i * giantParts + part) % this.workers : undefined),
-          ),
-        );
+        const laneOf = (part: number) => (apart ? partOwner(part, this.workers) : this.sharded ? (i * giantParts + part) % this.workers : undefined);
+        const answers = await Promise.all(Array.from({ length: giantParts }, (_, part) => runOne(evaluateTask(group, { part: { part, parts: giantParts, exchange } }), laneOf(part))));
         return answers[0];
       }),
     );

@@ -50,6 +50,7 @@ for (const model of init.models) {
     {
       ...(init.weightBudgetBytes === undefined ? {} : { memoryBudgetBytes: init.weightBudgetBytes }),
       ...(init.shard ? { shard: init.shard } : {}),
+      ...(init.sharedPartsMaxBytes === undefined ? {} : { sharedPartsMaxBytes: init.sharedPartsMaxBytes }),
     },
   );
   const onStep = (step: ScheduleStep, index: number) => {
@@ -228,8 +229,9 @@ function evaluateShare(operator: LinearOperator, session: SessionKeys, task: Eva
   const keys = session.keys;
   if (part === 0) {
     let partsEvaluated = 1;
+    // Only parts this worker holds (or can encode): a large operator's parts are held apart, each by its owner.
     const claim = (p: number) => {
-      const mine = claimPart(exchange, p);
+      const mine = operator.canEvaluatePart(p) && claimPart(exchange, p);
       if (mine) partsEvaluated++;
       return mine;
     };

@@ -23,6 +23,8 @@ export interface WorkerInit {
   heapBudgetBytes: number;
   /** Set when the relay shards steps: this worker's place, so it holds only the output tiles it owns. */
   shard?: TileShard;
+  /** With a shard: past this many bytes a lone tile's shared giant steps are held apart (StepOperatorsOptions). */
+  sharedPartsMaxBytes?: number;
 }
 
 /** A session's key blob: `bytes` views a SharedArrayBuffer, so posting it shares instead of copying. */

@@ -81,7 +81,7 @@ export function stepRoutes(services: RelayServices): Hono<RelayEnv> {
       // Unsharded, a lone group's output tiles go to several workers when the model was planned for it;
       // a sharded pool sends each tile to its owner instead (see EvaluationPool.evaluateGroups).
       const runs = groups.length === 1 && model.descriptor.parallelism > 1 ? splitOutputTiles(plan, model.descriptor.parallelism) : [[]];
-      const tiling = { outTiles: plan.outTiles, runs, giantParts: plan.giantParts };
+      const tiling = { outTiles: plan.outTiles, runs, giantParts: plan.giantParts, plainMults: plan.cost.plainMults };
       const { outputs, busyMs, cpuMs } = await traceEvaluation(services.tracer, c.var.span, { ...shape, [ATTR.groups]: groups.length }, () =>
         pool.evaluateGroups(model.id, step, envelope.vectors, groups, { hash: session.keysHash, bytes: keys }, c.var.signal, tiling),
       );
