@@ -215,7 +215,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: 'worker-heap-bytes',
     env: 'FHE_LLM_WORKER_HEAP_BYTES',
     value: 'bytes',
-    help: "a worker whose WebAssembly heap passes this is replaced after its task (the heap never shrinks; WebAssembly's ceiling is 4 GiB); raised to the models' own need plus the key cache and 256 MiB when they alone need more",
+    help: "a worker whose WebAssembly heap passes this is replaced after its task (the heap never shrinks; WebAssembly's ceiling is 4 GiB); raised to the models' own need plus the key cache and 256 MiB when they alone need more; the relay refuses to start when that passes 4 GiB",
   },
   { key: 'sessionTtl', flag: 'session-ttl', env: 'FHE_LLM_SESSION_TTL', value: 'seconds', help: 'idle time after which a session and its keys are forgotten' },
   {

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeEnvelope, encodeEnvelope, planModelStep } from '@fhe-llm/core';
 import { decryptStepResponse, encryptStepRequest } from '@fhe-llm/core/client';
 import type { HostedModel } from '../src/models/hosted-model.ts';
-import type { Relay } from '../src/relay.ts';
+import { Relay } from '../src/relay.ts';
+import { createLogger } from '../src/logger.ts';
 import { TestClient, bearer, createSession, errorOf, loadStories, octet, startRelay, testConfig, type CreatedSession } from './relay-test-kit.ts';
 import { sealBombs } from './seal-bombs.ts';
 
@@ -159,6 +160,16 @@ describe('worker heap budget', () => {
       expect(tight.services.pool!.recycledWorkers).toBe(0);
     } finally {
       await tight.close();
+    }
+  });
+
+  it('refuses to start when a worker could never fit its models, key cache and a task under 4 GiB, and says what to change', async () => {
+    // A key cache as large as WebAssembly's whole heap stands in for a model share too large for one worker.
+    const doomed = new Relay(testConfig({ workers: 1, keyCacheBytes: 4 * 1024 * MiB }), { logger: createLogger('silent'), listen: false, models: [model] });
+    try {
+      await expect(doomed.start()).rejects.toThrow(/past WebAssembly's 4 GiB; .*--key-cache-bytes/);
+    } finally {
+      await doomed.close();
     }
   });
 });

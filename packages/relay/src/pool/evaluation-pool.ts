@@ -6,6 +6,7 @@ import { deadlineExceeded, overloaded } from '../relay-error.ts';
 import type { PoolReadings, RelayMetrics } from '../metrics/relay-metrics.ts';
 import { toSharedBytes } from './shared-bytes.ts';
 import { createPartExchange } from './part-exchange.ts';
+import { heapRoomProblem } from './heap-room.ts';
 import { isWorkerReadyMessage, reviveError, type EvaluateTask, type KeyRef, type WorkerInit, type WorkerModel, type WorkerResult, type WorkerStats, type WorkerTask } from './worker-protocol.ts';
 
 /** One task's timeline, for tracing: epoch milliseconds, so spans can be placed after the fact. */
@@ -102,7 +103,10 @@ export class EvaluationPool {
   readonly #laneReadings: { tilesEvaluated: number; partsEvaluated: number; heldTiles: Map<string, readonly number[]> }[];
   readonly #metrics: RelayMetrics;
   readonly #readyThreads = new Set<number>();
-  readonly #readyWaiters = new Set<() => void>();
+  readonly #readyWaiters = new Set<{ ready(): void; fail(error: Error): void }>();
+  /** Set when a worker came up without room to serve (heapRoomProblem): start-up fails with it. */
+  #startupFailure: Error | undefined;
+  readonly #keyCacheBytes: number;
   /** Latest readings per worker thread (from its ready message and each result). */
   readonly #workerStats = new Map<number, WorkerStats>();
   /** Tasks handed to piscina and not yet settled: queued plus running. */
@@ -125,6 +129,7 @@ export class EvaluationPool {
     this.#metrics = options.metrics;
     this.#logger = options.logger;
     this.#heapBudgetBytes = options.heapBudgetBytes ?? 2 ** 31;
+    this.#keyCacheBytes = options.keyCacheBytes;
     this.#sharedPartsMaxBytes = options.sharedPartsMaxBytes ?? DEFAULT_SHARED_PARTS_MAX_BYTES;
     const workerData: WorkerInit = {
       models: options.models,
@@ -173,7 +178,12 @@ export class EvaluationPool {
           'the models alone need more worker heap than --worker-heap-bytes; workers are replaced only past what they need plus the key cache',
         );
       }
-      if (this.allWorkersReady) for (const wake of this.#readyWaiters) wake();
+      const problem = heapRoomProblem(message.stats.externalBytes, this.#keyCacheBytes, this.sharded);
+      if (problem && !this.#startupFailure) {
+        this.#startupFailure = new Error(problem);
+        for (const waiter of this.#readyWaiters) waiter.fail(this.#startupFailure);
+      }
+      if (this.allWorkersReady && !this.#startupFailure) for (const waiter of this.#readyWaiters) waiter.ready();
     });
     // Without a listener an 'error' event (a worker dying while idle) would take the process down.
     piscina.on('error', (error: unknown) => logger.error({ err: error }, 'evaluation worker failed'));
@@ -238,22 +248,27 @@ export class EvaluationPool {
 
   /** Resolves once all workers are ready; rejects after `timeoutMs`. */
   waitUntilReady(timeoutMs: number): Promise<void> {
+    if (this.#startupFailure) return Promise.reject(this.#startupFailure);
     if (this.allWorkersReady) {
       this.#startedUp = true;
       return Promise.resolve();
     }
     return new Promise((resolve, reject) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#readyWaiters.delete(done);
-        this.#startedUp = true;
-        resolve();
+      const waiter = {
+        ready: () => {
+          clearTimeout(timer);
+          this.#readyWaiters.delete(waiter);
+          this.#startedUp = true;
+          resolve();
+        },
+        fail: (error: Error) => {
+          clearTimeout(timer);
+          this.#readyWaiters.delete(waiter);
+          reject(error);
+        },
       };
-      const timer = setTimeout(() => {
-        this.#readyWaiters.delete(done);
-        reject(new Error(`evaluation workers not ready after ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#readyWaiters.add(done);
+      const timer = setTimeout(() => waiter.fail(new Error(`evaluation workers not ready after ${timeoutMs} ms`)), timeoutMs);
+      this.#readyWaiters.add(waiter);
     });
   }
 

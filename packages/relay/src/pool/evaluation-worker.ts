@@ -12,6 +12,7 @@ import { loadSplitModelPath } from '@fhe-llm/core/node';
 import { KeyCache } from './key-cache.ts';
 import { nativeInflateBounded } from './native-inflate.ts';
 import { PartAbandonedError, awaitPart, claimPart, failPart, publishPart } from './part-exchange.ts';
+import { TASK_HEAP_HEADROOM_BYTES } from './heap-room.ts';
 import {
   serializeError,
   type CheckKeysTask,
@@ -98,9 +99,6 @@ let lastTaskEnded = performance.now();
  * when requests are likely.
  */
 const WARM_AFTER_QUIET_MS = 1000;
-
-/** Room above a model's own heap for the key cache and one task's buffers (see heapLimitBytes). */
-const TASK_HEAP_HEADROOM_BYTES = 256 * 1024 ** 2;
 
 function externalMemory(): number {
   return (getHeapStatistics() as { external_memory?: number }).external_memory ?? 0;
