@@ -201,7 +201,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'allow a preset below 128-bit security (insecure-...; tests and benchmarks only)',
   },
   { key: 'workers', flag: 'workers', env: 'FHE_LLM_WORKERS', value: 'n', help: 'evaluation worker threads' },
-  { key: 'maxQueue', flag: 'max-queue', env: 'FHE_LLM_MAX_QUEUE', value: 'n', help: 'queued evaluation tasks before answering 503 overloaded' },
+  { key: 'maxQueue', flag: 'max-queue', env: 'FHE_LLM_MAX_QUEUE', value: 'n', help: 'queued evaluation tasks before answering 503 overloaded (a request of more tasks is let in when none wait)' },
   { key: 'keyCacheBytes', flag: 'key-cache-bytes', env: 'FHE_LLM_KEY_CACHE_BYTES', value: 'bytes', help: 'deserialized Galois keys kept per worker (least recently used out)' },
   {
     key: 'memoryBudget',

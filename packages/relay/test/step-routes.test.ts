@@ -217,6 +217,23 @@ describe('backpressure', () => {
     }
   });
 
+  it('serves a request of more tasks than the whole queue holds when nothing waits (retrying could never help it)', async () => {
+    // 9 vectors of a step: 2 ciphertext groups, 2 tasks, against a queue of 1. GPT-2 small's prompts hit
+    // this at 33 tokens: every step is then 2 tasks per token (giant-step parts or output tiles).
+    const small = await startRelay(testConfig({ workers: 1, maxQueue: 1 }), { models: [model] });
+    try {
+      const s = await createSession((p, i) => small.app.request(p, i), 'stories260K', client.keysEnvelope());
+      const xs = inputs(1, 9);
+      expect(groupSizes(planModelStep(model.descriptor, 1, 9), 9).length).toBeGreaterThan(1);
+      const res = await postStep(small, 1, stepBody(1, xs), s.token);
+      expect(res.status).toBe(200);
+      const ys = decryptStepResponse(client.client, planModelStep(model.descriptor, 1, 9), 9, new Uint8Array(await res.arrayBuffer()));
+      expect(ys).toHaveLength(9);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('answers 503 deadline_exceeded when a request outlives --request-timeout-ms, aborting its task', async () => {
     const hasty = await startRelay(testConfig({ workers: 1, requestTimeoutMs: 300 }), { models: [model] });
     try {

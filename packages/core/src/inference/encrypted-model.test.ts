@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BATCHED_PLAN_BYTES, defaultMaxBatch } from './encrypted-model.ts';
+import { BATCHED_PLAN_BYTES, REQUEST_WORK_MS, defaultMaxBatch, defaultMaxVectors } from './encrypted-model.ts';
 
 describe('defaultMaxBatch', () => {
   it('keeps 8-vector groups for small models and single vectors when one plan is gigabytes', () => {
@@ -7,6 +7,25 @@ describe('defaultMaxBatch', () => {
     expect(defaultMaxBatch(230e6)).toBe(4); // stories15M with its classifier on the client
     expect(defaultMaxBatch(BATCHED_PLAN_BYTES / 2)).toBe(1);
     expect(defaultMaxBatch(3e9)).toBe(1); // GPT-2 small
+  });
+});
+
+describe('defaultMaxVectors', () => {
+  it('keeps 64 vectors per request for small models and fewer as one vector of the costliest step grows', () => {
+    expect(defaultMaxVectors(41)).toBe(64); // stories260K's costliest step, as planned
+    expect(defaultMaxVectors(102)).toBe(64); // stories15M
+    expect(defaultMaxVectors(732)).toBe(8); // GPT-2 small's FFN-out + QKV under ckks-flat-n8192-q120
+    expect(defaultMaxVectors(REQUEST_WORK_MS * 2)).toBe(1);
+  });
+
+  it('keeps requests of a GPT-2 small step inside the deadline, unless told otherwise', async () => {
+    const { describeEncryptedModel } = await import('./encrypted-model.ts');
+    const step = { id: 's', kind: 'qkv' as const, layer: 0, dIn: 3840, dOut: 3072, bounds: { output: 16, inputNorm: 100, rowNorm: 3 } };
+    const model = { format: 'fhe-llm-model/1', id: 'm', config: {}, normEps: 1e-5, ropeTheta: 1e4, embedding: 'client', architecture: 'gpt2', steps: [step] } as never;
+    const d = describeEncryptedModel(model, 'ckks-flat-n8192-q120', { parallelism: 2, msPerUploadByte: 5e-4 });
+    expect(d.maxVectors).toBe(8);
+    expect(d.maxVectors * d.plans[0].cost.estimatedMs).toBeLessThanOrEqual(REQUEST_WORK_MS);
+    expect(describeEncryptedModel(model, 'ckks-flat-n8192-q120', { maxVectors: 32, maxBatch: 1 }).maxVectors).toBe(32);
   });
 });
 

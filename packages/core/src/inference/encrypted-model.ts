@@ -38,7 +38,7 @@ export interface EncryptedModelDescriptor extends ModelDescriptor {
 }
 
 export interface DescribeOptions {
-  /** Default 64. Requests with more vectors are split by the client. */
+  /** Requests with more vectors are split by the client. Default: see defaultMaxVectors. */
   maxVectors?: number;
   /** Workers the relay spreads one ciphertext group's output tiles over. Default 1 (favours throughput over latency). */
   parallelism?: number;
@@ -81,6 +81,28 @@ export function defaultMaxBatch(singleBytes: number): number {
   return batch;
 }
 
+/**
+ * Estimated relay milliseconds (the planner's cost model, critical path) that
+ * one request may ask for by default: a quarter of the relay's default 30 s
+ * deadline, leaving room for machines slower than the model, for queueing and
+ * for the other requests of a busy relay.
+ */
+export const REQUEST_WORK_MS = 7_500;
+
+/**
+ * The default maxVectors: 64, halved while a request of that many vectors of
+ * the costliest step (`singleVectorMs` each, single-vector plans: batching
+ * only makes it cheaper) would be estimated above REQUEST_WORK_MS. Small
+ * models keep 64; GPT-2 small (about 0.5 s per vector of its costliest step)
+ * gets 8, so a long prompt's prefill travels as several requests that each
+ * finish well inside the deadline instead of one that never could.
+ */
+export function defaultMaxVectors(singleVectorMs: number): number {
+  let vectors = 64;
+  while (vectors > 1 && vectors * singleVectorMs > REQUEST_WORK_MS) vectors /= 2;
+  return vectors;
+}
+
 /** Vector counts whose plans can differ: the planner only picks power-of-two batches. */
 export function planVectorCounts(maxVectors: number): number[] {
   const counts: number[] = [];
@@ -96,11 +118,11 @@ export function planVectorCounts(maxVectors: number): number[] {
  */
 export function describeEncryptedModel(model: ModelDescriptor, presetId: string, options: DescribeOptions = {}): EncryptedModelDescriptor {
   const preset = getPreset(presetId);
-  const maxVectors = options.maxVectors ?? 64;
   const parallelism = options.parallelism ?? 1;
   const upload = options.msPerUploadByte;
-  const maxBatch =
-    options.maxBatch ?? defaultMaxBatch(model.steps.reduce((bytes, step) => bytes + planStep(preset, step, 1, undefined, parallelism, 1, upload).cost.plainMults * plaintextBytesOf(preset), 0));
+  const singles = model.steps.map((step) => planStep(preset, step, 1, undefined, parallelism, 1, upload));
+  const maxVectors = options.maxVectors ?? defaultMaxVectors(Math.max(...singles.map((plan) => plan.cost.estimatedMs)));
+  const maxBatch = options.maxBatch ?? defaultMaxBatch(singles.reduce((bytes, plan) => bytes + plan.cost.plainMults * plaintextBytesOf(preset), 0));
   model.steps.forEach((step) => {
     try {
       operatorScales(preset, step.bounds);

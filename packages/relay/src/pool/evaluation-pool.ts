@@ -139,7 +139,7 @@ export class EvaluationPool {
       ...(options.weightBudgetBytes === undefined ? {} : { weightBudgetBytes: options.weightBudgetBytes }),
     };
     this.sharded = (options.shardSteps ?? false) && options.workers > 1;
-    // Each lane's own limit is the whole queue: admit() holds the sum of all lanes to it.
+    // admit() holds the sum of all lanes to the queue (a lone large request may pass it), so lanes set no limit.
     const lane = (threads: number, init: WorkerInit) =>
       // useAtomics false: an idle worker returns to its event loop instead of blocking in Atomics.wait, so it can
       // prepare encryptions of zero and warm batched plans between tasks (evaluation-worker.ts). With piscina's
@@ -149,7 +149,6 @@ export class EvaluationPool {
         filename: new URL('./evaluation-worker.ts', import.meta.url).href,
         minThreads: threads,
         maxThreads: threads,
-        maxQueue: options.maxQueue,
         concurrentTasksPerWorker: 1,
         useAtomics: false,
         workerData: init,
@@ -272,10 +271,16 @@ export class EvaluationPool {
     });
   }
 
-  /** Refuse up front (503 overloaded) a request whose tasks would overflow the queue. */
+  /**
+   * Refuse up front (503 overloaded) a request whose tasks would overflow the
+   * queue. A request of more tasks than the whole queue holds (a long prompt's
+   * prefill: a task per group and tile or part) is let in when nothing waits:
+   * refused, it would be refused on every retry.
+   */
   admit(tasks: number): void {
     if (this.#closing) throw overloaded('the relay is shutting down');
-    if (this.queueDepth + tasks > this.maxQueue) throw overloaded();
+    const depth = this.queueDepth;
+    if (depth > 0 && depth + tasks > this.maxQueue) throw overloaded();
   }
 
   /**
