@@ -221,6 +221,8 @@ async function benchShape(shape: SyntheticShape | Gpt2Shape): Promise<Record<str
       first_token_s: round((mark.ms - started) / 1000, 2),
       relay_cpu_ms_per_token: round(sum('relayMs') / decoded),
       relay_process_cpu_ms_per_token: round(relayProcessCpuMs / decoded),
+      // Per step kind (the step id without its layer number): which steps a token's relay CPU goes to.
+      relay_cpu_ms_per_token_by_step: byStepKind(decodeTrips, decoded),
       client_cpu_ms_per_token: round(clientCpuMs / decoded),
       round_trips_per_token: round(decodeTrips.length / decoded, 2),
       bytes_up_per_token: Math.round(sum('bytesUp') / decoded),
@@ -275,3 +277,16 @@ for (const shape of shapes as (SyntheticShape | Gpt2Shape)[]) {
   }
 }
 process.exitCode = failed ? 1 : 0;
+
+/** Relay CPU per token by step kind ("attn-out+ffn-in", "ffn-out+qkv", ...), wall milliseconds beside it. */
+function byStepKind(trips: readonly RoundTripEvent[], tokens: number): Record<string, { relay_cpu_ms: number; wall_ms: number }> {
+  const out: Record<string, { relay_cpu_ms: number; wall_ms: number }> = {};
+  for (const trip of trips) {
+    const kind = trip.stepId.replace(/\d+$/, '');
+    const entry = (out[kind] ??= { relay_cpu_ms: 0, wall_ms: 0 });
+    entry.relay_cpu_ms += trip.relayMs / tokens;
+    entry.wall_ms += trip.ms / tokens;
+  }
+  for (const entry of Object.values(out)) [entry.relay_cpu_ms, entry.wall_ms] = [Math.round(entry.relay_cpu_ms), Math.round(entry.wall_ms)];
+  return out;
+}
