@@ -177,7 +177,8 @@ export class EvaluationPool {
           'the models alone need more worker heap than --worker-heap-bytes; workers are replaced only past what they need plus the key cache',
         );
       }
-      const problem = heapRoomProblem(message.stats.externalBytes, this.#keyCacheBytes, this.sharded);
+      // Checked while starting only: a replacement worker of a relay that serves is not a reason to stop.
+      const problem = this.#startedUp ? undefined : heapRoomProblem(message.stats.externalBytes, this.#keyCacheBytes, this.sharded);
       if (problem && !this.#startupFailure) {
         this.#startupFailure = new Error(problem);
         for (const waiter of this.#readyWaiters) waiter.fail(this.#startupFailure);
