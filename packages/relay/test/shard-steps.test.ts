@@ -36,6 +36,21 @@ function inputs(step: number, count: number, seed: number): Float64Array[] {
   return Array.from({ length: count }, () => Float64Array.from({ length: dIn }, () => 0.5 * bounds.input * rand()));
 }
 
+/** A shared step's answer as this process gives it computing every part itself: what the workers must give between them. */
+function sharedReference(plan: ReturnType<typeof planModelStep>, body: Uint8Array, vectors: number): Uint8Array[] {
+  const operator = unsplit.get(FIRST, vectors).operator;
+  return splitRequestGroups(plan, decodeEnvelope(body, { kind: 'ciphertexts', presetId: plan.presetId })).flatMap((group) =>
+    evaluateGroupShared(
+      operator,
+      keys,
+      group,
+      plan.giantParts,
+      () => true,
+      () => [],
+    ),
+  );
+}
+
 const postStep = (r: Relay, step: number, body: Uint8Array, token: string) =>
   r.app.request(`/v1/models/stories260K/steps/${step}`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: bearer(token) });
 
@@ -108,7 +123,6 @@ describe('sharded steps', () => {
     const plan = planModelStep(model.descriptor, FIRST, 1);
     expect(plan.outTiles).toBe(1);
     expect(plan.giantParts).toBe(2);
-    const operator = unsplit.get(FIRST, 1).operator;
     const before = pool.laneReadings().map((l) => l.partsEvaluated);
     const requests = 4;
     for (let k = 0; k < requests; k++) {
@@ -118,16 +132,7 @@ describe('sharded steps', () => {
       expect(res.status).toBe(200);
       const bytes = new Uint8Array(await res.arrayBuffer());
       // This process computing every part itself does exactly what the workers did between them.
-      const reference = splitRequestGroups(plan, decodeEnvelope(body, { kind: 'ciphertexts', presetId: plan.presetId })).flatMap((group) =>
-        evaluateGroupShared(
-          operator,
-          keys,
-          group,
-          plan.giantParts,
-          () => true,
-          () => [],
-        ),
-      );
+      const reference = sharedReference(plan, body, 1);
       const items = decodeEnvelope(bytes, { kind: 'ciphertexts', presetId: plan.presetId }).items;
       expect(items.map((item, i) => Buffer.from(item).equals(Buffer.from(reference[i])))).toEqual([true]);
       const [y] = decryptStepResponse(client.client, plan, 1, bytes);
@@ -159,16 +164,7 @@ describe('sharded steps', () => {
         const bytes = new Uint8Array(await res.arrayBuffer());
         // Never claimed by the other worker, even for several groups (where whole-held parts are not split).
         expect(pool.laneReadings().map((l, k) => l.partsEvaluated - before[k])).toEqual([groups, groups]);
-        const reference = splitRequestGroups(plan, decodeEnvelope(body, { kind: 'ciphertexts', presetId: plan.presetId })).flatMap((group) =>
-          evaluateGroupShared(
-            unsplit.get(FIRST, count).operator,
-            keys,
-            group,
-            plan.giantParts,
-            () => true,
-            () => [],
-          ),
-        );
+        const reference = sharedReference(plan, body, count);
         const items = decodeEnvelope(bytes, { kind: 'ciphertexts', presetId: plan.presetId }).items;
         expect(items.map((item, i) => Buffer.from(item).equals(Buffer.from(reference[i])))).toEqual(reference.map(() => true));
         const ys = decryptStepResponse(client.client, plan, count, bytes);
