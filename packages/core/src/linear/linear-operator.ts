@@ -129,12 +129,16 @@ export class LinearOperator {
   }
 
   /**
-   * Whether this operator can compute giant-step part `part` of `plan.giantParts`
-   * (every one of its diagonals pre-encoded, or the matrix kept to encode them):
-   * a relay worker computes only the parts it can (see tile-shards.ts).
+   * Whether this operator holds giant-step part `part` of `plan.giantParts`:
+   * every one of its diagonals pre-encoded, or lazy (it encodes every
+   * diagonal on use anyway). A relay worker answering for a group computes
+   * only such parts itself; a part held apart stays with its owner even while
+   * this worker still keeps the matrix it could encode it from (a small
+   * model's, until its batched plans are warmed), which would be slower and
+   * would break the rule that each part runs where it is held.
    */
-  canEvaluatePart(part: number): boolean {
-    if (this.#hasMatrix) return true;
+  holdsPart(part: number): boolean {
+    if (this.encoding === 'lazy') return true;
     return this.#allTiles.every((r) => {
       const tile = this.#diagonals[r];
       return tile?.every((byGiant) => byGiant.every((byBaby, g) => byBaby !== undefined || g % this.plan.giantParts !== part)) ?? false;

@@ -123,6 +123,11 @@ describe('a step sharded over two workers (real CKKS)', () => {
     const whole = new LinearOperator(ctx, plan, w);
     // Each worker's own copy of the matrix, released as a relay worker does once its plans are encoded.
     const workers = [0, 1].map((index) => new LinearOperator(ctx, plan, { ...w }, 'eager', { parts: heldParts(2, { index, count: 2 }, true) }));
+    // Still holding the matrix (a small model's, until its batched plans are warmed) does not make the other part its own.
+    expect(workers.map((op) => [op.holdsPart(0), op.holdsPart(1)])).toEqual([
+      [true, false],
+      [false, true],
+    ]);
     workers.forEach((op) => ((op.weights as { weight: Float64Array }).weight = new Float64Array(0)));
     const x = randomVector(rand, 256);
     const inputs = client.encryptVectors(plan, [x]).map((b) => ctx.loadCiphertext(b));
@@ -130,11 +135,11 @@ describe('a step sharded over two workers (real CKKS)', () => {
     try {
       expect(workers[0].encodedBytes + workers[1].encodedBytes).toBe(whole.encodedBytes);
       expect(workers[1].encodedBytes).toBeLessThan(whole.encodedBytes);
-      expect(workers.map((op) => [op.canEvaluatePart(0), op.canEvaluatePart(1)])).toEqual([
+      expect(workers.map((op) => [op.holdsPart(0), op.holdsPart(1)])).toEqual([
         [true, false],
         [false, true],
       ]);
-      expect(whole.canEvaluatePart(1)).toBe(true);
+      expect(whole.holdsPart(1)).toBe(true);
       expect(() => workers[0].evaluatePart(inputs, 1, keys, { part: 1, parts: 2 })).toThrow(expect.objectContaining({ code: 'weights_released' }));
 
       const parts = [0, 1].map((part) => workers[part].evaluatePart(inputs, 1, keys, { part, parts: 2 }));

@@ -7,6 +7,7 @@ import type { PoolReadings, RelayMetrics } from '../metrics/relay-metrics.ts';
 import { toSharedBytes } from './shared-bytes.ts';
 import { createPartExchange } from './part-exchange.ts';
 import { heapRoomProblem } from './heap-room.ts';
+import { StartupGate } from './startup-gate.ts';
 import { isWorkerReadyMessage, reviveError, type EvaluateTask, type KeyRef, type WorkerInit, type WorkerModel, type WorkerResult, type WorkerStats, type WorkerTask } from './worker-protocol.ts';
 
 /** One task's timeline, for tracing: epoch milliseconds, so spans can be placed after the fact. */
@@ -103,16 +104,13 @@ export class EvaluationPool {
   readonly #laneReadings: { tilesEvaluated: number; partsEvaluated: number; heldTiles: Map<string, readonly number[]> }[];
   readonly #metrics: RelayMetrics;
   readonly #readyThreads = new Set<number>();
-  readonly #readyWaiters = new Set<{ ready(): void; fail(error: Error): void }>();
-  /** Set when a worker came up without room to serve (heapRoomProblem): start-up fails with it. */
-  #startupFailure: Error | undefined;
+  readonly #startup = new StartupGate();
   readonly #keyCacheBytes: number;
   /** Latest readings per worker thread (from its ready message and each result). */
   readonly #workerStats = new Map<number, WorkerStats>();
   /** Tasks handed to piscina and not yet settled: queued plus running. */
   #tasksInFlight = 0;
   #closing = false;
-  #startedUp = false;
   #peakWorkerHeap = 0;
   #recycledWorkers = 0;
   readonly #logger: Logger;
@@ -167,7 +165,7 @@ export class EvaluationPool {
       for (const id of this.#readyThreads) if (!alive.has(id)) this.#readyThreads.delete(id);
       for (const id of this.#workerStats.keys()) if (!alive.has(id)) this.#workerStats.delete(id);
       // A thread first seen after start-up replaces one piscina terminated or lost.
-      if (this.#startedUp && !this.#readyThreads.has(message.threadId)) this.#metrics.workerRestarts.inc();
+      if (this.#startup.opened && !this.#readyThreads.has(message.threadId)) this.#metrics.workerRestarts.inc();
       this.#readyThreads.add(message.threadId);
       this.#workerStats.set(message.threadId, message.stats);
       if (message.heapLimitBytes > this.#heapBudgetBytes && !this.#warnedHeapLimit) {
@@ -178,12 +176,9 @@ export class EvaluationPool {
         );
       }
       // Checked while starting only: a replacement worker of a relay that serves is not a reason to stop.
-      const problem = this.#startedUp ? undefined : heapRoomProblem(message.stats.externalBytes, this.#keyCacheBytes, this.sharded);
-      if (problem && !this.#startupFailure) {
-        this.#startupFailure = new Error(problem);
-        for (const waiter of this.#readyWaiters) waiter.fail(this.#startupFailure);
-      }
-      if (this.allWorkersReady && !this.#startupFailure) for (const waiter of this.#readyWaiters) waiter.ready();
+      const problem = this.#startup.opened ? undefined : heapRoomProblem(message.stats.externalBytes, this.#keyCacheBytes, this.sharded);
+      if (problem) this.#startup.fail(new Error(problem));
+      if (this.allWorkersReady) this.#startup.open();
     });
     // Without a listener an 'error' event (a worker dying while idle) would take the process down.
     piscina.on('error', (error: unknown) => logger.error({ err: error }, 'evaluation worker failed'));
@@ -211,7 +206,7 @@ export class EvaluationPool {
    * holds its share of the work meanwhile).
    */
   get isReady(): boolean {
-    return !this.#closing && this.#startedUp && this.#threads().some((t) => this.#readyThreads.has(t.threadId));
+    return !this.#closing && this.#startup.opened && this.#threads().some((t) => this.#readyThreads.has(t.threadId));
   }
 
   /** Largest WebAssembly heap any worker reported after a task (bytes): what hostile inputs are bounded against. */
@@ -248,28 +243,7 @@ export class EvaluationPool {
 
   /** Resolves once all workers are ready; rejects after `timeoutMs`. */
   waitUntilReady(timeoutMs: number): Promise<void> {
-    if (this.#startupFailure) return Promise.reject(this.#startupFailure);
-    if (this.allWorkersReady) {
-      this.#startedUp = true;
-      return Promise.resolve();
-    }
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        ready: () => {
-          clearTimeout(timer);
-          this.#readyWaiters.delete(waiter);
-          this.#startedUp = true;
-          resolve();
-        },
-        fail: (error: Error) => {
-          clearTimeout(timer);
-          this.#readyWaiters.delete(waiter);
-          reject(error);
-        },
-      };
-      const timer = setTimeout(() => waiter.fail(new Error(`evaluation workers not ready after ${timeoutMs} ms`)), timeoutMs);
-      this.#readyWaiters.add(waiter);
-    });
+    return this.#startup.wait(timeoutMs, this.allWorkersReady);
   }
 
   /**
@@ -361,7 +335,7 @@ export class EvaluationPool {
         if (!splitGiant) return runOne(evaluateTask(group, tiles.length ? { tiles: [...tiles] } : {}), lane);
         // Part 0 answers for the group; the others hand it their partial sums (part-exchange.ts). Sharded lanes
         // are single workers: group i's parts take lanes i*P, i*P+1, ... so they run side by side, or, held
-        // apart, each part its owner's lane. Only part 0 ever waits, and only on parts it cannot compute, which
+        // apart, each part its owner's lane. Only part 0 ever waits, and only on parts it does not hold, which
         // are on other lanes and never wait themselves: no cycle.
         const exchange = createPartExchange(giantParts, tiling.outTiles, ciphertextBytes);
         const laneOf = (part: number) => (apart ? partOwner(part, this.workers) : this.sharded ? (i * giantParts + part) % this.workers : undefined);

@@ -227,9 +227,9 @@ function evaluateShare(operator: LinearOperator, session: SessionKeys, task: Eva
   const keys = session.keys;
   if (part === 0) {
     let partsEvaluated = 1;
-    // Only parts this worker holds (or can encode): a large operator's parts are held apart, each by its owner.
+    // Only parts this worker holds: a large operator's parts are held apart, each computed by its owner.
     const claim = (p: number) => {
-      const mine = operator.canEvaluatePart(p) && claimPart(exchange, p);
+      const mine = operator.holdsPart(p) && claimPart(exchange, p);
       if (mine) partsEvaluated++;
       return mine;
     };
