@@ -27,6 +27,12 @@ function stepBody(step: number, xs: Float64Array[]): Uint8Array<ArrayBuffer> {
   return encryptStepRequest(client.client, planModelStep(model.descriptor, step, xs.length), xs) as Uint8Array<ArrayBuffer>;
 }
 
+/** A labelled counter's values from the relay's /metrics, one per label value. */
+async function counters(name: string, label: string, values: readonly string[]): Promise<number[]> {
+  const text = await (await relay.app.request('/metrics')).text();
+  return values.map((value) => Number(new RegExp(`${name}\\{${label}="${value}"\\} (\\d+)`).exec(text)?.[1]));
+}
+
 const postStep = (r: Relay, step: number | string, body: Uint8Array, token = session.token, modelId = 'stories260K', headers = bearer(token)) =>
   r.app.request(`/v1/models/${modelId}/steps/${step}`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers });
 
@@ -89,9 +95,8 @@ describe('POST /v1/models/{id}/steps/{step}', () => {
 
   it('re-randomizes responses to a decoding session with encryptions of zero made between its requests', async () => {
     const zeros = async () => {
-      const text = await (await relay.app.request('/metrics')).text();
-      const read = (source: string) => Number(new RegExp(`fhe_relay_zero_encryptions_total\\{source="${source}"\\} (\\d+)`).exec(text)?.[1]);
-      return { spare: read('spare'), onRequest: read('on_request') };
+      const [spare, onRequest] = await counters('fhe_relay_zero_encryptions_total', 'source', ['spare', 'on_request']);
+      return { spare, onRequest };
     };
     const before = await zeros();
     // A decoding client: one request at a time, with its own work in between.
@@ -105,6 +110,21 @@ describe('POST /v1/models/{id}/steps/{step}', () => {
     expect(spare + onRequest).toBe(8);
     // Each worker's first response for the session may miss; a worker blocked between tasks would miss them all.
     expect(spare).toBeGreaterThanOrEqual(5);
+  });
+
+  it("adds each giant step's products in SEAL's memory in its workers (the kernel is found there, not silently skipped)", async () => {
+    const products = async () => {
+      const [kernel, seal] = await counters('fhe_relay_plain_products_total', 'path', ['kernel', 'seal']);
+      return { kernel, seal };
+    };
+    const before = await products();
+    for (const step of [0, 1, 2]) expect((await postStep(relay, step, stepBody(step, inputs(step, 1)))).status).toBe(200);
+    const after = await products();
+    const kernel = after.kernel - before.kernel;
+    const seal = after.seal - before.seal;
+    // SEAL computes each sum's first term (checking the operands); the kernel adds the rest.
+    expect(kernel).toBeGreaterThan(0);
+    expect(seal).toBeLessThan(kernel);
   });
 
   it('answers 404 step_not_found, model_not_found and session_not_found', async () => {

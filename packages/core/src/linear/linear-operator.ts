@@ -327,31 +327,12 @@ export class LinearOperator {
     const p = this.plan;
     const early = this.ctx.preset.rotateAtLastLevel;
     const acc = new seal.Ciphertext();
-    const tmp = new seal.Ciphertext();
     const part = new seal.Ciphertext();
     let started = false;
     try {
       for (let i = gs.length - 1; i >= 0; i--) {
         const g = gs[i];
-        let hasPart = false;
-        for (let c = 0; c < p.inTiles; c++) {
-          for (let b = 0; b < p.babySteps; b++) {
-            const { pt: diagonal, owned } = this.#diagonal(r, c, g, b);
-            if (!diagonal) continue;
-            try {
-              stats.plainMults++;
-              if (!hasPart) {
-                evaluator.multiplyPlain(babies[c][b], diagonal, part);
-                hasPart = true;
-              } else {
-                evaluator.multiplyPlain(babies[c][b], diagonal, tmp);
-                evaluator.addInplace(part, tmp);
-              }
-            } finally {
-              if (owned) diagonal.delete();
-            }
-          }
-        }
+        const hasPart = this.#giantPart(r, g, babies, part, stats);
         if (hasPart && early) this.#toLastLevel(part);
         if (started) {
           evaluator.rotateVectorInplace(acc, stride * p.babySteps, keys);
@@ -369,8 +350,33 @@ export class LinearOperator {
       acc.delete();
       throw error;
     } finally {
-      tmp.delete();
       part.delete();
+    }
+  }
+
+  /**
+   * Giant step g's part, Σ over input tiles c and baby steps b of
+   * diagonal(r, c, g, b) · babies[c][b], into `part` as one sum of products
+   * (CkksContext.sumPlainProducts). False when every diagonal is zero.
+   */
+  #giantPart(r: number, g: number, babies: Ciphertext[][], part: Ciphertext, stats: EvaluationStats): boolean {
+    const terms: [Ciphertext, Plaintext][] = [];
+    const owned: Plaintext[] = [];
+    try {
+      for (let c = 0; c < this.plan.inTiles; c++) {
+        for (let b = 0; b < this.plan.babySteps; b++) {
+          const { pt, owned: mine } = this.#diagonal(r, c, g, b);
+          if (!pt) continue;
+          if (mine) owned.push(pt);
+          terms.push([babies[c][b], pt]);
+        }
+      }
+      if (terms.length === 0) return false;
+      this.ctx.sumPlainProducts(terms, part);
+      stats.plainMults += terms.length;
+      return true;
+    } finally {
+      for (const pt of owned) pt.delete();
     }
   }
 

@@ -4,6 +4,7 @@ import { loadSeal, type LoadSealOptions, type Seal } from './load-seal.ts';
 import { createSealContext, getPreset, type Preset } from './presets.ts';
 import { boundSealObject, type SealObjectRule } from './seal-object-limits.ts';
 import { inflateBounded, type Inflate } from './bounded-inflate.ts';
+import { PlainMac, type PlainProduct } from './plain-mac.ts';
 
 /**
  * SEAL's context, encoder and evaluator for one preset, owned together and
@@ -17,6 +18,9 @@ export class CkksContext {
   readonly evaluator: Evaluator;
   /** Inflates compressed objects within their bound before SEAL loads them; Node code may swap in a native one. */
   inflate: Inflate = inflateBounded;
+  #plainMac: PlainMac | null | undefined;
+  /** Plaintext products so far, by who computed them: the in-place kernel or SEAL (for metrics). */
+  readonly plainProducts = { kernel: 0, seal: 0 };
   #deleted = false;
 
   constructor(seal: Seal, preset: Preset) {
@@ -41,6 +45,32 @@ export class CkksContext {
     } catch (error) {
       pt.delete();
       throw new SealError('encode_failed', `cannot encode at scale 2^${Math.log2(scale).toFixed(1)}`, { cause: error });
+    }
+  }
+
+  /**
+   * out = Σ x_i · w_i: in one pass over SEAL's memory where it is reachable
+   * (Node, see plain-mac.ts), else as SEAL's products and additions. `out`
+   * is overwritten and may not be one of the terms' ciphertexts.
+   */
+  sumPlainProducts(terms: readonly PlainProduct[], out: Ciphertext): void {
+    if (terms.length === 0) throw new RangeError('a sum of plaintext products needs at least one term');
+    this.evaluator.multiplyPlain(terms[0][0], terms[0][1], out);
+    this.plainProducts.seal++;
+    if (this.#plainMac === undefined) this.#plainMac = PlainMac.create(this);
+    if (this.#plainMac?.addProducts(terms.slice(1), terms[0], out)) {
+      this.plainProducts.kernel += terms.length - 1;
+      return;
+    }
+    const tmp = new this.seal.Ciphertext();
+    try {
+      for (let i = 1; i < terms.length; i++) {
+        this.evaluator.multiplyPlain(terms[i][0], terms[i][1], tmp);
+        this.evaluator.addInplace(out, tmp);
+        this.plainProducts.seal++;
+      }
+    } finally {
+      tmp.delete();
     }
   }
 
@@ -115,6 +145,7 @@ export class CkksContext {
   delete(): void {
     if (this.#deleted) return;
     this.#deleted = true;
+    this.#plainMac?.delete();
     this.evaluator.delete();
     this.encoder.delete();
     this.context.delete();

@@ -1,5 +1,6 @@
 import initialize from 'node-seal';
 import type { MainModule } from 'node-seal';
+import { nodeInstantiator, rememberSealMemory } from './seal-memory.ts';
 
 export type Seal = MainModule;
 
@@ -35,9 +36,24 @@ export function loadSeal(options: LoadSealOptions = {}): Promise<Seal> {
   // literal `new URL('seal_throws.wasm', import.meta.url)`, which Vite, webpack 5 and
   // Rollup rewrite to the emitted asset and which Node resolves beside the glue code.
   const locateFile = wanted === undefined ? undefined : (path: string) => (path.endsWith('.wasm') ? wanted : path);
-  loading = initialize({ locateFile }).catch((error: unknown) => {
-    loading = undefined;
-    throw error;
-  });
+  // In Node, and only from node-seal's own file, SEAL is instantiated here to
+  // keep its memory for the in-place kernels (seal-memory.ts, plain-mac.ts).
+  let memory: WebAssembly.Memory | undefined;
+  const instantiateWasm =
+    wanted === undefined
+      ? nodeInstantiator((m) => {
+          memory = m;
+        })
+      : undefined;
+  loading = initialize({ locateFile, ...(instantiateWasm && { instantiateWasm }) }).then(
+    (seal) => {
+      if (memory) rememberSealMemory(seal, memory);
+      return seal;
+    },
+    (error: unknown) => {
+      loading = undefined;
+      throw error;
+    },
+  );
   return loading;
 }

@@ -72,6 +72,7 @@ export class RelayMetrics {
   readonly workerRestarts: Counter;
   readonly keyCacheLookups: Counter<'result'>;
   readonly zeroEncryptions: Counter<'source'>;
+  readonly plainProducts: Counter<'path'>;
   #sources: GaugeSources | undefined;
 
   constructor() {
@@ -125,6 +126,13 @@ export class RelayMetrics {
       registers,
     });
     for (const source of ['spare', 'on_request']) this.zeroEncryptions.inc({ source }, 0);
+    this.plainProducts = new Counter({
+      name: 'fhe_relay_plain_products_total',
+      help: "Ciphertext-plaintext products evaluated, by path: kernel (added in place over SEAL's memory, core's plain-mac.ts) or seal (SEAL's own multiply_plain: each sum's first term, or all of them where the kernel is unavailable)",
+      labelNames: ['path'],
+      registers,
+    });
+    for (const path of ['kernel', 'seal']) this.plainProducts.inc({ path }, 0);
 
     const metrics = this;
     const pool = () => metrics.#sources?.pool();

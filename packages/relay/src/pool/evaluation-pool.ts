@@ -416,6 +416,11 @@ export class EvaluationPool {
         this.#metrics.zeroEncryptions.inc({ source: 'spare' }, zeros.spare);
         this.#metrics.zeroEncryptions.inc({ source: 'on_request' }, zeros.onRequest);
       }
+      const products = result.stats.plainProducts;
+      if (products) {
+        this.#metrics.plainProducts.inc({ path: 'kernel' }, products.kernel);
+        this.#metrics.plainProducts.inc({ path: 'seal' }, products.seal);
+      }
     }
     if ('heapBytes' in result && result.heapBytes !== undefined) this.#peakWorkerHeap = Math.max(this.#peakWorkerHeap, result.heapBytes);
     if ('recycling' in result && result.recycling) {

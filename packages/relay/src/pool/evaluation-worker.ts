@@ -79,6 +79,8 @@ const keyCache = new KeyCache<SessionKeys>(init.keyCacheBytes, deleteKeys);
 let keyCacheHit: boolean | undefined;
 /** The current task's encryptions of zero (see WorkerStats.zeroEncryptions). */
 let zeroEncryptions: WorkerStats['zeroEncryptions'];
+/** The current task's plaintext products (see WorkerStats.plainProducts). */
+let plainProducts: WorkerStats['plainProducts'];
 
 /** This thread's memory and key cache, for the relay's metrics (getHeapStatistics is per isolate). */
 function stats(): WorkerStats {
@@ -86,6 +88,7 @@ function stats(): WorkerStats {
   const out: WorkerStats = { threadId, heapBytes: heap.used_heap_size, externalBytes: heap.external_memory, keyCacheBytes: keyCache.bytes };
   if (keyCacheHit !== undefined) out.keyCacheHit = keyCacheHit;
   if (zeroEncryptions && zeroEncryptions.spare + zeroEncryptions.onRequest > 0) out.zeroEncryptions = zeroEncryptions;
+  if (plainProducts && plainProducts.kernel + plainProducts.seal > 0) out.plainProducts = plainProducts;
   return out;
 }
 
@@ -205,6 +208,8 @@ function evaluate(task: EvaluateTask): { outputs: Uint8Array[]; evalMs: number; 
   const borrowed = borrowKeys(operators, task.keys);
   const counted = borrowed.rerandomizer?.zeroEncryptions;
   const before = counted && { ...counted };
+  const products = operator.ctx.plainProducts;
+  const productsBefore = { ...products };
   try {
     const started = performance.now();
     // Kept in the key cache, so the spares live exactly as long as the session's keys do here.
@@ -217,6 +222,7 @@ function evaluate(task: EvaluateTask): { outputs: Uint8Array[]; evalMs: number; 
     return { outputs, evalMs: performance.now() - started, heldTiles: operator.heldTiles };
   } finally {
     if (counted && before) zeroEncryptions = { spare: counted.spare - before.spare, onRequest: counted.onRequest - before.onRequest };
+    plainProducts = { kernel: products.kernel - productsBefore.kernel, seal: products.seal - productsBefore.seal };
     borrowed.release();
   }
 }
@@ -318,6 +324,7 @@ function runTask(task: WorkerTask): WorkerResult {
   const started = performance.now();
   keyCacheHit = undefined;
   zeroEncryptions = undefined;
+  plainProducts = undefined;
   const cpuStarted = process.threadCpuUsage();
   try {
     let result: { outputs: Uint8Array[]; evalMs: number; heldTiles?: number[]; partsEvaluated?: number } = { outputs: [], evalMs: 0 };

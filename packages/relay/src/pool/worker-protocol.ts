@@ -83,6 +83,8 @@ export interface WorkerStats {
   keyCacheHit?: boolean;
   /** Encryptions of zero the task's re-randomization used: made ahead between tasks, or on the request's path. */
   zeroEncryptions?: { spare: number; onRequest: number };
+  /** The task's plaintext products by who computed them: the in-place kernel (core's plain-mac.ts) or SEAL. */
+  plainProducts?: { kernel: number; seal: number };
 }
 
 /** The worker's WebAssembly heap after a task; `recycling` when it passed its budget and is leaving. */

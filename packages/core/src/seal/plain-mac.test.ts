@@ -1,0 +1,138 @@
+import type { Ciphertext, Encryptor, Plaintext } from 'node-seal';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assemblePlainMac } from '../../../../scripts/plain-mac-assemble.ts';
+import { ckksFixture } from '../linear/test-ckks-fixture.ts';
+import { PlainMac, type PlainProduct } from './plain-mac.ts';
+import { PLAIN_MAC_WASM_BASE64 } from './plain-mac-wasm.ts';
+import { sealMemory } from './seal-memory.ts';
+
+it('the committed kernel is plain-mac.wat assembled (node scripts/build-plain-mac.ts)', async () => {
+  expect(Buffer.from(await assemblePlainMac()).toString('base64')).toBe(PLAIN_MAC_WASM_BASE64);
+});
+
+/**
+ * The kernel against SEAL's own chain of products and additions (byte for
+ * byte: both are exact mod q) and against the Float64 sum of products.
+ */
+for (const presetId of ['ckks-flat-n8192-q120', 'ckks-n4096-q109']) {
+  describe(`sum of plaintext products, ${presetId}`, () => {
+    const f = ckksFixture(presetId);
+    const xs: Ciphertext[] = [];
+    const ws: Plaintext[] = [];
+    const xValues: Float64Array[] = [];
+    const wValues: Float64Array[] = [];
+    let encryptor: Encryptor;
+
+    beforeAll(() => {
+      const { ctx, client } = f;
+      const pk = ctx.loadPublicKey(client.makePublicKey());
+      encryptor = new ctx.seal.Encryptor(ctx.context, pk);
+      pk.delete();
+      const slots = ctx.preset.slots;
+      for (let i = 0; i < 5; i++) {
+        const x = Float64Array.from({ length: slots }, (_, s) => Math.sin(0.37 * s + i));
+        const pt = ctx.encode(x, 2 ** ctx.preset.inputScaleBits);
+        const ct = new ctx.seal.Ciphertext();
+        encryptor.encrypt(pt, ct);
+        pt.delete();
+        xs.push(ct);
+        xValues.push(x);
+      }
+      for (let i = 0; i < 7; i++) {
+        const w = Float64Array.from({ length: slots }, (_, s) => Math.cos(0.11 * s * (i + 1)) / 4);
+        ws.push(ctx.encode(w, 2 ** ctx.preset.weightScaleBits));
+        wValues.push(w);
+      }
+    });
+    afterAll(() => {
+      for (const o of [...xs, ...ws]) o.delete();
+      encryptor?.delete();
+    });
+
+    /** `count` terms cycling through the ciphertexts and plaintexts. */
+    const terms = (count: number): PlainProduct[] => Array.from({ length: count }, (_, i) => [xs[i % xs.length], ws[(i * 3) % ws.length]] as const);
+
+    function sealChain(list: readonly PlainProduct[]): Uint8Array {
+      const { ctx } = f;
+      const out = new ctx.seal.Ciphertext();
+      const tmp = new ctx.seal.Ciphertext();
+      try {
+        ctx.evaluator.multiplyPlain(list[0][0], list[0][1], out);
+        for (const [x, w] of list.slice(1)) {
+          ctx.evaluator.multiplyPlain(x, w, tmp);
+          ctx.evaluator.addInplace(out, tmp);
+        }
+        return ctx.saveCiphertext(out);
+      } finally {
+        tmp.delete();
+        out.delete();
+      }
+    }
+
+    function summed(list: readonly PlainProduct[]): Uint8Array {
+      const out = new f.ctx.seal.Ciphertext();
+      try {
+        f.ctx.sumPlainProducts(list, out);
+        return f.ctx.saveCiphertext(out);
+      } finally {
+        out.delete();
+      }
+    }
+
+    it('runs in Node: SEAL was loaded with its memory reachable', () => {
+      expect(sealMemory(f.ctx.seal)).toBeInstanceOf(WebAssembly.Memory);
+    });
+
+    it('the kernel takes terms of one shape and refuses others (which then go through SEAL)', () => {
+      const { ctx } = f;
+      const mac = PlainMac.create(ctx);
+      expect(mac).not.toBeNull();
+      const out = new ctx.seal.Ciphertext();
+      const odd = ctx.encode(wValues[0], 2 ** (ctx.preset.weightScaleBits + 1));
+      try {
+        const [first, ...rest] = terms(4);
+        ctx.evaluator.multiplyPlain(first[0], first[1], out);
+        expect(mac?.addProducts(rest, first, out)).toBe(true);
+        expect(mac?.active).toBe(true);
+        expect(Buffer.from(ctx.saveCiphertext(out)).equals(Buffer.from(sealChain(terms(4))))).toBe(true);
+        expect(mac?.addProducts([[xs[1], odd]], first, out)).toBe(false);
+        expect(mac?.addProducts([[out, ws[0]]], first, out)).toBe(false);
+      } finally {
+        odd.delete();
+        out.delete();
+        mac?.delete();
+      }
+    });
+
+    it.each([1, 2, 9, 40])('%i terms: byte-identical to SEAL, and the Float64 sum of products', (count) => {
+      const list = terms(count);
+      const bytes = summed(list);
+      expect(Buffer.from(bytes).equals(Buffer.from(sealChain(list)))).toBe(true);
+      const [slots] = f.client.decryptSlots([bytes]);
+      let maxError = 0;
+      for (let s = 0; s < slots.length; s++) {
+        let twin = 0;
+        for (let i = 0; i < count; i++) twin += xValues[i % xs.length][s] * wValues[(i * 3) % ws.length][s];
+        maxError = Math.max(maxError, Math.abs(slots[s] - twin));
+      }
+      expect(maxError).toBeLessThan(1e-3 * count);
+    });
+
+    it('more terms than one kernel call takes (chained through the output) still match SEAL', () => {
+      const list = terms(300);
+      expect(Buffer.from(summed(list)).equals(Buffer.from(sealChain(list)))).toBe(true);
+    });
+
+    it('a term at another scale goes through SEAL instead (which refuses to add it)', () => {
+      const { ctx } = f;
+      const odd = ctx.encode(wValues[0], 2 ** (ctx.preset.weightScaleBits + 1));
+      const out = new ctx.seal.Ciphertext();
+      try {
+        expect(() => ctx.sumPlainProducts([...terms(3), [xs[0], odd]], out)).toThrow(/scale/);
+      } finally {
+        out.delete();
+        odd.delete();
+      }
+    });
+  });
+}

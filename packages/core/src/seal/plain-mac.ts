@@ -1,0 +1,215 @@
+import type { Ciphertext, Plaintext } from 'node-seal';
+import type { CkksContext } from './ckks-context.ts';
+import { PLAIN_MAC_WASM_BASE64 } from './plain-mac-wasm.ts';
+import { sealMemory } from './seal-memory.ts';
+
+/** One term of a sum of plaintext products: ciphertext times plaintext. */
+export type PlainProduct = readonly [Ciphertext, Plaintext];
+
+/** Pointer pairs the kernel takes per call (one 8-byte slot of the list plaintext each). */
+const LIST_CAPACITY = 128;
+
+interface Layout {
+  /** Byte offset of the coefficient pointer inside a seal::Ciphertext / seal::Plaintext. */
+  readonly ciphertext: number;
+  readonly plaintext: number;
+}
+
+type MacExport = (out: number, list: number, count: number, n: number, stride: number, q: bigint, r1: bigint, r0: bigint, accumulate: number) => void;
+
+/**
+ * Sum of ciphertext-plaintext products, Σ x_i · w_i, in one pass over SEAL's
+ * memory (plain-mac.wat) instead of a SEAL product and addition per term.
+ * The terms' coefficients are multiplied and added as 128-bit integers and
+ * reduced once, so the result is byte-identical to SEAL's chain (tested);
+ * measured here at N=8192 it is about 3x faster per product.
+ *
+ * SEAL's C++ objects are reached through node-seal's object handles: the
+ * offset of the coefficient pointer inside a Ciphertext and a Plaintext is
+ * found on first use by matching the memory against the objects' own
+ * serialization (on two objects of each kind when the sum has them), and
+ * the kernel is not used if it cannot be found. The
+ * caller has SEAL multiply the first term, which checks the operands
+ * (parameters, NTT form, scales) and shapes the output; the kernel adds the
+ * rest, after checking each term has the first one's shape and scales.
+ */
+export class PlainMac {
+  readonly #ctx: CkksContext;
+  readonly #memory: WebAssembly.Memory;
+  readonly #mac: MacExport;
+  /** Per top-level prime: q and floor(2^128 / q) as (high, low) 64-bit words. */
+  readonly #primes: readonly { q: bigint; r1: bigint; r0: bigint }[];
+  readonly #maxCount: number;
+  readonly #list: Plaintext;
+  #layout: Layout | null | undefined;
+
+  private constructor(ctx: CkksContext, memory: WebAssembly.Memory, primes: readonly bigint[]) {
+    this.#ctx = ctx;
+    this.#memory = memory;
+    const module = new WebAssembly.Module(base64Bytes(PLAIN_MAC_WASM_BASE64));
+    this.#mac = new WebAssembly.Instance(module, { seal: { memory } }).exports.mac as MacExport;
+    this.#primes = primes.map((q) => {
+      const ratio = (1n << 128n) / q;
+      return { q, r1: ratio >> 64n, r0: ratio & ((1n << 64n) - 1n) };
+    });
+    // count * (q-1)^2 + (q-1) must stay below 2^128 for the one final reduction.
+    let largest = 0n;
+    for (const q of primes) if (q > largest) largest = q;
+    this.#maxCount = Math.min(LIST_CAPACITY, Number(((1n << 128n) - largest) / ((largest - 1n) * (largest - 1n))));
+    this.#list = new ctx.seal.Plaintext();
+    this.#list.resize(LIST_CAPACITY);
+  }
+
+  /**
+   * A kernel for `ctx`, or null where SEAL's memory is not reachable (a
+   * browser) or a top-level prime is 60 bits or more (the kernel's limbs
+   * need q < 2^60; every preset here is below).
+   */
+  static create(ctx: CkksContext): PlainMac | null {
+    const memory = sealMemory(ctx.seal);
+    if (!memory) return null;
+    const primes = topPrimes(ctx);
+    if (primes.some((q) => q >= 1n << 60n)) return null;
+    return new PlainMac(ctx, memory, primes);
+  }
+
+  /** Whether the kernel runs (false once the object layout was not recognised). */
+  get active(): boolean {
+    return this.#layout !== null;
+  }
+
+  /**
+   * out += Σ x_i · w_i over `terms`, where `out` holds the product of
+   * `first` (a term SEAL multiplied, so its operands were checked). Returns
+   * false, leaving `out` untouched, when the kernel cannot take these terms:
+   * the object layout was not recognised, or a term differs from `first` in
+   * level, form or scales, or is `out` itself.
+   */
+  addProducts(terms: readonly PlainProduct[], first: PlainProduct, out: Ciphertext): boolean {
+    if (terms.length === 0) return true;
+    if (this.#layout === undefined) this.#layout = this.#findLayout([first, ...terms]);
+    if (!this.#layout || !this.#sameShape(terms, first, out)) return false;
+    this.#run(terms, out, this.#layout);
+    return true;
+  }
+
+  /** Every term at the top level in NTT form with the first term's scales, and `out` one fresh product. */
+  #sameShape(terms: readonly PlainProduct[], first: PlainProduct, out: Ciphertext): boolean {
+    const k = this.#primes.length;
+    const n = this.#ctx.preset.polyModulusDegree;
+    const [x0, w0] = first;
+    const xScale = x0.scale();
+    const wScale = w0.scale();
+    if (out.size() !== 2 || out.coeffModulusSize() !== k || !out.isNttForm()) return false;
+    for (const [x, w] of terms) {
+      if (x === out) return false;
+      if (x.size() !== 2 || x.coeffModulusSize() !== k || !x.isNttForm() || x.scale() !== xScale) return false;
+      if (!w.isNttForm() || w.coeffCount() !== n * k || w.scale() !== wScale) return false;
+    }
+    return true;
+  }
+
+  #run(terms: readonly PlainProduct[], out: Ciphertext, layout: Layout): void {
+    const n = this.#ctx.preset.polyModulusDegree;
+    const k = this.#primes.length;
+    const view = new DataView(this.#memory.buffer);
+    const pointer = (handle: unknown, offset: number) => view.getUint32(handlePointer(handle) + offset, true);
+    const list = pointer(this.#list, layout.plaintext);
+    const outData = pointer(out, layout.ciphertext);
+    const xs = terms.map(([x]) => pointer(x, layout.ciphertext));
+    const ws = terms.map(([, w]) => pointer(w, layout.plaintext));
+    for (let j = 0; j < k; j++) {
+      const { q, r1, r0 } = this.#primes[j];
+      const prime = j * n * 8;
+      for (let start = 0; start < terms.length; start += this.#maxCount) {
+        const count = Math.min(this.#maxCount, terms.length - start);
+        for (let i = 0; i < count; i++) {
+          view.setUint32(list + 8 * i, xs[start + i] + prime, true);
+          view.setUint32(list + 8 * i + 4, ws[start + i] + prime, true);
+        }
+        this.#mac(outData + prime, list, count, n, k * n * 8, q, r1, r0, 1);
+      }
+    }
+  }
+
+  /**
+   * Where the coefficient pointers sit inside SEAL's objects: the first offset
+   * whose pointer leads to exactly the coefficients each given object
+   * serializes (the tail of its uncompressed serialization). The first: the
+   * scan reads past small objects, and the allocator keeps a second pointer
+   * to the same block in its bookkeeping right after some of them. Null if
+   * no offset fits every object.
+   */
+  #findLayout(terms: readonly PlainProduct[]): Layout | null {
+    const none = this.#ctx.seal.ComprModeType.none as never;
+    const ciphertexts = [...new Set(terms.map(([x]) => x))].slice(0, 2);
+    const plaintexts = [...new Set(terms.map(([, w]) => w))].slice(0, 2);
+    const ciphertext = this.#pointerOffset(ciphertexts.map((x) => [x, x.saveToArray(none) as Uint8Array, 2 * x.coeffModulusSize() * x.polyModulusDegree() * 8] as const));
+    const plaintext = this.#pointerOffset(plaintexts.map((w) => [w, w.saveToArray(none) as Uint8Array, w.coeffCount() * 8] as const));
+    return ciphertext === null || plaintext === null ? null : { ciphertext, plaintext };
+  }
+
+  #pointerOffset(objects: readonly (readonly [handle: unknown, serialized: Uint8Array, bytes: number])[]): number | null {
+    const heap = new Uint8Array(this.#memory.buffer);
+    const view = new DataView(this.#memory.buffer);
+    let common: number[] | null = null;
+    for (const [handle, serialized, bytes] of objects) {
+      if (bytes === 0 || serialized.length < bytes) return null;
+      const coefficients = serialized.subarray(serialized.length - bytes);
+      const base = handlePointer(handle);
+      const found: number[] = [];
+      for (let offset = 0; offset < 128 && base + offset + 4 <= heap.length; offset += 4) {
+        const at = view.getUint32(base + offset, true);
+        if (at === 0 || at + bytes > heap.length) continue;
+        if (equalBytes(heap.subarray(at, at + bytes), coefficients)) found.push(offset);
+      }
+      common = common === null ? found : common.filter((o) => found.includes(o));
+    }
+    return common && common.length > 0 ? Math.min(...common) : null;
+  }
+
+  delete(): void {
+    this.#list.delete();
+  }
+}
+
+/** The C++ object's address behind an Embind handle (its documented-internal `$$.ptr`). */
+function handlePointer(handle: unknown): number {
+  const ptr = (handle as { $$?: { ptr?: unknown } }).$$?.ptr;
+  if (typeof ptr !== 'number' || ptr === 0) throw new TypeError('not a live SEAL object');
+  return ptr;
+}
+
+function topPrimes(ctx: CkksContext): bigint[] {
+  const data = ctx.context.firstContextData();
+  const parms = data.parms();
+  const moduli = parms.coeffModulus();
+  try {
+    return Array.from({ length: moduli.size() }, (_, i) => {
+      const modulus = moduli.get(i);
+      if (!modulus) throw new RangeError(`no prime ${i}`);
+      try {
+        return modulus.value();
+      } finally {
+        modulus.delete();
+      }
+    });
+  } finally {
+    moduli.delete();
+    parms.delete();
+    data.delete();
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function base64Bytes(base64: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(base64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
