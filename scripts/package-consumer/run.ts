@@ -147,6 +147,13 @@ async function main(): Promise<void> {
     log(`Node: ${tokens} greedy tokens`);
     const node = JSON.parse(run(process.execPath, ['generate.mjs', origin, reference.prompt, String(tokens)], app)) as { text: string };
     expectEqual('Node', node.text, expected);
+
+    // The installed relay (built dist/, node-seal from the app's node_modules) reaches SEAL's memory
+    // and adds sums of products in place, rather than silently falling back to SEAL's products.
+    const metrics = await (await fetch(`${origin}/metrics`)).text();
+    const kernel = Number(/fhe_relay_plain_products_total\{path="kernel"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+    if (!(kernel > 0)) throw new Error(`the relay added no products in place (fhe_relay_plain_products_total{path="kernel"} ${kernel})`);
+    log(`relay products added in place: ${kernel}`);
     log('passed');
   } finally {
     if (relay && relay.exitCode === null) {

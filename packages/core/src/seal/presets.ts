@@ -47,7 +47,15 @@ export interface PresetParameters {
    * Required of flat presets; rescaling ones rotate near the prime's scale.
    */
   readonly noise?: { readonly encryption: number; readonly encoding: number; readonly rotation: number };
-  /** Measured primitive costs on a 2-core machine (ms), used by the planner's cost model. */
+  /**
+   * Measured primitive costs on a 2-core machine (ms), used by the planner's
+   * cost model. `multiplyPlainMs` is SEAL's own multiply_plain, although the
+   * relay adds all but the first term of each sum of products about five
+   * times cheaper (plain-mac.ts): priced at that, the planner picks GPT-2
+   * plans that upload half as much but hold about 430 MB more plaintexts,
+   * over the 6 GiB target (measured, docs/benchmarks.md). Until the planner
+   * prices memory, products keep SEAL's price.
+   */
   readonly cost: {
     readonly rotateMs: number;
     /** A rotation at the last level (one data prime). */
