@@ -38,6 +38,7 @@ export function loadSeal(options: LoadSealOptions = {}): Promise<Seal> {
   const locateFile = wanted === undefined ? undefined : (path: string) => (path.endsWith('.wasm') ? wanted : path);
   // In Node, and only from node-seal's own file, SEAL is instantiated here to
   // keep its memory for the in-place kernels (seal-memory.ts, plain-mac.ts).
+  // If that fails (an unusual install), SEAL loads the usual way, without them.
   let memory: WebAssembly.Memory | undefined;
   const instantiateWasm =
     wanted === undefined
@@ -45,7 +46,12 @@ export function loadSeal(options: LoadSealOptions = {}): Promise<Seal> {
           memory = m;
         })
       : undefined;
-  loading = initialize({ locateFile, ...(instantiateWasm && { instantiateWasm }) }).then(
+  const plain = () => {
+    memory = undefined; // never a failed instance's memory for the one that loads
+    return initialize({ locateFile });
+  };
+  const load = instantiateWasm ? initialize({ locateFile, instantiateWasm }).catch(plain) : plain();
+  loading = load.then(
     (seal) => {
       if (memory) rememberSealMemory(seal, memory);
       return seal;

@@ -2,6 +2,7 @@ import type { Ciphertext, Encryptor, Plaintext } from 'node-seal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assemblePlainMac } from '../../../../scripts/plain-mac-assemble.ts';
 import { ckksFixture } from '../linear/test-ckks-fixture.ts';
+import { CkksContext } from './ckks-context.ts';
 import { PlainMac, type PlainProduct } from './plain-mac.ts';
 import { PLAIN_MAC_WASM_BASE64 } from './plain-mac-wasm.ts';
 import { sealMemory } from './seal-memory.ts';
@@ -14,7 +15,10 @@ it('the committed kernel is plain-mac.wat assembled (node scripts/build-plain-ma
  * The kernel against SEAL's own chain of products and additions (byte for
  * byte: both are exact mod q) and against the Float64 sum of products.
  */
-for (const presetId of ['ckks-flat-n8192-q120', 'ckks-n4096-q109']) {
+/** Each preset with another whose plaintexts have as many coefficients (N x top-level primes: 8,192). */
+const LOOKALIKE: Record<string, string> = { 'ckks-flat-n8192-q120': 'ckks-n4096-q109', 'ckks-n4096-q109': 'ckks-flat-n8192-q120' };
+
+for (const presetId of Object.keys(LOOKALIKE)) {
   describe(`sum of plaintext products, ${presetId}`, () => {
     const f = ckksFixture(presetId);
     const xs: Ciphertext[] = [];
@@ -83,7 +87,7 @@ for (const presetId of ['ckks-flat-n8192-q120', 'ckks-n4096-q109']) {
       expect(sealMemory(f.ctx.seal)).toBeInstanceOf(WebAssembly.Memory);
     });
 
-    it('the kernel takes terms of one shape and refuses others (which then go through SEAL)', () => {
+    it('the kernel takes terms of one shape and refuses others (which then go through SEAL)', async () => {
       const { ctx } = f;
       const mac = PlainMac.create(ctx);
       expect(mac).not.toBeNull();
@@ -97,6 +101,16 @@ for (const presetId of ['ckks-flat-n8192-q120', 'ckks-n4096-q109']) {
         expect(Buffer.from(ctx.saveCiphertext(out)).equals(Buffer.from(sealChain(terms(4))))).toBe(true);
         expect(mac?.addProducts([[xs[1], odd]], first, out)).toBe(false);
         expect(mac?.addProducts([[out, ws[0]]], first, out)).toBe(false);
+        // Same size, other parameters: only the parms_id tells them apart.
+        const other = await CkksContext.create(LOOKALIKE[presetId]);
+        const foreign = other.encode(new Float64Array(other.preset.slots).fill(0.25), 2 ** ctx.preset.weightScaleBits);
+        try {
+          expect(foreign.coeffCount()).toBe(ws[0].coeffCount());
+          expect(mac?.addProducts([[xs[1], foreign]], first, out)).toBe(false);
+        } finally {
+          foreign.delete();
+          other.delete();
+        }
       } finally {
         odd.delete();
         out.delete();
