@@ -157,7 +157,7 @@ export class PlainMac {
     const none = this.#ctx.seal.ComprModeType.none as never;
     const ciphertexts = [...new Set(terms.map(([x]) => x))].slice(0, 2);
     const plaintexts = [...new Set(terms.map(([, w]) => w))].slice(0, 2);
-    const ciphertext = this.#pointerOffset(ciphertexts.map((x) => [x, x.saveToArray(none) as Uint8Array, 2 * x.coeffModulusSize() * x.polyModulusDegree() * 8] as const));
+    const ciphertext = this.#pointerOffset(ciphertexts.map((x) => [x, this.#ctx.saveCiphertext(x), 2 * x.coeffModulusSize() * x.polyModulusDegree() * 8] as const));
     const plaintext = this.#pointerOffset(plaintexts.map((w) => [w, w.saveToArray(none) as Uint8Array, w.coeffCount() * 8] as const));
     const ciphertextParms = this.#parmsOffset(ciphertexts);
     const plaintextParms = this.#parmsOffset(plaintexts);
