@@ -122,6 +122,16 @@ describe('relay configuration', () => {
   });
 });
 
+describe('--heap-growth-percent', () => {
+  it('defaults to 300, is read from the flag or FHE_LLM_HEAP_GROWTH_PERCENT, and 0 leaves V8 its own choice', () => {
+    expect(config([]).heapGrowthPercent).toBe(300);
+    expect(config(['--heap-growth-percent', '0']).heapGrowthPercent).toBe(0);
+    expect(config([], { FHE_LLM_HEAP_GROWTH_PERCENT: '150' }).heapGrowthPercent).toBe(150);
+    expect(() => config(['--heap-growth-percent', '-1'])).toThrow(/heap-growth-percent/);
+    expect(() => config(['--heap-growth-percent', '5000'])).toThrow(/heap-growth-percent/);
+  });
+});
+
 describe('--memory-budget', () => {
   const MiB = 1024 * 1024;
   it('is read from the flag or FHE_LLM_MEMORY_BUDGET and is absent by default', () => {

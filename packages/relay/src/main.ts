@@ -1,3 +1,4 @@
+import { applyHeapGrowth } from '@fhe-llm/core/node';
 import { helpText, parseCommandLine } from './config.ts';
 import { createLogger } from './logger.ts';
 import { Relay } from './relay.ts';
@@ -16,6 +17,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${helpText()}\n`);
     return;
   }
+  // Before the evaluation workers start: V8 flags are process-wide and read when each thread collects.
+  applyHeapGrowth(parsed.config.heapGrowthPercent);
   const logger = createLogger(parsed.config.logLevel);
   const relay = new Relay(parsed.config, { logger });
   let stopping = false;

@@ -1,4 +1,4 @@
-// npm run bench:e2e [-- --tokens 64 --speculative on,off --relay-args "--workers 2"]
+// npm run bench:e2e [-- --tokens 64 --speculative on,off --relay-args="--workers 2" --relay-log FILE]
 // stories260K greedy generation through a local relay process over HTTP,
 // with the SDK in Node (crypto in a worker thread): one JSON line per
 // speculation setting. Beside wall-clock tokens/s it reports where the CPU
@@ -7,7 +7,8 @@
 // crypto worker, HTTP and model arithmetic), as the SDK accounts them, and,
 // as a cross-check, the CPU the OS charged to the whole relay process
 // (HTTP and envelope handling beside its workers). On a 2-core machine where both share the cores, these keep
-// the two costs apart.
+// the two costs apart. --relay-log keeps the relay's output, e.g. with RELAY_NODE_ARGS=--trace-gc (relay-process.ts).
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createClient, type ProgressEvent } from '../src/index.ts';
 import { freePort, RelayProcess } from '../test/relay-process.ts';
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     tokens: { type: 'string', default: '64' },
     speculative: { type: 'string', default: 'on,off' },
     'relay-args': { type: 'string', default: '' },
+    'relay-log': { type: 'string' },
   },
 });
 const tokens = Number(values.tokens);
@@ -77,5 +79,6 @@ try {
   }
 } finally {
   await client.close();
+  if (values['relay-log']) writeFileSync(values['relay-log'], relay.log);
   await relay.kill();
 }

@@ -1,5 +1,6 @@
 // Test support: a real relay process on loopback that can be killed and
-// restarted on the same port.
+// restarted on the same port. RELAY_NODE_ARGS (space-separated) goes to
+// Node before the relay's script, for profiling (--trace-gc, --cpu-prof).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createClient, type FheLlmClient } from '../src/index.ts';
@@ -38,7 +39,11 @@ export class RelayProcess {
   }
 
   async start(timeoutMs = 120_000): Promise<void> {
-    const child = spawn(process.execPath, [bin, '--port', String(this.port), '--workers', '2', '--log-level', 'warn', ...this.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [...(process.env.RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean), bin, '--port', String(this.port), '--workers', '2', '--log-level', 'warn', ...this.args],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     child.stdout!.on('data', (d) => (this.log += d));
     child.stderr!.on('data', (d) => (this.log += d));
     this.#child = child;

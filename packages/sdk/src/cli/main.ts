@@ -16,7 +16,7 @@ import {
 import { CkksClient } from '@fhe-llm/core/client';
 import { StepOperators } from '@fhe-llm/core/server';
 import { LocalFheStepRunner } from '@fhe-llm/core/local';
-import { loadSplitModelPath, tokenizerForModel } from '@fhe-llm/core/node';
+import { applyHeapGrowth, DEFAULT_HEAP_GROWTH_PERCENT, loadSplitModelPath, tokenizerForModel } from '@fhe-llm/core/node';
 import { GENERATE_USAGE, parseGenerateArgs, UsageError, type GenerateArgs } from './generate-args.ts';
 import { runGeneration, type RunGenerationOptions } from './run-generation.ts';
 
@@ -82,6 +82,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function generateCommand(args: GenerateArgs) {
+  // This process is ours: collect its small heaps less often, as the relay does (core/src/heap-growth.ts).
+  applyHeapGrowth(DEFAULT_HEAP_GROWTH_PERCENT);
   const onText = args.stream && !args.json ? (t: string) => process.stdout.write(t) : args.stream ? (t: string) => process.stderr.write(t) : undefined;
   const finish = <T extends { text: string }>(report: T) => {
     if (args.stream) (args.json ? process.stderr : process.stdout).write('\n');
