@@ -5,6 +5,7 @@
 import { CkksContext, LinearOperator, linearReference, planLinear, unionGaloisSteps } from '../src/index.ts';
 import { CkksClient } from '../src/client/index.ts';
 import { COMMON_SHAPES, randomVector, randomWeights, seededRandom } from '../src/linear/test-helpers.ts';
+import { median, timeMedian } from './machine-speed.ts';
 
 const quick = process.argv.includes('--quick');
 const SHAPES: [number, number][] = [...COMMON_SHAPES, [192, 512], [408, 128], [192, 236], [576, 236], [2048, 2048]];
@@ -18,16 +19,7 @@ const STORIES_260K: [number, number][] = [
 const presetArgs = process.argv.flatMap((a, i, all) => (all[i - 1] === '--preset' ? [a] : []));
 const PRESETS = presetArgs.length ? presetArgs : ['ckks-flat-n4096-q109', 'ckks-flat-n8192-q120', 'ckks-n4096-q109', 'ckks-n8192-q218'];
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-function time(fn: () => void, repeat: number): number {
-  const samples: number[] = [];
-  for (let i = 0; i < repeat; i++) {
-    const t = performance.now();
-    fn();
-    samples.push(performance.now() - t);
-  }
-  return median(samples);
-}
+const time = timeMedian;
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 
 /**

@@ -10,12 +10,15 @@ import { readFileSync } from 'node:fs';
 import { CkksContext, DEFAULT_PRESET, PlaintextStepRunner, SplitInferenceClient, decodeEnvelope, planModelStep, prepareModel } from '../src/index.ts';
 import { CkksClient, decryptStepResponse, encryptStepRequest } from '../src/client/index.ts';
 import { StepOperators, encodeStepResponse, evaluateGroup, splitRequestGroups } from '../src/server/index.ts';
+import { rotationMs } from './machine-speed.ts';
 
 const { values } = parseArgs({ options: { preset: { type: 'string', multiple: true }, vectors: { type: 'string', default: '1,2,4' }, tokens: { type: 'string', default: '8' } } });
 const presets = values.preset ?? [DEFAULT_PRESET];
 const vectorCounts = values.vectors.split(',').map(Number);
 const tokens = Number(values.tokens);
 const modelDir = new URL('../../../models/stories260K/', import.meta.url);
+// This machine's speed now (machine-speed.ts): compare runs from different hours with it.
+const machineRotateMs = await rotationMs();
 
 const cpuMs = (fn: () => void): number => {
   const start = process.cpuUsage();
@@ -80,6 +83,7 @@ for (const presetId of presets) {
         model: 'stories260K',
         preset: presetId,
         vectors_per_step: n,
+        machine_rotate_ms: machineRotateMs,
         relay_cpu_ms_per_pass: +(relay / tokens).toFixed(1),
         relay_cpu_ms_per_token: +(relay / per).toFixed(1),
         client_cpu_ms_per_token: +(clientMs / per).toFixed(1),

@@ -7,11 +7,13 @@
 // crypto worker, HTTP and model arithmetic), as the SDK accounts them, and,
 // as a cross-check, the CPU the OS charged to the whole relay process
 // (HTTP and envelope handling beside its workers). On a 2-core machine where both share the cores, these keep
-// the two costs apart. --relay-log keeps the relay's output, e.g. with RELAY_NODE_ARGS=--trace-gc (relay-process.ts).
+// the two costs apart. machine_rotate_ms reads this machine's speed at the start
+// (machine-speed.ts). --relay-log keeps the relay's output, e.g. with RELAY_NODE_ARGS=--trace-gc (relay-process.ts).
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createClient, type ProgressEvent } from '../src/index.ts';
 import { freePort, RelayProcess } from '../test/relay-process.ts';
+import { rotationMs } from '../../core/bench/machine-speed.ts';
 import { processCpuMs } from './process-stats.ts';
 
 const { values } = parseArgs({
@@ -23,6 +25,8 @@ const { values } = parseArgs({
   },
 });
 const tokens = Number(values.tokens);
+// This machine's speed now (one SEAL rotation, before the relay starts): runs from different hours differ by more than most changes.
+const machineRotateMs = await rotationMs();
 const relay = new RelayProcess(await freePort(), values['relay-args'] ? values['relay-args'].split(' ') : []);
 await relay.start();
 
@@ -57,6 +61,7 @@ try {
         model: 'stories260K',
         preset: (await client.models.list()).find((m) => m.id === 'stories260K')?.preset,
         relay_args: values['relay-args'],
+        machine_rotate_ms: machineRotateMs,
         speculative,
         tokens: count,
         tokens_per_second: Number(((count - 1) / seconds).toFixed(3)),
