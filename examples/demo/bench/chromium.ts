@@ -12,6 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { chromiumArgs, chromiumPath, nodeBin, repoRoot, startScript } from '../../../e2e/support/env.ts';
+import { rotationMs } from '../../../packages/core/bench/machine-speed.ts';
 import { CdpPage } from './cdp-page.ts';
 
 const { values } = parseArgs({
@@ -172,7 +173,10 @@ try {
     await page.waitForText('status', /^Ready/, 120_000);
     await story(page, 4, false); // keys, session and the first plans: not measured
     for (const run of values.runs.split(',')) {
-      console.log(JSON.stringify({ kind: 'demo-chromium', ...(await story(page, Number(values.tokens), run === 'on')) }));
+      // This machine's speed just before and after the story (machine-speed.ts; the page idle): it drifts within minutes.
+      const before = await rotationMs();
+      const result = await story(page, Number(values.tokens), run === 'on');
+      console.log(JSON.stringify({ kind: 'demo-chromium', machine_rotate_ms: { before, after: await rotationMs() }, ...result }));
     }
   } finally {
     await page.close();

@@ -17,8 +17,6 @@ const presets = values.preset ?? [DEFAULT_PRESET];
 const vectorCounts = values.vectors.split(',').map(Number);
 const tokens = Number(values.tokens);
 const modelDir = new URL('../../../models/stories260K/', import.meta.url);
-// This machine's speed now (machine-speed.ts): compare runs from different hours with it.
-const machineRotateMs = await rotationMs();
 
 const cpuMs = (fn: () => void): number => {
   const start = process.cpuUsage();
@@ -46,6 +44,8 @@ for (const presetId of presets) {
   };
   await new SplitInferenceClient(model.descriptor, recorder, { clientTable: model.schedule.clientTable }).forward(ids, 0);
   for (const n of vectorCounts) {
+    // This machine's speed just before and after (machine-speed.ts): it drifts within minutes.
+    const rotateBefore = await rotationMs();
     operators.warm([n]);
     let relay = 0;
     let clientMs = 0;
@@ -83,7 +83,7 @@ for (const presetId of presets) {
         model: 'stories260K',
         preset: presetId,
         vectors_per_step: n,
-        machine_rotate_ms: machineRotateMs,
+        machine_rotate_ms: { before: rotateBefore, after: await rotationMs() },
         relay_cpu_ms_per_pass: +(relay / tokens).toFixed(1),
         relay_cpu_ms_per_token: +(relay / per).toFixed(1),
         client_cpu_ms_per_token: +(clientMs / per).toFixed(1),

@@ -7,8 +7,8 @@
 // crypto worker, HTTP and model arithmetic), as the SDK accounts them, and,
 // as a cross-check, the CPU the OS charged to the whole relay process
 // (HTTP and envelope handling beside its workers). On a 2-core machine where both share the cores, these keep
-// the two costs apart. machine_rotate_ms reads this machine's speed at the start
-// (machine-speed.ts). --relay-log keeps the relay's output, e.g. with RELAY_NODE_ARGS=--trace-gc (relay-process.ts).
+// the two costs apart. machine_rotate_ms reads this machine's speed before and after
+// each run (machine-speed.ts). --relay-log keeps the relay's output, e.g. with RELAY_NODE_ARGS=--trace-gc (relay-process.ts).
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createClient, type ProgressEvent } from '../src/index.ts';
@@ -25,8 +25,6 @@ const { values } = parseArgs({
   },
 });
 const tokens = Number(values.tokens);
-// This machine's speed now (one SEAL rotation, before the relay starts): runs from different hours differ by more than most changes.
-const machineRotateMs = await rotationMs();
 const relay = new RelayProcess(await freePort(), values['relay-args'] ? values['relay-args'].split(' ') : []);
 await relay.start();
 
@@ -47,6 +45,8 @@ try {
   const setupBytes = (await client.keys.status('stories260K')).evaluationKeyBytes;
   for (const mode of values.speculative.split(',')) {
     const speculative = mode === 'on';
+    // This machine's speed (one SEAL rotation, relay idle) just before and after the run: it drifts within minutes.
+    const rotateBefore = await rotationMs();
     const relayCpuBefore = processCpuMs(relay.pid);
     const started = performance.now();
     let firstTokenMs = 0;
@@ -55,13 +55,15 @@ try {
     for await (const _ of stream) if (++count === 1) firstTokenMs = performance.now() - started;
     const done = await stream.completion;
     const seconds = (performance.now() - started - firstTokenMs) / 1000;
+    const relayProcessMs = processCpuMs(relay.pid) - relayCpuBefore;
+    const rotateAfter = await rotationMs();
     const perToken = (x: number) => Number((x / count).toFixed(1));
     console.log(
       JSON.stringify({
         model: 'stories260K',
         preset: (await client.models.list()).find((m) => m.id === 'stories260K')?.preset,
         relay_args: values['relay-args'],
-        machine_rotate_ms: machineRotateMs,
+        machine_rotate_ms: { before: rotateBefore, after: rotateAfter },
         speculative,
         tokens: count,
         tokens_per_second: Number(((count - 1) / seconds).toFixed(3)),
@@ -73,7 +75,7 @@ try {
         relay_cpu_ms_per_token: perToken(done.fhe.relay_cpu_ms),
         client_cpu_ms_per_token: perToken(done.fhe.client_cpu_ms),
         client_crypto_ms_per_token: perToken(done.fhe.client_crypto_ms),
-        relay_process_cpu_ms_per_token: perToken(processCpuMs(relay.pid) - relayCpuBefore),
+        relay_process_cpu_ms_per_token: perToken(relayProcessMs),
         round_trips_per_token: Number((done.fhe.round_trips / count).toFixed(2)),
         bytes_up_per_token: Math.round(done.fhe.bytes_up / count),
         bytes_down_per_token: Math.round(done.fhe.bytes_down / count),
