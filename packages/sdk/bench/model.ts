@@ -33,6 +33,7 @@ import {
 import { writeGpt2Model, writeModel } from '@fhe-llm/core/node';
 import { createClient, type RoundTripEvent } from '../src/index.ts';
 import { freePort, RelayProcess } from '../test/relay-process.ts';
+import { rotationMs } from '../../core/bench/machine-speed.ts';
 import { processCpuMs, sampleRss } from './process-stats.ts';
 
 const { values } = parseArgs({
@@ -186,6 +187,8 @@ async function benchShape(shape: SyntheticShape | Gpt2Shape): Promise<Record<str
     const keyBytes = (await client.keys.status(shape)).evaluationKeyBytes;
     const model = (await client.models.list()).find((m) => m.id === shape);
 
+    // This machine's speed (one rotation at the default preset, relay idle) around the measured run (machine-speed.ts).
+    const rotateBefore = await rotationMs();
     roundTrips.length = 0;
     const started = performance.now();
     const stream = await client.completions.create({ model: shape, prompt: values.prompt, max_tokens: tokens, speculative: values.speculative, stream: true });
@@ -200,6 +203,7 @@ async function benchShape(shape: SyntheticShape | Gpt2Shape): Promise<Record<str
     const done = await stream.completion;
     const relayProcessCpuMs = processCpuMs(relay.pid) - mark.relayProcessCpuMs;
     const clientCpuMs = ownCpuMs() - mark.clientCpuMs;
+    const rotateAfter = await rotationMs();
     const generated = done.choices[0].token_ids;
     const decoded = Math.max(1, generated.length - 1);
     const decodeTrips = roundTrips.slice(mark.roundTrips);
@@ -212,6 +216,7 @@ async function benchShape(shape: SyntheticShape | Gpt2Shape): Promise<Record<str
       params: prepared.params,
       preset: model?.preset,
       seed: SEED,
+      machine_rotate_ms: { before: rotateBefore, after: rotateAfter },
       speculative: values.speculative,
       relay_args: values['relay-args'],
       prompt_tokens: prepared.promptIds.length,
