@@ -112,27 +112,25 @@ export class RelayMetrics {
     });
     this.workerBusy = new Counter({ name: 'fhe_relay_worker_busy_seconds_total', help: 'Time workers spent running tasks', registers });
     this.workerRestarts = new Counter({ name: 'fhe_relay_worker_restarts_total', help: 'Workers replaced after starting (a task terminated at its deadline, or a crash)', registers });
-    this.keyCacheLookups = new Counter({
-      name: 'fhe_relay_key_cache_lookups_total',
-      help: "Lookups of a session's deserialized Galois keys in a worker's cache, by result (hit, miss)",
-      labelNames: ['result'],
-      registers,
-    });
-    for (const result of ['hit', 'miss']) this.keyCacheLookups.inc({ result }, 0);
-    this.zeroEncryptions = new Counter({
-      name: 'fhe_relay_zero_encryptions_total',
-      help: 'Encryptions of zero added to responses (re-randomization), by source: spare (made between tasks) or on_request (made on the request path: workers too busy to prepare them)',
-      labelNames: ['source'],
-      registers,
-    });
-    for (const source of ['spare', 'on_request']) this.zeroEncryptions.inc({ source }, 0);
-    this.plainProducts = new Counter({
-      name: 'fhe_relay_plain_products_total',
-      help: "Ciphertext-plaintext products evaluated, by path: kernel (added in place over SEAL's memory, core's plain-mac.ts) or seal (SEAL's own multiply_plain: each sum's first term, or all of them where the kernel is unavailable)",
-      labelNames: ['path'],
-      registers,
-    });
-    for (const path of ['kernel', 'seal']) this.plainProducts.inc({ path }, 0);
+    // Counters over a fixed set of label values, each series present (at 0) from the first scrape.
+    const enumerated = <L extends string>(name: string, help: string, label: L, values: readonly string[]): Counter<L> => {
+      const counter = new Counter<L>({ name, help, labelNames: [label], registers });
+      for (const value of values) counter.inc({ [label]: value } as Record<L, string>, 0);
+      return counter;
+    };
+    this.keyCacheLookups = enumerated('fhe_relay_key_cache_lookups_total', "Lookups of a session's deserialized Galois keys in a worker's cache, by result (hit, miss)", 'result', ['hit', 'miss']);
+    this.zeroEncryptions = enumerated(
+      'fhe_relay_zero_encryptions_total',
+      'Encryptions of zero added to responses (re-randomization), by source: spare (made between tasks) or on_request (made on the request path: workers too busy to prepare them)',
+      'source',
+      ['spare', 'on_request'],
+    );
+    this.plainProducts = enumerated(
+      'fhe_relay_plain_products_total',
+      "Ciphertext-plaintext products evaluated, by path: kernel (added in place over SEAL's memory, core's plain-mac.ts) or seal (SEAL's own multiply_plain: each sum's first term, or all of them where the kernel is unavailable)",
+      'path',
+      ['kernel', 'seal'],
+    );
 
     const metrics = this;
     const pool = () => metrics.#sources?.pool();
