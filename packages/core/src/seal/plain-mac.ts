@@ -168,8 +168,7 @@ export class PlainMac {
   /** The first offset, common to all `objects`, where each holds the 32 bytes of its parms_id. */
   #parmsOffset(objects: readonly (Ciphertext | Plaintext)[]): number | null {
     const heap = new Uint8Array(this.#memory.buffer);
-    let common: number[] | null = null;
-    for (const object of objects) {
+    return firstCommonOffset(objects, (object) => {
       const id = object.parmsId();
       let expected: Uint8Array;
       try {
@@ -178,23 +177,22 @@ export class PlainMac {
       } finally {
         id.delete();
       }
-      if (expected.length !== PARMS_ID_BYTES) return null;
+      if (expected.length !== PARMS_ID_BYTES) return [];
       const base = handlePointer(object);
       const found: number[] = [];
       for (let offset = 0; offset + PARMS_ID_BYTES <= 128 && base + offset + PARMS_ID_BYTES <= heap.length; offset += 4) {
         if (equalBytes(heap.subarray(base + offset, base + offset + PARMS_ID_BYTES), expected)) found.push(offset);
       }
-      common = common === null ? found : common.filter((o) => found.includes(o));
-    }
-    return common && common.length > 0 ? Math.min(...common) : null;
+      return found;
+    });
   }
 
+  /** The first offset, common to all `objects`, holding a pointer to exactly the coefficients each serializes. */
   #pointerOffset(objects: readonly (readonly [handle: unknown, serialized: Uint8Array, bytes: number])[]): number | null {
     const heap = new Uint8Array(this.#memory.buffer);
     const view = new DataView(this.#memory.buffer);
-    let common: number[] | null = null;
-    for (const [handle, serialized, bytes] of objects) {
-      if (bytes === 0 || serialized.length < bytes) return null;
+    return firstCommonOffset(objects, ([handle, serialized, bytes]) => {
+      if (bytes === 0 || serialized.length < bytes) return [];
       const coefficients = serialized.subarray(serialized.length - bytes);
       const base = handlePointer(handle);
       const found: number[] = [];
@@ -203,9 +201,8 @@ export class PlainMac {
         if (at === 0 || at + bytes > heap.length) continue;
         if (equalBytes(heap.subarray(at, at + bytes), coefficients)) found.push(offset);
       }
-      common = common === null ? found : common.filter((o) => found.includes(o));
-    }
-    return common && common.length > 0 ? Math.min(...common) : null;
+      return found;
+    });
   }
 
   delete(): void {
@@ -239,6 +236,16 @@ function topPrimes(ctx: CkksContext): bigint[] {
     parms.delete();
     data.delete();
   }
+}
+
+/** The smallest offset found in every object (`offsetsIn` lists one object's matching offsets), or null. */
+function firstCommonOffset<T>(objects: readonly T[], offsetsIn: (object: T) => number[]): number | null {
+  let common: number[] | null = null;
+  for (const object of objects) {
+    const found = offsetsIn(object);
+    common = common === null ? found : common.filter((o) => found.includes(o));
+  }
+  return common && common.length > 0 ? Math.min(...common) : null;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
