@@ -5,6 +5,7 @@ import { createSealContext, getPreset, type Preset } from './presets.ts';
 import { boundSealObject, type SealObjectRule } from './seal-object-limits.ts';
 import { inflateBounded, type Inflate } from './bounded-inflate.ts';
 import { PlainMac, type PlainProduct } from './plain-mac.ts';
+import { RotationSum, type RotationTerm } from './rotation-sum.ts';
 
 /**
  * SEAL's context, encoder and evaluator for one preset, owned together and
@@ -21,6 +22,9 @@ export class CkksContext {
   #plainMac: PlainMac | null | undefined;
   /** Plaintext products so far, by who computed them: the in-place kernel or SEAL (for metrics). */
   readonly plainProducts = { kernel: 0, seal: 0 };
+  #rotationSum: RotationSum | null | undefined;
+  /** Rotations so far, by who key-switched them: summed with one shared key switch by the kernel, or one by one by SEAL (for metrics). */
+  readonly rotations = { kernel: 0, seal: 0 };
   #deleted = false;
 
   constructor(seal: Seal, preset: Preset) {
@@ -69,6 +73,58 @@ export class CkksContext {
         this.evaluator.addInplace(out, tmp);
         this.plainProducts.seal++;
       }
+    } finally {
+      tmp.delete();
+    }
+  }
+
+  /**
+   * A new ciphertext Σ rot_{steps[i]}(x_i). Where SEAL's memory is reachable
+   * and the preset has one data prime (see rotation-sum.ts) the terms share
+   * one key switch; otherwise each is rotated by SEAL and added. Every
+   * step must have a Galois key in `keys`. The caller owns the result.
+   */
+  sumRotations(terms: readonly (readonly [Ciphertext, number])[], keys: GaloisKeys): Ciphertext {
+    if (terms.length === 0) throw new RangeError('a sum of rotations needs at least one term');
+    const galois: RotationTerm[] = terms.map(([x, step]) => [x, this.galoisElement(step)]);
+    const rotated = galois.filter(([, e]) => e !== 1);
+    if (rotated.length > 0) {
+      if (this.#rotationSum === undefined) {
+        if (this.#plainMac === undefined) this.#plainMac = PlainMac.create(this);
+        this.#rotationSum = RotationSum.create(this, this.#plainMac);
+      }
+      const sum = this.#rotationSum?.sum(rotated, keys);
+      if (sum) {
+        this.rotations.kernel += rotated.length;
+        try {
+          for (const [x, e] of galois) if (e === 1) this.evaluator.addInplace(sum, x);
+          return sum;
+        } catch (error) {
+          sum.delete();
+          throw error;
+        }
+      }
+    }
+    const out = galois[0][0].copy();
+    const tmp = new this.seal.Ciphertext();
+    try {
+      if (galois[0][1] !== 1) {
+        this.evaluator.applyGaloisInplace(out, galois[0][1], keys);
+        this.rotations.seal++;
+      }
+      for (let i = 1; i < galois.length; i++) {
+        const [x, e] = galois[i];
+        if (e === 1) this.evaluator.addInplace(out, x);
+        else {
+          this.evaluator.applyGalois(x, e, keys, tmp);
+          this.rotations.seal++;
+          this.evaluator.addInplace(out, tmp);
+        }
+      }
+      return out;
+    } catch (error) {
+      out.delete();
+      throw error;
     } finally {
       tmp.delete();
     }
@@ -146,6 +202,7 @@ export class CkksContext {
     if (this.#deleted) return;
     this.#deleted = true;
     this.#plainMac?.delete();
+    this.#rotationSum?.delete();
     this.evaluator.delete();
     this.encoder.delete();
     this.context.delete();

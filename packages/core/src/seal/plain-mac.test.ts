@@ -1,14 +1,14 @@
 import type { Ciphertext, Encryptor, Plaintext } from 'node-seal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assemblePlainMac } from '../../../../scripts/plain-mac-assemble.ts';
+import { assembleKernel } from '../../../../scripts/wasm-assemble.ts';
 import { ckksFixture } from '../linear/test-ckks-fixture.ts';
 import { CkksContext } from './ckks-context.ts';
 import { PlainMac, type PlainProduct } from './plain-mac.ts';
 import { PLAIN_MAC_WASM_BASE64 } from './plain-mac-wasm.ts';
 import { sealMemory } from './seal-memory.ts';
 
-it('the committed kernel is plain-mac.wat assembled (node scripts/build-plain-mac.ts)', async () => {
-  expect(Buffer.from(await assemblePlainMac()).toString('base64')).toBe(PLAIN_MAC_WASM_BASE64);
+it('the committed kernel is plain-mac.wat assembled (node scripts/build-wasm.ts)', async () => {
+  expect(Buffer.from(await assembleKernel('plain-mac')).toString('base64')).toBe(PLAIN_MAC_WASM_BASE64);
 });
 
 /**

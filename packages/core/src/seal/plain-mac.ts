@@ -1,7 +1,7 @@
 import type { Ciphertext, Plaintext } from 'node-seal';
 import type { CkksContext } from './ckks-context.ts';
 import { PLAIN_MAC_WASM_BASE64 } from './plain-mac-wasm.ts';
-import { sealMemory } from './seal-memory.ts';
+import { base64Bytes, equalBytes, firstCommonOffset, handlePointer, primesOf, sealMemory } from './seal-memory.ts';
 
 /** One term of a sum of plaintext products: ciphertext times plaintext. */
 export type PlainProduct = readonly [Ciphertext, Plaintext];
@@ -10,7 +10,7 @@ export type PlainProduct = readonly [Ciphertext, Plaintext];
 const LIST_CAPACITY = 128;
 
 /** Byte offsets inside a seal::Ciphertext / seal::Plaintext: of the coefficient pointer, and of the 32-byte parms_id. */
-interface Layout {
+export interface SealObjectLayout {
   readonly ciphertext: number;
   readonly plaintext: number;
   readonly ciphertextParms: number;
@@ -46,7 +46,7 @@ export class PlainMac {
   readonly #primes: readonly { q: bigint; r1: bigint; r0: bigint }[];
   readonly #maxCount: number;
   readonly #list: Plaintext;
-  #layout: Layout | null | undefined;
+  #layout: SealObjectLayout | null | undefined;
 
   private constructor(ctx: CkksContext, memory: WebAssembly.Memory, primes: readonly bigint[]) {
     this.#ctx = ctx;
@@ -73,9 +73,19 @@ export class PlainMac {
   static create(ctx: CkksContext): PlainMac | null {
     const memory = sealMemory(ctx.seal);
     if (!memory) return null;
-    const primes = topPrimes(ctx);
+    const primes = primesOf(ctx.context.firstContextData());
     if (primes.some((q) => q >= 1n << 60n)) return null;
     return new PlainMac(ctx, memory, primes);
+  }
+
+  /**
+   * Where SEAL keeps the coefficient pointers and parms_ids of Ciphertexts
+   * and Plaintexts (found once, from these objects when not yet known), or
+   * null when the layout was not recognised. Shared with rotation-sum.ts.
+   */
+  objectLayout(ciphertext: Ciphertext, plaintext: Plaintext): SealObjectLayout | null {
+    if (this.#layout === undefined) this.#layout = this.#findLayout([[ciphertext, plaintext]]);
+    return this.#layout;
   }
 
   /** Whether the kernel runs (false once the object layout was not recognised). */
@@ -99,7 +109,7 @@ export class PlainMac {
   }
 
   /** Every term with the first term's parms_id (the top level), NTT form and scales, and `out` one fresh product. */
-  #sameShape(terms: readonly PlainProduct[], first: PlainProduct, out: Ciphertext, layout: Layout): boolean {
+  #sameShape(terms: readonly PlainProduct[], first: PlainProduct, out: Ciphertext, layout: SealObjectLayout): boolean {
     const k = this.#primes.length;
     const n = this.#ctx.preset.polyModulusDegree;
     const [x0, w0] = first;
@@ -122,7 +132,7 @@ export class PlainMac {
     return true;
   }
 
-  #run(terms: readonly PlainProduct[], out: Ciphertext, layout: Layout): void {
+  #run(terms: readonly PlainProduct[], out: Ciphertext, layout: SealObjectLayout): void {
     const n = this.#ctx.preset.polyModulusDegree;
     const k = this.#primes.length;
     const view = new DataView(this.#memory.buffer);
@@ -153,7 +163,7 @@ export class PlainMac {
    * to the same block in its bookkeeping right after some of them. Null if
    * no offset fits every object.
    */
-  #findLayout(terms: readonly PlainProduct[]): Layout | null {
+  #findLayout(terms: readonly PlainProduct[]): SealObjectLayout | null {
     const none = this.#ctx.seal.ComprModeType.none as never;
     const ciphertexts = [...new Set(terms.map(([x]) => x))].slice(0, 2);
     const plaintexts = [...new Set(terms.map(([, w]) => w))].slice(0, 2);
@@ -208,55 +218,4 @@ export class PlainMac {
   delete(): void {
     this.#list.delete();
   }
-}
-
-/** The C++ object's address behind an Embind handle (its documented-internal `$$.ptr`). */
-function handlePointer(handle: unknown): number {
-  const ptr = (handle as { $$?: { ptr?: unknown } }).$$?.ptr;
-  if (typeof ptr !== 'number' || ptr === 0) throw new TypeError('not a live SEAL object');
-  return ptr;
-}
-
-function topPrimes(ctx: CkksContext): bigint[] {
-  const data = ctx.context.firstContextData();
-  const parms = data.parms();
-  const moduli = parms.coeffModulus();
-  try {
-    return Array.from({ length: moduli.size() }, (_, i) => {
-      const modulus = moduli.get(i);
-      if (!modulus) throw new RangeError(`no prime ${i}`);
-      try {
-        return modulus.value();
-      } finally {
-        modulus.delete();
-      }
-    });
-  } finally {
-    moduli.delete();
-    parms.delete();
-    data.delete();
-  }
-}
-
-/** The smallest offset found in every object (`offsetsIn` lists one object's matching offsets), or null. */
-function firstCommonOffset<T>(objects: readonly T[], offsetsIn: (object: T) => number[]): number | null {
-  let common: number[] | null = null;
-  for (const object of objects) {
-    const found = offsetsIn(object);
-    common = common === null ? found : common.filter((o) => found.includes(o));
-  }
-  return common && common.length > 0 ? Math.min(...common) : null;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function base64Bytes(base64: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(base64);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
 }

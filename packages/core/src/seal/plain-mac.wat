@@ -7,7 +7,7 @@
 ;; added up first, in 30-bit limbs that need no carries, and reduced once.
 ;; The result is the same integer mod q, so it is byte-identical to SEAL's.
 ;;
-;; Built into plain-mac-wasm.ts by `node scripts/build-plain-mac.ts` (wabt);
+;; Built into plain-mac-wasm.ts by `node scripts/build-wasm.ts` (wabt);
 ;; a test checks that the two agree. No data segments and no globals: this
 ;; module imports SEAL's memory and writes only the output coefficients.
 (module

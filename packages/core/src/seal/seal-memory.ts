@@ -1,3 +1,5 @@
+import type { ContextData } from 'node-seal';
+
 /**
  * SEAL's WebAssembly memory, for kernels that work on SEAL's objects in place
  * (plain-mac.ts). node-seal does not expose it, so in Node SEAL is
@@ -51,4 +53,56 @@ export function nodeInstantiator(onMemory: (memory: WebAssembly.Memory) => void)
     done(instance, module);
     return instance.exports;
   };
+}
+
+/** The C++ object's address behind an Embind handle (its documented-internal `$$.ptr`). */
+export function handlePointer(handle: unknown): number {
+  const ptr = (handle as { $$?: { ptr?: unknown } }).$$?.ptr;
+  if (typeof ptr !== 'number' || ptr === 0) throw new TypeError('not a live SEAL object');
+  return ptr;
+}
+
+/** The primes of a context level, in SEAL's order (the special prime last at the key level). Frees `data`. */
+export function primesOf(data: ContextData): bigint[] {
+  const parms = data.parms();
+  const moduli = parms.coeffModulus();
+  try {
+    return Array.from({ length: moduli.size() }, (_, i) => {
+      const modulus = moduli.get(i);
+      if (!modulus) throw new RangeError(`no prime ${i}`);
+      try {
+        return modulus.value();
+      } finally {
+        modulus.delete();
+      }
+    });
+  } finally {
+    moduli.delete();
+    parms.delete();
+    data.delete();
+  }
+}
+
+/** The smallest offset found in every object (`offsetsIn` lists one object's matching offsets), or null. */
+export function firstCommonOffset<T>(objects: readonly T[], offsetsIn: (object: T) => number[]): number | null {
+  let common: number[] | null = null;
+  for (const object of objects) {
+    const found = offsetsIn(object);
+    common = common === null ? found : common.filter((o) => found.includes(o));
+  }
+  return common && common.length > 0 ? Math.min(...common) : null;
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A kernel's module bytes from its generated base64 constant. */
+export function base64Bytes(base64: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(base64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
 }

@@ -1,0 +1,24 @@
+import { readFileSync } from 'node:fs';
+import wabtInit from 'wabt';
+
+/** The kernels written as WebAssembly text, in packages/core/src/seal/<name>.wat. */
+export const WASM_KERNELS = ['plain-mac', 'rotation-sum'] as const;
+export type WasmKernel = (typeof WASM_KERNELS)[number];
+
+/** A kernel's .wat assembled by wabt, without names or debug sections (deterministic bytes). */
+export async function assembleKernel(name: WasmKernel): Promise<Uint8Array> {
+  const source = readFileSync(new URL(`../packages/core/src/seal/${name}.wat`, import.meta.url), 'utf8');
+  const wabt = await wabtInit();
+  const parsed = wabt.parseWat(`${name}.wat`, source);
+  try {
+    parsed.validate();
+    return parsed.toBinary({ log: false, write_debug_names: false }).buffer;
+  } finally {
+    parsed.destroy();
+  }
+}
+
+/** The exported base64 constant of a kernel's generated file: plain-mac → PLAIN_MAC_WASM_BASE64. */
+export function kernelConstant(name: WasmKernel): string {
+  return `${name.replaceAll('-', '_').toUpperCase()}_WASM_BASE64`;
+}
