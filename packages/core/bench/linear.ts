@@ -94,6 +94,25 @@ for (const presetId of PRESETS) {
   // Per term of a 32-term sum of products, as the evaluator computes a giant step (plain-mac.ts in Node).
   const terms = Array.from({ length: 32 }, () => [ct, pt] as const);
   const sumTermMs = time(() => ctx.sumPlainProducts(terms, out), 20) / terms.length;
+  // A sum of rotated ciphertexts with one shared key switch (rotation-sum.ts; SEAL's rotations where
+  // it cannot run): per term, from 16 terms against 1, and the rest of one term, its mod-down.
+  const sumSteps = Array.from({ length: 16 }, (_, i) => i + 1);
+  const sumKeys = ctx.loadGaloisKeys(client.makeGaloisKeys(sumSteps), sumSteps.length);
+  const sumMs = (count: number) =>
+    time(
+      () =>
+        ctx
+          .sumRotations(
+            sumSteps.slice(0, count).map((step) => [ct, step] as const),
+            sumKeys,
+          )
+          .delete(),
+      30,
+    );
+  sumMs(16); // the kernel checks itself against SEAL on first use, and V8 tiers it up
+  const [one, sixteen] = [sumMs(1), sumMs(16)];
+  const summedRotationMs = (sixteen - one) / 15;
+  sumKeys.delete();
   const encryptMs = time(() => client.encryptVectors(probePlan, [[0.5]]), 20);
   const probeResponse = ctx.save(ct);
   const decryptMs = time(() => client.decryptSlots([probeResponse]), 20);
@@ -107,6 +126,9 @@ for (const presetId of PRESETS) {
       rotate_ms: round(rotateMs),
       multiply_plain_ms: round(mulMs),
       sum_product_term_ms: round(sumTermMs, 4),
+      summed_rotation_ms: round(summedRotationMs),
+      mod_down_ms: round(one - summedRotationMs),
+      rotation_kernel: ctx.rotations.kernel > 0,
       encrypt_ms: round(encryptMs),
       decrypt_ms: round(decryptMs),
       ...noiseOf(ctx, client, keys),
@@ -123,6 +145,7 @@ for (const presetId of PRESETS) {
     const x = randomVector(rand, dIn);
     const plan = planLinear(ctx.preset, dOut, dIn);
     const op = new LinearOperator(ctx, plan, w);
+    const planKeys = ctx.loadGaloisKeys(client.makeGaloisKeys(plan.galoisSteps), plan.galoisSteps.length);
     const repeat = plan.cost.estimatedMs > 500 ? 3 : 10;
     let upload: Uint8Array[] = [];
     const encryptMs = time(() => (upload = client.encryptVectors(plan, [x])), repeat);
@@ -132,7 +155,7 @@ for (const presetId of PRESETS) {
     const evalMs = time(() => {
       stats.rotations = 0;
       stats.plainMults = 0;
-      const outs = op.evaluate(inputs, 1, keys, stats);
+      const outs = op.evaluate(inputs, 1, planKeys, stats);
       response = outs.map((c) => ctx.save(c));
       outs.forEach((c) => c.delete());
     }, repeat);
@@ -171,6 +194,7 @@ for (const presetId of PRESETS) {
       }),
     );
     inputs.forEach((c) => c.delete());
+    planKeys.delete();
     op.delete();
   }
   keys.delete();

@@ -31,7 +31,7 @@ for (const presetId of presets) {
   const client = CkksClient.generate(ctx);
   const operators = new StepOperators(ctx, model.descriptor, model.schedule);
   const keyBytes = client.makeGaloisKeys(model.descriptor.galoisSteps);
-  const keys = ctx.loadGaloisKeys(keyBytes);
+  const keys = ctx.loadGaloisKeys(keyBytes, model.descriptor.galoisSteps.length);
   const plain = new PlaintextStepRunner(model.schedule);
   // Real activations: the plaintext twin's inputs for a few tokens of a story.
   const ids = model.tokenizer.encode('Once upon a time there was a little girl', { bos: true, eos: false });

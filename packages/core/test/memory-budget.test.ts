@@ -49,10 +49,13 @@ describe('StepOperators under a memory budget', () => {
       const { plan, operator } = operators.get(step, n);
       const held = operator.heldTiles;
       expect(held.length).toBeLessThan(plan.outTiles);
-      const x = Float64Array.from({ length: plan.dIn }, (_, j) => Math.sin(j));
+      // An input within the step's calibrated norm (the scales are chosen for it; step 0's inputs are one-hot).
+      const raw = Float64Array.from({ length: plan.dIn }, (_, j) => Math.sin(j));
+      const norm = model.descriptor.steps[step].bounds.inputNorm ?? Math.hypot(...raw);
+      const x = raw.map((v) => (v * norm) / Math.hypot(...raw));
       const want = (await new PlaintextStepRunner(model.schedule).runStep(step, [x]))[0];
       const group = { vectors: 1, items: client.encryptVectors(plan, [x]) };
-      const keys = ctx.loadGaloisKeys(client.makeGaloisKeys(model.descriptor.galoisSteps));
+      const keys = ctx.loadGaloisKeys(client.makeGaloisKeys(model.descriptor.galoisSteps), model.descriptor.galoisSteps.length);
       try {
         const tiles = client.decryptSlots(evaluateGroup(operator, keys, group, held));
         let worst = 0;

@@ -13,7 +13,7 @@ it('10,000 evaluations keep memory flat', async () => {
   const rand = seededRandom(2);
   const w = randomWeights(rand, 7, 5);
   const plan = planLinear(ctx.preset, 7, 5);
-  const keys = ctx.loadGaloisKeys(client.makeGaloisKeys(plan.galoisSteps));
+  const keys = ctx.loadGaloisKeys(client.makeGaloisKeys(plan.galoisSteps), plan.galoisSteps.length);
   const op = new LinearOperator(ctx, plan, w);
   const upload = client.encryptVectors(plan, [randomVector(rand, 5)]);
   const roundTrip = (i: number) => {

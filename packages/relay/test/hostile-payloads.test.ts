@@ -93,7 +93,8 @@ describe('hostile SEAL payloads', () => {
   });
 
   it('refuses Galois keys for more rotations than the model uses (exact step set)', async () => {
-    const extra = [...model.descriptor.galoisSteps, 3];
+    const steps = model.descriptor.galoisSteps;
+    const extra = [...steps, Array.from({ length: steps.length + 1 }, (_, i) => i + 1).find((s) => !steps.includes(s)) as number];
     const res = await request('/v1/sessions?model=stories260K', { method: 'POST', body: client.keysEnvelope(extra) as Uint8Array<ArrayBuffer>, headers: octet });
     expect(await errorOf(res)).toEqual({ status: 400, code: 'too_many_galois_keys' });
     const fewer = model.descriptor.galoisSteps.slice(1);

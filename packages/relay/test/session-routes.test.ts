@@ -131,7 +131,7 @@ describe('sessions', () => {
     const garbage = encodeEnvelope({ kind: 'galoisKeys', presetId: model.descriptor.preset, vectors: 0, items: [new Uint8Array(5000).fill(3)] });
     expect(await errorOf(await postKeys(garbage))).toEqual({ status: 400, code: 'bad_seal_header' });
     // Well-formed keys whose coefficients exceed the moduli.
-    const keys = client.ctx.loadGaloisKeys(decodeEnvelope(client.keysEnvelope()).items[0]);
+    const keys = client.ctx.loadGaloisKeys(decodeEnvelope(client.keysEnvelope()).items[0], model.descriptor.galoisSteps.length);
     const plain = keys.saveToArray(client.ctx.seal.ComprModeType.none) as Uint8Array;
     keys.delete();
     // Inside a key-switching ciphertext's coefficients (the tail holds empty slots' counts).

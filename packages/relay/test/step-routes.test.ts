@@ -127,6 +127,23 @@ describe('POST /v1/models/{id}/steps/{step}', () => {
     expect(seal).toBeLessThan(kernel);
   });
 
+  it("sums each output tile's giant steps with one shared key switch in its workers (the rotation kernel runs), SEAL only folding", async () => {
+    const rotations = async () => {
+      const [kernel, seal] = await counters('fhe_relay_rotations_total', 'path', ['kernel', 'seal']);
+      return { kernel, seal };
+    };
+    const before = await rotations();
+    for (const step of [0, 1, 2]) expect((await postStep(relay, step, stepBody(step, inputs(step, 1)))).status).toBe(200);
+    const after = await rotations();
+    // Per the plans: every giant step beyond the first is summed by the kernel, and SEAL makes the folds.
+    const plans = [0, 1, 2].map((step) => planModelStep(model.descriptor, step, 1));
+    const summed = plans.reduce((n, p) => n + (p.giantRotations === 'summed' ? p.outTiles * (p.giantSteps - 1) : 0), 0);
+    const folds = plans.reduce((n, p) => n + p.outTiles * Math.log2(p.chunks), 0);
+    expect(summed).toBeGreaterThan(0);
+    expect(after.kernel - before.kernel).toBe(summed);
+    expect(after.seal - before.seal).toBe(folds);
+  });
+
   it('answers 404 step_not_found, model_not_found and session_not_found', async () => {
     const body = stepBody(1, inputs(1, 1));
     for (const step of ['11', '99', 'x', '-1', '1.5', '']) {

@@ -17,7 +17,7 @@ describe('maxStepResponseBytes', () => {
     const vectors = 3;
     const plan = planStep(ctx.preset, { dOut: 40, dIn: 24 }, vectors);
     const op = new LinearOperator(ctx, plan, w);
-    const keys = ctx.loadGaloisKeys(client.makeGaloisKeys(plan.galoisSteps));
+    const keys = ctx.loadGaloisKeys(client.makeGaloisKeys(plan.galoisSteps), plan.galoisSteps.length);
     try {
       const body = encryptStepRequest(
         client,

@@ -7,7 +7,7 @@ import { isFheLlmError } from '../errors/fhe-error.ts';
 import { planStep } from '../protocol/step-plan.ts';
 
 /** Version of the planner both sides must run; bumped whenever plans could change. */
-export const PLANNER_VERSION = 3;
+export const PLANNER_VERSION = 4;
 
 /**
  * What a relay publishes about a hosted model: the split schedule (shapes and

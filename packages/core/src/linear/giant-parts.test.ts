@@ -81,9 +81,9 @@ describe.each([
     const partials: Ciphertext[][] = [];
     try {
       const stats = { rotations: 0, plainMults: 0 };
-      for (let part = 0; part < plan.giantParts; part++) partials.push(op.evaluatePart(inputs, 1, s.keys, { part, parts: plan.giantParts }, stats));
-      const combined = op.combineParts(partials, 1, s.keys, stats);
-      const whole = op.evaluate(inputs, 1, s.keys);
+      for (let part = 0; part < plan.giantParts; part++) partials.push(op.evaluatePart(inputs, 1, s.keysFor(plan), { part, parts: plan.giantParts }, stats));
+      const combined = op.combineParts(partials, 1, s.keysFor(plan), stats);
+      const whole = op.evaluate(inputs, 1, s.keysFor(plan));
       const bytes = [...combined, ...whole].map((ct) => s.ctx.saveCiphertext(ct));
       [...combined, ...whole].forEach((ct) => ct.delete());
       // Every part repeats the relay's baby steps (none when the client uploads them).
@@ -108,9 +108,9 @@ describe.each([
     const op = new LinearOperator(s.ctx, plan, randomWeights(seededRandom(2), 192, 236), 'lazy');
     const inputs = s.client.encryptVectors(plan, [new Float64Array(236)]).map((b) => s.ctx.loadCiphertext(b));
     try {
-      expect(() => op.evaluatePart(inputs, 1, s.keys, { part: 2, parts: 2 })).toThrow(expect.objectContaining({ code: 'bad_part' }));
-      expect(() => op.evaluatePart(inputs, 1, s.keys, { part: 0, parts: 3 })).toThrow(expect.objectContaining({ code: 'bad_part' }));
-      expect(() => op.combineParts([[]], 1, s.keys)).toThrow(expect.objectContaining({ code: 'bad_count' }));
+      expect(() => op.evaluatePart(inputs, 1, s.keysFor(plan), { part: 2, parts: 2 })).toThrow(expect.objectContaining({ code: 'bad_part' }));
+      expect(() => op.evaluatePart(inputs, 1, s.keysFor(plan), { part: 0, parts: 3 })).toThrow(expect.objectContaining({ code: 'bad_part' }));
+      expect(() => op.combineParts([[]], 1, s.keysFor(plan))).toThrow(expect.objectContaining({ code: 'bad_count' }));
     } finally {
       inputs.forEach((ct) => ct.delete());
       op.delete();

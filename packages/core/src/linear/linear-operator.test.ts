@@ -11,7 +11,7 @@ function runEncrypted(s: CkksFixture, plan: LinearPlan, w: LinearWeights, xs: Fl
   const inputs = s.client.encryptVectors(plan, xs).map((b) => s.ctx.loadCiphertext(b));
   try {
     const stats = { rotations: 0, plainMults: 0 };
-    const outs = op.evaluate(inputs, xs.length, s.keys, stats);
+    const outs = op.evaluate(inputs, xs.length, s.keysFor(plan), stats);
     const bytes = outs.map((ct) => s.ctx.save(ct));
     outs.forEach((ct) => ct.delete());
     return { ys: s.client.decryptVectors(plan, bytes, xs.length), slots: s.client.decryptSlots(bytes), stats };
@@ -105,7 +105,7 @@ describe('output tiles evaluated separately', () => {
     const inputs = s.client.encryptVectors(plan, [x]).map((b) => s.ctx.loadCiphertext(b));
     try {
       const tiles = Array.from({ length: plan.outTiles }, (_, r) => r).reverse();
-      const parts = tiles.map((r) => op.evaluate(inputs, 1, s.keys, undefined, [r])[0]);
+      const parts = tiles.map((r) => op.evaluate(inputs, 1, s.keysFor(plan), undefined, [r])[0]);
       const ordered = tiles.map((_, i) => parts[tiles.indexOf(i)]);
       const [y] = s.client.decryptVectors(
         plan,
@@ -114,7 +114,7 @@ describe('output tiles evaluated separately', () => {
       );
       parts.forEach((ct) => ct.delete());
       expect(maxError(w, [x], [y])).toBeLessThan(1e-4);
-      expect(() => op.evaluate(inputs, 1, s.keys, undefined, [plan.outTiles])).toThrowError(expect.objectContaining({ code: 'bad_tile' }));
+      expect(() => op.evaluate(inputs, 1, s.keysFor(plan), undefined, [plan.outTiles])).toThrowError(expect.objectContaining({ code: 'bad_tile' }));
     } finally {
       inputs.forEach((ct) => ct.delete());
       op.delete();
@@ -136,7 +136,7 @@ describe('lazy weight encoding', () => {
       expect(eager.encodedBytes).toBeGreaterThan(0);
       expect(lazy.encodedBytes).toBe(0);
       const [a, b] = [eager, lazy].map((op) => {
-        const outs = op.evaluate(inputs, 1, s.keys);
+        const outs = op.evaluate(inputs, 1, s.keysFor(plan));
         const bytes = outs.map((ct) => s.ctx.save(ct));
         outs.forEach((ct) => ct.delete());
         return s.client.decryptVectors(plan, bytes, 1)[0];

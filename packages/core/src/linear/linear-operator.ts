@@ -198,7 +198,7 @@ export class LinearOperator {
     const giantSteps = Array.from({ length: this.plan.giantSteps }, (_, g) => g);
     return this.#withBabySteps(inputs, keys, stats, (babies) =>
       this.#perTile(outputTiles, (r) => {
-        const acc = this.#giantChain(r, babies, giantSteps, 1, keys, stats);
+        const acc = this.#giantSum(r, babies, giantSteps, 1, keys, stats);
         this.#finish(acc, r, vectors, keys, stats);
         return acc;
       }),
@@ -218,13 +218,15 @@ export class LinearOperator {
     if (!Number.isInteger(parts) || parts < 2 || (parts & (parts - 1)) !== 0 || parts > this.plan.giantSteps || !Number.isInteger(part) || part < 0 || part >= parts) {
       throw new PlanError('bad_part', 'no such giant-step part', { expected: `0..parts-1 of 2..${this.plan.giantSteps} (a power of two)`, got: `${part} of ${parts}` });
     }
-    this.#checkEvaluation(inputs, vectors, keys, this.#allTiles, parts * this.plan.babySteps);
+    const horner = this.plan.giantRotations === 'horner';
+    this.#checkEvaluation(inputs, vectors, keys, this.#allTiles, horner ? parts * this.plan.babySteps : undefined);
     const mine = Array.from({ length: Math.ceil((this.plan.giantSteps - part) / parts) }, (_, i) => part + i * parts);
     return this.#withBabySteps(inputs, keys, stats, (babies) =>
       this.#perTile(this.#allTiles, (r) => {
-        const acc = this.#giantChain(r, babies, mine, parts, keys, stats);
-        if (part > 0) {
-          this.ctx.evaluator.rotateVectorInplace(acc, part * this.plan.babySteps, keys);
+        const acc = this.#giantSum(r, babies, mine, parts, keys, stats);
+        // A summed part is already in place; a Horner chain starts at its first step.
+        if (horner && part > 0) {
+          this.ctx.rotate(acc, part * this.plan.babySteps, keys);
           stats.rotations++;
         }
         return acc;
@@ -288,7 +290,7 @@ export class LinearOperator {
             const high = 2 ** Math.floor(Math.log2(b));
             const out = new this.ctx.seal.Ciphertext();
             owned.push(out);
-            sealCall('rotation_failed', `rotation by ${high}`, () => this.ctx.evaluator.rotateVector(row[b - high], high, keys, out));
+            sealCall('rotation_failed', `rotation by ${high}`, () => this.ctx.rotate(row[b - high], high, keys, out));
             stats.rotations++;
             row.push(out);
           }
@@ -314,6 +316,29 @@ export class LinearOperator {
   }
 
   /**
+   * Σ over the giant steps `gs` of part_g rotated into place: by g * n1 when
+   * the plan sums its giant steps (one shared key switch,
+   * CkksContext.sumRotations), else by (g - gs[0]) * n1 (#giantChain).
+   */
+  #giantSum(r: number, babies: Ciphertext[][], gs: readonly number[], stride: number, keys: GaloisKeys, stats: EvaluationStats): Ciphertext {
+    if (this.plan.giantRotations === 'horner') return this.#giantChain(r, babies, gs, stride, keys, stats);
+    const parts: [Ciphertext, number][] = [];
+    try {
+      for (const g of gs) {
+        const part = new this.ctx.seal.Ciphertext();
+        if (this.#giantPart(r, g, babies, part, stats)) parts.push([part, g * this.plan.babySteps]);
+        else part.delete();
+      }
+      if (parts.length === 0) throw new PlanError('zero_operator', `output tile ${r} has no nonzero weights in these giant steps; nothing to evaluate`);
+      const sum = sealCall('rotation_failed', 'sum of rotated giant steps', () => this.ctx.sumRotations(parts, keys));
+      stats.rotations += parts.filter(([, step]) => step !== 0).length;
+      return sum;
+    } finally {
+      for (const [part] of parts) part.delete();
+    }
+  }
+
+  /**
    * Σ over the giant steps `gs` (ascending, evenly spaced by `stride`) of
    * part_g rotated by (g - gs[0]) * n1, by Horner's rule: acc = rot(acc,
    * stride*n1) + part_g, g descending. Each part is a sum of products at
@@ -335,7 +360,7 @@ export class LinearOperator {
         const hasPart = this.#giantPart(r, g, babies, part, stats);
         if (hasPart && early) this.#toLastLevel(part);
         if (started) {
-          evaluator.rotateVectorInplace(acc, stride * p.babySteps, keys);
+          this.ctx.rotate(acc, stride * p.babySteps, keys);
           stats.rotations++;
           if (hasPart) evaluator.addInplace(acc, part);
         } else if (hasPart) {
@@ -387,7 +412,7 @@ export class LinearOperator {
     const tmp = new seal.Ciphertext();
     try {
       for (let s = p.batch * p.blockSize; s < p.batch * p.blockSize * p.chunks; s *= 2) {
-        evaluator.rotateVector(acc, s, keys, tmp);
+        this.ctx.rotate(acc, s, keys, tmp);
         stats.rotations++;
         evaluator.addInplace(acc, tmp);
       }

@@ -25,10 +25,12 @@ import { operatorScales, type OperatorBounds, type Preset } from '../seal/preset
  * one input ciphertext per input tile, one output ciphertext per output tile,
  * products of all input tiles summed before the single rescale.
  *
- * Every rotation the relay performs is by a power of two (baby steps are
- * built as chains of power-of-two rotations, giant steps are evaluated by
- * Horner's rule with the single step n1), so the Galois keys of every plan of
- * every model fit in log2(slots) keys.
+ * Baby steps and folds rotate by powers of two (baby steps are built as
+ * chains of power-of-two rotations). Giant steps are added either by Horner's
+ * rule with the single step n1 (a power of two) or, on presets with one data
+ * prime, summed as Σ_g rot_{g*n1}(part_g) with one shared key switch
+ * (`giantRotations`), which needs a key per g*n1 up to MAX_SUMMED_STEP. So
+ * a model's keys are the powers of two plus at most MAX_SUMMED_STEP more.
  */
 export interface LinearPlan {
   readonly presetId: string;
@@ -62,7 +64,15 @@ export interface LinearPlan {
    * the giant steps drops to about n2 / P: a lone request uses every worker.
    */
   readonly giantParts: number;
-  /** Rotation steps the relay needs Galois keys for (all powers of two). */
+  /**
+   * How the relay adds up the rotated giant steps. `horner`: Horner's rule
+   * with the single step n1 (P*n1 between a part's steps), n2 - 1 SEAL
+   * rotations, each a full key switch. `summed` (presets with one data
+   * prime): Σ_g rot_{g*n1}(part_g) with one shared key switch
+   * (CkksContext.sumRotations), which needs a Galois key for every g*n1.
+   */
+  readonly giantRotations: 'horner' | 'summed';
+  /** Rotation steps the relay needs Galois keys for. */
   readonly galoisSteps: readonly number[];
   /** The client encrypts at 2^inputScaleBits, the relay encodes weights at 2^weightScaleBits (see operatorScales). */
   readonly inputScaleBits: number;
@@ -92,6 +102,8 @@ export interface PlanOptions {
    * than downlinks (see DescribeOptions.msPerUploadByte). Default msPerByte.
    */
   msPerUploadByte?: number;
+  /** Largest giant-step rotation of a summed plan (see MAX_SUMMED_STEP). */
+  maxSummedStep?: number;
   /** Restrict rotations to these steps (for example a key set already generated). Default: any power of two. */
   galoisSteps?: readonly number[];
   /**
@@ -173,18 +185,47 @@ function costOf(preset: Preset, c: Candidate, msPerByte: number, msPerUploadByte
   const k = preset.cost;
   // Giant-step and fold rotations run at the last level when the preset allows it.
   const laterMs = preset.rotateAtLastLevel ? k.rotateLastLevelMs : k.rotateMs;
-  const criticalLater = criticalRotations - babyRotations;
-  const criticalRelayMs = babyRotations * k.rotateMs + criticalLater * laterMs + criticalMults * k.multiplyPlainMs + (P > 1 ? GIANT_PART_COMBINE_MS : 0);
+  // Summed giant steps (see giantRotations) cost a share of one key switch each, and one mod-down per sum.
+  const summed = c.giantRotations === 'summed';
+  const giantMs = (chain: number, sums: number) => (summed ? chain * (k.summedRotationMs ?? laterMs) + sums * (k.modDownMs ?? 0) : chain * laterMs);
+  const criticalLater = criticalRotations - babyRotations - tilesPerWorker * foldRotations;
+  const criticalRelayMs =
+    babyRotations * k.rotateMs + giantMs(criticalLater, tilesPerWorker) + tilesPerWorker * foldRotations * laterMs + criticalMults * k.multiplyPlainMs + (P > 1 ? GIANT_PART_COMBINE_MS : 0);
   // Every worker taking part repeats the baby steps.
   const workersUsed = P > 1 ? P : Math.min(parallelism, c.outTiles);
-  const totalRelayMs = workersUsed * babyRotations * k.rotateMs + (rotations - babyRotations) * laterMs + plainMults * k.multiplyPlainMs + (P > 1 ? GIANT_PART_COMBINE_MS : 0);
+  const giantRotations = c.outTiles * (c.giantSteps - 1);
+  const totalRelayMs =
+    workersUsed * babyRotations * k.rotateMs + giantMs(giantRotations, c.outTiles * P) + c.outTiles * foldRotations * laterMs + plainMults * k.multiplyPlainMs + (P > 1 ? GIANT_PART_COMBINE_MS : 0);
   const extraWorkMs = Math.max(0, totalRelayMs - criticalRelayMs);
   const estimatedMs = criticalRelayMs + PARALLEL_WORK_WEIGHT * extraWorkMs + inputCiphertexts * k.encryptMs + outputCiphertexts * k.decryptMs + upBytes * msPerUploadByte + downBytes * msPerByte;
   const steps = new Set<number>(c.preRotated ? [] : babyStepKeys(c.babySteps));
-  if (c.giantSteps > 1) steps.add(c.babySteps);
-  if (P > 1) steps.add(P * c.babySteps);
+  if (summed) for (let g = 1; g < c.giantSteps; g++) steps.add(g * c.babySteps);
+  else {
+    if (c.giantSteps > 1) steps.add(c.babySteps);
+    if (P > 1) steps.add(P * c.babySteps);
+  }
   for (let s = c.batch * c.blockSize; s < c.batch * c.blockSize * c.chunks; s *= 2) steps.add(s);
   return { rotations, plainMults, inputCiphertexts, outputCiphertexts, estimatedMs, galoisSteps: [...steps].sort((a, b) => a - b) };
+}
+
+/**
+ * Largest rotation a summed plan's giant steps may use. A summed plan needs
+ * one Galois key per giant step (g*n1 for g < n2), so a model's plans could
+ * otherwise ask for a key per slot count up to the largest operator:
+ * stories260K's plans asked for 80 keys (4.9 MB). With giant steps of at
+ * most MAX_SUMMED_STEP slots, a model needs at most that many keys beside
+ * the powers of two, and larger operators use Horner's rule as before.
+ */
+export const MAX_SUMMED_STEP = 16;
+
+/**
+ * How a candidate may add its giant steps: summed where the relay's kernel
+ * can share one key switch among them (presets with one data prime) and the
+ * steps stay within `maxSummedStep`, else (and as the alternative) Horner.
+ */
+function* giantRotationChoices(preset: Preset, babySteps: number, giantSteps: number, maxSummedStep: number): Generator<LinearPlan['giantRotations']> {
+  if (preset.flat && giantSteps > 1 && (giantSteps - 1) * babySteps <= maxSummedStep) yield 'summed';
+  yield 'horner';
 }
 
 /**
@@ -218,7 +259,8 @@ function* giantPartChoices(giantSteps: number, outTiles: number, parallelism: nu
   for (let parts = 2; parts <= parallelism && 2 * parts <= giantSteps; parts *= 2) yield parts;
 }
 
-function* candidates(dOut: number, dIn: number, slots: number, batch: number, allowPreRotation: boolean, parallelism: number, relayRotatesInput: boolean): Generator<Candidate> {
+function* candidates(preset: Preset, dOut: number, dIn: number, batch: number, allowPreRotation: boolean, parallelism: number, maxSummedStep: number): Generator<Candidate> {
+  const { slots, relayRotatesInput } = preset;
   // Blocked packing: B from small to the whole ciphertext.
   for (let blockSize = 1; blockSize <= slots; blockSize *= 2) {
     const totalBlocks = slots / blockSize;
@@ -239,7 +281,9 @@ function* candidates(dOut: number, dIn: number, slots: number, batch: number, al
         if (outTiles > fewestOutTiles && ceilDiv(dOut, outTiles - 1) === tileOut) continue;
         for (const bs of babyStepChoices(diagonals, allowPreRotation, relayRotatesInput)) {
           for (const giantParts of giantPartChoices(bs.giantSteps, outTiles, parallelism)) {
-            yield { packing: 'blocked', batch, chunks, blockSize, tileOut, tileIn, inTiles, outTiles, diagonals, ...bs, giantParts };
+            for (const giantRotations of giantRotationChoices(preset, bs.babySteps, bs.giantSteps, maxSummedStep)) {
+              yield { packing: 'blocked', batch, chunks, blockSize, tileOut, tileIn, inTiles, outTiles, diagonals, ...bs, giantParts, giantRotations };
+            }
           }
         }
       }
@@ -255,7 +299,9 @@ function* candidates(dOut: number, dIn: number, slots: number, batch: number, al
       if (inTiles > 64) continue;
       for (const bs of babyStepChoices(tileIn, allowPreRotation, relayRotatesInput)) {
         for (const giantParts of giantPartChoices(bs.giantSteps, outTiles, parallelism)) {
-          yield { packing: 'cyclic', batch: 1, chunks: 1, blockSize: slots, tileOut, tileIn, inTiles, outTiles, diagonals: tileIn, ...bs, giantParts };
+          for (const giantRotations of giantRotationChoices(preset, bs.babySteps, bs.giantSteps, maxSummedStep)) {
+            yield { packing: 'cyclic', batch: 1, chunks: 1, blockSize: slots, tileOut, tileIn, inTiles, outTiles, diagonals: tileIn, ...bs, giantParts, giantRotations };
+          }
         }
       }
     }
@@ -287,7 +333,7 @@ export function planLinear(preset: Preset, dOut: number, dIn: number, options: P
   }
   const scales = operatorScales(preset, options.bounds);
   let best: LinearPlan | undefined;
-  for (const c of candidates(dOut, dIn, preset.slots, batch, options.allowPreRotation ?? true, parallelism, preset.relayRotatesInput)) {
+  for (const c of candidates(preset, dOut, dIn, batch, options.allowPreRotation ?? true, parallelism, options.maxSummedStep ?? MAX_SUMMED_STEP)) {
     const { galoisSteps, ...cost } = costOf(preset, c, msPerByte, msPerUploadByte, parallelism);
     if (allowed && !galoisSteps.every((s) => allowed.has(s))) continue;
     if (best && cost.estimatedMs >= best.cost.estimatedMs) continue;

@@ -53,7 +53,7 @@ describe('relay rotation of the client input (Preset.relayRotatesInput)', () => 
       const client = CkksClient.generate(ctx);
       // Each as 'auto' plans it: uploads priced higher only with the large preset.
       const plan = planLinear(preset, dOut, dIn, { bounds, ...(preset === large ? { msPerUploadByte: 5e-4 } : {}) });
-      const keys = ctx.loadGaloisKeys(client.makeGaloisKeys(plan.galoisSteps));
+      const keys = ctx.loadGaloisKeys(client.makeGaloisKeys(plan.galoisSteps), plan.galoisSteps.length);
       const op = new LinearOperator(ctx, plan, w);
       const inputs = client.encryptVectors(plan, [x]).map((b) => ctx.loadCiphertext(b));
       try {
@@ -80,7 +80,7 @@ describe('relay rotation of the client input (Preset.relayRotatesInput)', () => 
     const [a, b] = [errors[small.id], errors[large.id]];
     expect(a.rotatesInput).toBe(false);
     expect(b.rotatesInput).toBe(true);
-    expect(a.uploads).toBeGreaterThan(1);
+    // The N=4096 plan uploads its baby-step shifts or has none (n1 = 1); the N=8192 one uploads each tile once.
     expect(b.uploads).toBe(1);
     expect(a.worst).toBeGreaterThan(0);
     // Measured about 1.2x; the bound leaves room for SEAL's random noise.

@@ -25,7 +25,7 @@ export class LocalFheStepRunner implements StepRunner {
   constructor(client: CkksClient, operators: StepOperators, privacy?: ResponsePrivacy) {
     this.#client = client;
     this.#operators = operators;
-    this.#keys = operators.ctx.loadGaloisKeys(client.makeGaloisKeys(operators.model.galoisSteps));
+    this.#keys = operators.ctx.loadGaloisKeys(client.makeGaloisKeys(operators.model.galoisSteps), operators.model.galoisSteps.length);
     this.#rerandomizer = needsPublicKey(privacy) && privacy ? ResponseRerandomizer.fromBytes(operators.ctx, client.makePublicKey(), privacy) : undefined;
   }
 

@@ -130,6 +130,13 @@ export class CkksContext {
     }
   }
 
+  /** SEAL's rotation of `x` by `step` slots into `out` (or in place), counted in `rotations.seal`. */
+  rotate(x: Ciphertext, step: number, keys: GaloisKeys, out?: Ciphertext): void {
+    if (out) this.evaluator.rotateVector(x, step, keys, out);
+    else this.evaluator.rotateVectorInplace(x, step, keys);
+    this.rotations.seal++;
+  }
+
   /** SEAL's Galois element for a rotation by `step` slots (left for positive steps). */
   galoisElement(step: number): number {
     const m = 2 * this.preset.polyModulusDegree;

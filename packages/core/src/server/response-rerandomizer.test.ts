@@ -24,7 +24,9 @@ describe.each(['ckks-flat-n4096-q109', 'ckks-n4096-q109'])('response re-randomiz
   beforeAll(async () => {
     s.ctx = await CkksContext.create(presetId);
     s.client = CkksClient.generate(s.ctx);
-    s.keys = s.ctx.loadGaloisKeys(s.client.makeGaloisKeys(Array.from({ length: Math.log2(s.ctx.preset.slots) }, (_, i) => 2 ** i)));
+    // Every product here is 24x40: its plan's steps (summed giant steps need a key per step).
+    const steps = planLinear(s.ctx.preset, 24, 40).galoisSteps;
+    s.keys = s.ctx.loadGaloisKeys(s.client.makeGaloisKeys(steps), steps.length);
   });
   afterAll(() => {
     s.keys.delete();

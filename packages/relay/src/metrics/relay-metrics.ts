@@ -73,6 +73,7 @@ export class RelayMetrics {
   readonly keyCacheLookups: Counter<'result'>;
   readonly zeroEncryptions: Counter<'source'>;
   readonly plainProducts: Counter<'path'>;
+  readonly rotations: Counter<'path'>;
   #sources: GaugeSources | undefined;
 
   constructor() {
@@ -128,6 +129,12 @@ export class RelayMetrics {
     this.plainProducts = enumerated(
       'fhe_relay_plain_products_total',
       "Ciphertext-plaintext products evaluated, by path: kernel (added in place over SEAL's memory, core's plain-mac.ts) or seal (SEAL's own multiply_plain: each sum's first term, or all of them where the kernel is unavailable)",
+      'path',
+      ['kernel', 'seal'],
+    );
+    this.rotations = enumerated(
+      'fhe_relay_rotations_total',
+      "Ciphertext rotations evaluated, by path: kernel (giant steps summed with one shared key switch in SEAL's memory, core's rotation-sum.ts) or seal (SEAL's own key switch per rotation: folds, Horner chains, or all where the kernel is unavailable)",
       'path',
       ['kernel', 'seal'],
     );

@@ -421,6 +421,11 @@ export class EvaluationPool {
         this.#metrics.plainProducts.inc({ path: 'kernel' }, products.kernel);
         this.#metrics.plainProducts.inc({ path: 'seal' }, products.seal);
       }
+      const rotations = result.stats.rotations;
+      if (rotations) {
+        this.#metrics.rotations.inc({ path: 'kernel' }, rotations.kernel);
+        this.#metrics.rotations.inc({ path: 'seal' }, rotations.seal);
+      }
     }
     if ('heapBytes' in result && result.heapBytes !== undefined) this.#peakWorkerHeap = Math.max(this.#peakWorkerHeap, result.heapBytes);
     if ('recycling' in result && result.recycling) {

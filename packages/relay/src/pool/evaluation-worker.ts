@@ -81,6 +81,8 @@ let keyCacheHit: boolean | undefined;
 let zeroEncryptions: WorkerStats['zeroEncryptions'];
 /** The current task's plaintext products (see WorkerStats.plainProducts). */
 let plainProducts: WorkerStats['plainProducts'];
+/** The current task's rotations (see WorkerStats.rotations). */
+let rotations: WorkerStats['rotations'];
 
 /** This thread's memory and key cache, for the relay's metrics (getHeapStatistics is per isolate). */
 function stats(): WorkerStats {
@@ -89,6 +91,7 @@ function stats(): WorkerStats {
   if (keyCacheHit !== undefined) out.keyCacheHit = keyCacheHit;
   if (zeroEncryptions && zeroEncryptions.spare + zeroEncryptions.onRequest > 0) out.zeroEncryptions = zeroEncryptions;
   if (plainProducts && plainProducts.kernel + plainProducts.seal > 0) out.plainProducts = plainProducts;
+  if (rotations && rotations.kernel + rotations.seal > 0) out.rotations = rotations;
   return out;
 }
 
@@ -210,6 +213,8 @@ function evaluate(task: EvaluateTask): { outputs: Uint8Array[]; evalMs: number; 
   const before = counted && { ...counted };
   const products = operator.ctx.plainProducts;
   const productsBefore = { ...products };
+  const rotated = operator.ctx.rotations;
+  const rotatedBefore = { ...rotated };
   try {
     const started = performance.now();
     // Kept in the key cache, so the spares live exactly as long as the session's keys do here.
@@ -223,6 +228,7 @@ function evaluate(task: EvaluateTask): { outputs: Uint8Array[]; evalMs: number; 
   } finally {
     if (counted && before) zeroEncryptions = { spare: counted.spare - before.spare, onRequest: counted.onRequest - before.onRequest };
     plainProducts = { kernel: products.kernel - productsBefore.kernel, seal: products.seal - productsBefore.seal };
+    rotations = { kernel: rotated.kernel - rotatedBefore.kernel, seal: rotated.seal - rotatedBefore.seal };
     borrowed.release();
   }
 }
@@ -325,6 +331,7 @@ function runTask(task: WorkerTask): WorkerResult {
   keyCacheHit = undefined;
   zeroEncryptions = undefined;
   plainProducts = undefined;
+  rotations = undefined;
   const cpuStarted = process.threadCpuUsage();
   try {
     let result: { outputs: Uint8Array[]; evalMs: number; heldTiles?: number[]; partsEvaluated?: number } = { outputs: [], evalMs: 0 };

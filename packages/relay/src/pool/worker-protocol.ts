@@ -85,6 +85,8 @@ export interface WorkerStats {
   zeroEncryptions?: { spare: number; onRequest: number };
   /** The task's plaintext products by who computed them: the in-place kernel (core's plain-mac.ts) or SEAL. */
   plainProducts?: { kernel: number; seal: number };
+  /** The task's rotations by who key-switched them: summed by the kernel (core's rotation-sum.ts) or one by one by SEAL. */
+  rotations?: { kernel: number; seal: number };
 }
 
 /** The worker's WebAssembly heap after a task; `recycling` when it passed its budget and is leaving. */
