@@ -127,7 +127,7 @@ describe('POST /v1/models/{id}/steps/{step}', () => {
     expect(seal).toBeLessThan(kernel);
   });
 
-  it("sums each output tile's giant steps with one shared key switch in its workers (the rotation kernel runs), SEAL only folding", async () => {
+  it("sums each output tile's giant steps and folds with shared key switches in its workers (the rotation kernel runs)", async () => {
     const rotations = async () => {
       const [kernel, seal] = await counters('fhe_relay_rotations_total', 'path', ['kernel', 'seal']);
       return { kernel, seal };
@@ -135,13 +135,15 @@ describe('POST /v1/models/{id}/steps/{step}', () => {
     const before = await rotations();
     for (const step of [0, 1, 2]) expect((await postStep(relay, step, stepBody(step, inputs(step, 1)))).status).toBe(200);
     const after = await rotations();
-    // Per the plans: every giant step beyond the first is summed by the kernel, and SEAL makes the folds.
+    // Per the plans: the kernel sums every giant step beyond the first and makes hoisted folds' G - 1 rotations; SEAL makes doubling folds.
     const plans = [0, 1, 2].map((step) => planModelStep(model.descriptor, step, 1));
     const summed = plans.reduce((n, p) => n + (p.giantRotations === 'summed' ? p.outTiles * (p.giantSteps - 1) : 0), 0);
-    const folds = plans.reduce((n, p) => n + p.outTiles * Math.log2(p.chunks), 0);
+    const hoisted = plans.reduce((n, p) => n + (p.folds === 'hoisted' ? p.outTiles * (p.chunks - 1) : 0), 0);
+    const doubling = plans.reduce((n, p) => n + (p.folds === 'doubling' ? p.outTiles * Math.log2(p.chunks) : 0), 0);
     expect(summed).toBeGreaterThan(0);
-    expect(after.kernel - before.kernel).toBe(summed);
-    expect(after.seal - before.seal).toBe(folds);
+    expect(hoisted).toBeGreaterThan(0);
+    expect(after.kernel - before.kernel).toBe(summed + hoisted);
+    expect(after.seal - before.seal).toBe(doubling);
   });
 
   it('answers 404 step_not_found, model_not_found and session_not_found', async () => {

@@ -409,14 +409,29 @@ export class LinearOperator {
   #finish(acc: Ciphertext, r: number, vectors: number, keys: GaloisKeys, stats: EvaluationStats): void {
     const { seal, evaluator } = this.ctx;
     const p = this.plan;
+    const fold = p.batch * p.blockSize;
+    const hoisted =
+      p.folds === 'hoisted'
+        ? this.ctx.hoistedRotations(
+            acc,
+            Array.from({ length: p.chunks - 1 }, (_, m) => (m + 1) * fold),
+            keys,
+          )
+        : null;
+    // Where the kernel cannot run, the hoisted plan's keys still hold every doubling step (2^k * T * B).
     const tmp = new seal.Ciphertext();
     try {
-      for (let s = p.batch * p.blockSize; s < p.batch * p.blockSize * p.chunks; s *= 2) {
+      if (hoisted) {
+        acc.assign(hoisted);
+        stats.rotations += p.chunks - 1;
+      }
+      for (let s = fold; !hoisted && s < fold * p.chunks; s *= 2) {
         this.ctx.rotate(acc, s, keys, tmp);
         stats.rotations++;
         evaluator.addInplace(acc, tmp);
       }
     } finally {
+      hoisted?.delete();
       tmp.delete();
     }
     // Response at the last level: smallest, and nothing beyond W x + b to learn.

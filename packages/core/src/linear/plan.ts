@@ -72,6 +72,14 @@ export interface LinearPlan {
    * (CkksContext.sumRotations), which needs a Galois key for every g*n1.
    */
   readonly giantRotations: 'horner' | 'summed';
+  /**
+   * How the relay folds the G blocks together. `doubling`: log2(G) SEAL
+   * rotations by T*B, 2T*B, ... each added to the running sum. `hoisted`
+   * (presets with one data prime, G <= MAX_HOISTED_FOLD + 1): the G - 1
+   * rotations by m*T*B of the one sum, decomposed once and switched down
+   * once (CkksContext.hoistedRotations), which needs a key per m*T*B.
+   */
+  readonly folds: 'doubling' | 'hoisted';
   /** Rotation steps the relay needs Galois keys for. */
   readonly galoisSteps: readonly number[];
   /** The client encrypts at 2^inputScaleBits, the relay encodes weights at 2^weightScaleBits (see operatorScales). */
@@ -167,7 +175,8 @@ interface Candidate extends Omit<LinearPlan, 'galoisSteps' | 'cost' | 'presetId'
 
 function costOf(preset: Preset, c: Candidate, msPerByte: number, msPerUploadByte: number, parallelism: number): PlanCost & { galoisSteps: number[] } {
   const babyRotations = c.preRotated ? 0 : c.inTiles * (c.babySteps - 1);
-  const foldRotations = log2(c.chunks);
+  const hoistedFolds = c.folds === 'hoisted';
+  const foldRotations = hoistedFolds ? c.chunks - 1 : log2(c.chunks);
   // Split giant steps keep the total at n2 - 1: P chains of Horner steps plus P - 1 final shifts.
   const rotations = babyRotations + c.outTiles * (c.giantSteps - 1 + foldRotations);
   const plainMults = c.inTiles * c.outTiles * c.diagonals;
@@ -189,13 +198,13 @@ function costOf(preset: Preset, c: Candidate, msPerByte: number, msPerUploadByte
   const summed = c.giantRotations === 'summed';
   const giantMs = (chain: number, sums: number) => (summed ? chain * (k.summedRotationMs ?? laterMs) + sums * (k.modDownMs ?? 0) : chain * laterMs);
   const criticalLater = criticalRotations - babyRotations - tilesPerWorker * foldRotations;
-  const criticalRelayMs =
-    babyRotations * k.rotateMs + giantMs(criticalLater, tilesPerWorker) + tilesPerWorker * foldRotations * laterMs + criticalMults * k.multiplyPlainMs + (P > 1 ? GIANT_PART_COMBINE_MS : 0);
+  // One fold: log2(G) SEAL rotations, or a decomposition, G - 1 hoisted rotations and a mod-down.
+  const foldMs = hoistedFolds ? (k.summedRotationMs ?? laterMs) + foldRotations * (k.hoistedRotationMs ?? laterMs) + (k.modDownMs ?? 0) : foldRotations * laterMs;
+  const criticalRelayMs = babyRotations * k.rotateMs + giantMs(criticalLater, tilesPerWorker) + tilesPerWorker * foldMs + criticalMults * k.multiplyPlainMs + (P > 1 ? GIANT_PART_COMBINE_MS : 0);
   // Every worker taking part repeats the baby steps.
   const workersUsed = P > 1 ? P : Math.min(parallelism, c.outTiles);
   const giantRotations = c.outTiles * (c.giantSteps - 1);
-  const totalRelayMs =
-    workersUsed * babyRotations * k.rotateMs + giantMs(giantRotations, c.outTiles * P) + c.outTiles * foldRotations * laterMs + plainMults * k.multiplyPlainMs + (P > 1 ? GIANT_PART_COMBINE_MS : 0);
+  const totalRelayMs = workersUsed * babyRotations * k.rotateMs + giantMs(giantRotations, c.outTiles * P) + c.outTiles * foldMs + plainMults * k.multiplyPlainMs + (P > 1 ? GIANT_PART_COMBINE_MS : 0);
   const extraWorkMs = Math.max(0, totalRelayMs - criticalRelayMs);
   const estimatedMs = criticalRelayMs + PARALLEL_WORK_WEIGHT * extraWorkMs + inputCiphertexts * k.encryptMs + outputCiphertexts * k.decryptMs + upBytes * msPerUploadByte + downBytes * msPerByte;
   const steps = new Set<number>(c.preRotated ? [] : babyStepKeys(c.babySteps));
@@ -204,7 +213,9 @@ function costOf(preset: Preset, c: Candidate, msPerByte: number, msPerUploadByte
     if (c.giantSteps > 1) steps.add(c.babySteps);
     if (P > 1) steps.add(P * c.babySteps);
   }
-  for (let s = c.batch * c.blockSize; s < c.batch * c.blockSize * c.chunks; s *= 2) steps.add(s);
+  const fold = c.batch * c.blockSize;
+  if (hoistedFolds) for (let m = 1; m < c.chunks; m++) steps.add(m * fold);
+  else for (let s = fold; s < fold * c.chunks; s *= 2) steps.add(s);
   return { rotations, plainMults, inputCiphertexts, outputCiphertexts, estimatedMs, galoisSteps: [...steps].sort((a, b) => a - b) };
 }
 
@@ -217,6 +228,15 @@ function costOf(preset: Preset, c: Candidate, msPerByte: number, msPerUploadByte
  * the powers of two, and larger operators use Horner's rule as before.
  */
 export const MAX_SUMMED_STEP = 16;
+
+/** Most rotations a hoisted fold may make (G - 1): each needs its own key, where doubling needs log2(G). */
+export const MAX_HOISTED_FOLD = 7;
+
+/** Fold choices: hoisted where the kernel can run it and its keys stay few, and doubling. */
+function* foldChoices(preset: Preset, chunks: number): Generator<LinearPlan['folds']> {
+  if (preset.flat && chunks > 1 && chunks - 1 <= MAX_HOISTED_FOLD) yield 'hoisted';
+  yield 'doubling';
+}
 
 /**
  * How a candidate may add its giant steps: summed where the relay's kernel
@@ -282,7 +302,9 @@ function* candidates(preset: Preset, dOut: number, dIn: number, batch: number, a
         for (const bs of babyStepChoices(diagonals, allowPreRotation, relayRotatesInput)) {
           for (const giantParts of giantPartChoices(bs.giantSteps, outTiles, parallelism)) {
             for (const giantRotations of giantRotationChoices(preset, bs.babySteps, bs.giantSteps, maxSummedStep)) {
-              yield { packing: 'blocked', batch, chunks, blockSize, tileOut, tileIn, inTiles, outTiles, diagonals, ...bs, giantParts, giantRotations };
+              for (const folds of foldChoices(preset, chunks)) {
+                yield { packing: 'blocked', batch, chunks, blockSize, tileOut, tileIn, inTiles, outTiles, diagonals, ...bs, giantParts, giantRotations, folds };
+              }
             }
           }
         }
@@ -300,7 +322,7 @@ function* candidates(preset: Preset, dOut: number, dIn: number, batch: number, a
       for (const bs of babyStepChoices(tileIn, allowPreRotation, relayRotatesInput)) {
         for (const giantParts of giantPartChoices(bs.giantSteps, outTiles, parallelism)) {
           for (const giantRotations of giantRotationChoices(preset, bs.babySteps, bs.giantSteps, maxSummedStep)) {
-            yield { packing: 'cyclic', batch: 1, chunks: 1, blockSize: slots, tileOut, tileIn, inTiles, outTiles, diagonals: tileIn, ...bs, giantParts, giantRotations };
+            yield { packing: 'cyclic', batch: 1, chunks: 1, blockSize: slots, tileOut, tileIn, inTiles, outTiles, diagonals: tileIn, ...bs, giantParts, giantRotations, folds: 'doubling' };
           }
         }
       }

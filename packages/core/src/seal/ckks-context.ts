@@ -89,11 +89,7 @@ export class CkksContext {
     const galois: RotationTerm[] = terms.map(([x, step]) => [x, this.galoisElement(step)]);
     const rotated = galois.filter(([, e]) => e !== 1);
     if (rotated.length > 0) {
-      if (this.#rotationSum === undefined) {
-        if (this.#plainMac === undefined) this.#plainMac = PlainMac.create(this);
-        this.#rotationSum = RotationSum.create(this, this.#plainMac);
-      }
-      const sum = this.#rotationSum?.sum(rotated, keys);
+      const sum = this.#rotationKernel()?.sum(rotated, keys);
       if (sum) {
         this.rotations.kernel += rotated.length;
         try {
@@ -128,6 +124,30 @@ export class CkksContext {
     } finally {
       tmp.delete();
     }
+  }
+
+  /**
+   * A new ciphertext x + Σ rot_{steps[i]}(x), its rotations hoisted (one
+   * decomposition and one mod-down, see RotationSum.hoisted), or null where
+   * the kernel cannot run (a browser, a preset with more data primes): the
+   * caller then rotates with SEAL. The caller owns the result.
+   */
+  hoistedRotations(x: Ciphertext, steps: readonly number[], keys: GaloisKeys): Ciphertext | null {
+    const sum = this.#rotationKernel()?.hoisted(
+      x,
+      steps.map((s) => this.galoisElement(s)),
+      keys,
+    );
+    if (sum) this.rotations.kernel += steps.length;
+    return sum ?? null;
+  }
+
+  #rotationKernel(): RotationSum | null {
+    if (this.#rotationSum === undefined) {
+      if (this.#plainMac === undefined) this.#plainMac = PlainMac.create(this);
+      this.#rotationSum = RotationSum.create(this, this.#plainMac);
+    }
+    return this.#rotationSum;
   }
 
   /** SEAL's rotation of `x` by `step` slots into `out` (or in place), counted in `rotations.seal`. */

@@ -70,6 +70,8 @@ export interface PresetParameters {
      */
     readonly summedRotationMs?: number;
     readonly modDownMs?: number;
+    /** Flat presets: one more rotation of a ciphertext already decomposed (a hoisted fold: a permutation and four multiply-adds). */
+    readonly hoistedRotationMs?: number;
   };
 }
 
@@ -114,7 +116,7 @@ const PRESET_LITERALS: readonly PresetParameters[] = [
     rotateAtLastLevel: false,
     // Rotation noise at 2^23 is 2.7e-4 of the input: the relay never rotates it.
     noise: { encryption: 150, encoding: 11, rotation: 2300 },
-    cost: { rotateMs: 1.0, rotateLastLevelMs: 1.0, multiplyPlainMs: 0.075, encryptMs: 0.8, decryptMs: 0.3, summedRotationMs: 0.4, modDownMs: 0.35 },
+    cost: { rotateMs: 1.0, rotateLastLevelMs: 1.0, multiplyPlainMs: 0.075, encryptMs: 0.8, decryptMs: 0.3, summedRotationMs: 0.4, modDownMs: 0.35, hoistedRotationMs: 0.08 },
   },
   {
     // For large models: one 60-bit data prime under a 60-bit special prime
@@ -133,7 +135,7 @@ const PRESET_LITERALS: readonly PresetParameters[] = [
     securityLevel: 128,
     rotateAtLastLevel: false,
     noise: { encryption: 210, encoding: 26, rotation: 12_500 },
-    cost: { rotateMs: 1.5, rotateLastLevelMs: 1.5, multiplyPlainMs: 0.155, encryptMs: 1.7, decryptMs: 0.8, summedRotationMs: 0.65, modDownMs: 0.7 },
+    cost: { rotateMs: 1.5, rotateLastLevelMs: 1.5, multiplyPlainMs: 0.155, encryptMs: 1.7, decryptMs: 0.8, summedRotationMs: 0.65, modDownMs: 0.7, hoistedRotationMs: 0.16 },
   },
   {
     id: 'ckks-n4096-q109',
@@ -193,7 +195,7 @@ function checkPreset(p: PresetParameters): Preset {
   }
   if (flat && p.rotateAtLastLevel) throw new PresetError('bad_preset', `${p.id}: a flat preset has only one level`);
   if (flat && !p.noise) throw new PresetError('bad_preset', `${p.id}: a flat preset needs its measured noise (its scales are balanced with it)`);
-  if (flat && (p.cost.summedRotationMs === undefined || p.cost.modDownMs === undefined)) {
+  if (flat && (p.cost.summedRotationMs === undefined || p.cost.modDownMs === undefined || p.cost.hoistedRotationMs === undefined)) {
     throw new PresetError('bad_preset', `${p.id}: a flat preset needs the measured cost of summed rotations (its plans sum their giant steps)`);
   }
   const lastData = dataPrimeBits[dataPrimeBits.length - 1];

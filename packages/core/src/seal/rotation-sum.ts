@@ -13,6 +13,7 @@ interface Exports {
   intt(a: number, n: number, p: bigint, iw: number, iws: number, ninv: bigint, ninvs: bigint): void;
   permute(dst: number, src: number, table: number, n: number, q: bigint, add: number): void;
   mac(acc: number, a: number, k: number, n: number): void;
+  macPermuted(acc: number, a: number, table: number, k: number, n: number): void;
   reduce(dst: number, acc: number, n: number, q: bigint, r1: bigint, r0: bigint): void;
   modDownPrepare(t: number, n: number, p: bigint, half: bigint, q: bigint, fix: bigint): void;
   modDownFinish(out: number, base: number, accq: number, t: number, n: number, q: bigint, pinv: bigint, pinvs: bigint): void;
@@ -104,6 +105,29 @@ export class RotationSum {
    */
   sum(terms: readonly RotationTerm[], keys: GaloisKeys): Ciphertext | null {
     if (terms.length === 0) throw new RangeError('a sum of rotations needs at least one term');
+    const layout = this.#ready(terms, keys);
+    return layout && this.#run(terms, keys, layout);
+  }
+
+  /**
+   * A new ciphertext x + Σ_i rot_{e_i}(x): rotations of one ciphertext,
+   * hoisted (Halevi-Shoup): x is decomposed once (two NTTs) and each
+   * rotation only permutes that decomposition and multiplies it with its key
+   * (no NTT), with one mod-down for all. Not byte-identical to SEAL's chain:
+   * the permuted decomposition lifts negated coefficients to (-q, 0) instead
+   * of [0, q), an equally small key-switching input. Null as `sum`.
+   */
+  hoisted(x: Ciphertext, elements: readonly number[], keys: GaloisKeys): Ciphertext | null {
+    if (elements.length === 0) throw new RangeError('a hoisted sum needs at least one rotation');
+    const layout = this.#ready(
+      elements.map((e) => [x, e] as const),
+      keys,
+    );
+    return layout && this.#runHoisted(x, elements, keys, layout);
+  }
+
+  /** The object layout when the kernel can take these terms (checked against SEAL on first use), else null. */
+  #ready(terms: readonly RotationTerm[], keys: GaloisKeys): SealObjectLayout | null {
     if (this.#state === 'off' || terms.length > this.#maxTerms) return null;
     if (!terms.every(([, e]) => keys.hasKey(e))) return null;
     const layout = this.#objectLayout(terms[0][0]);
@@ -113,7 +137,7 @@ export class RotationSum {
       this.#state = this.#agreesWithSeal(terms[0], keys, layout) ? 'on' : 'off';
       if (this.#state === 'off') return null;
     }
-    return this.#run(terms, keys, layout);
+    return layout;
   }
 
   /** Whether the kernel has been checked against SEAL and runs. */
@@ -203,58 +227,112 @@ export class RotationSum {
   }
 
   #run(terms: readonly RotationTerm[], keys: GaloisKeys, layout: SealObjectLayout): Ciphertext {
-    const out = terms[0][0].copy();
-    try {
-      const n = this.#n;
-      const words = n * 8;
-      const view = new DataView(this.#memory.buffer);
-      const pointer = (handle: unknown, offset: number) => view.getUint32(handlePointer(handle) + offset, true);
-      const tables = pointer(this.#tables, layout.plaintext);
-      const scratch = pointer(this.#scratch, layout.plaintext);
-      const at = (poly: number) => scratch + poly * words;
-      const { q, p } = { q: this.#q, p: this.#p };
-      const k = this.#k;
+    return this.#withScratch(terms[0][0], layout, (at, data) => {
+      const { k, n, words } = { k: this.#k, n: this.#n, words: this.#n * 8 };
+      const q = this.#q.prime;
       const permutations = terms.map(([, e]) => this.#permutation(e, layout));
       const keyData = terms.map(([, e]) => this.#keyData(keys, e, layout, this.#keysOffset as number));
       const heap = new Uint8Array(this.#memory.buffer);
       heap.fill(0, at(SCRATCH.sum0), at(SCRATCH.sum0) + words);
-      heap.fill(0, at(SCRATCH.zero), at(SCRATCH.r0q));
       for (let i = 0; i < terms.length; i++) {
-        const x = pointer(terms[i][0], layout.ciphertext);
+        const x = this.#pointer(terms[i][0], layout.ciphertext);
         const key = keyData[i];
         // c0 is rotated by permutation alone; c1 is key-switched: d = σ(c1) mod q, e = the same coefficients mod p.
-        k.permute(at(SCRATCH.sum0), x, permutations[i], n, q.prime, 1);
-        k.permute(at(SCRATCH.d), x + words, permutations[i], n, q.prime, 0);
+        k.permute(at(SCRATCH.sum0), x, permutations[i], n, q, 1);
+        k.permute(at(SCRATCH.d), x + words, permutations[i], n, q, 0);
         heap.copyWithin(at(SCRATCH.e), at(SCRATCH.d), at(SCRATCH.d) + words);
-        k.intt(at(SCRATCH.e), n, q.prime, tables + 2 * words, tables + 3 * words, q.ninv, q.ninvs);
-        k.ntt(at(SCRATCH.e), n, p.prime, tables + 4 * words, tables + 5 * words);
+        this.#toSpecialPrime(at(SCRATCH.e), layout);
         k.mac(at(SCRATCH.acc0q), at(SCRATCH.d), key, n);
         k.mac(at(SCRATCH.acc0p), at(SCRATCH.e), key + words, n);
         k.mac(at(SCRATCH.acc1q), at(SCRATCH.d), key + 2 * words, n);
         k.mac(at(SCRATCH.acc1p), at(SCRATCH.e), key + 3 * words, n);
       }
-      const data = pointer(out, layout.ciphertext);
-      const [r1q, r0q] = barrett(q.prime);
-      const [r1p, r0p] = barrett(p.prime);
-      const { half, fix, pinv, pinvs } = this.#moddown;
-      const polys = [
-        [SCRATCH.acc0q, SCRATCH.acc0p, SCRATCH.r0q, SCRATCH.r0p, data, at(SCRATCH.sum0)],
-        [SCRATCH.acc1q, SCRATCH.acc1p, SCRATCH.r1q, SCRATCH.r1p, data + words, at(SCRATCH.zero)],
-      ] as const;
-      for (const [accq, accp, rq, rp, dst, base] of polys) {
-        k.reduce(at(rq), at(accq), n, q.prime, r1q, r0q);
-        k.reduce(at(rp), at(accp), n, p.prime, r1p, r0p);
-        // Mod-down by p with rounding, as SEAL's switch_key_inplace: (acc_q - [acc_p]_q) / p.
-        k.intt(at(rp), n, p.prime, tables + 6 * words, tables + 7 * words, p.ninv, p.ninvs);
-        k.modDownPrepare(at(rp), n, p.prime, half, q.prime, fix);
-        k.ntt(at(rp), n, q.prime, tables, tables + words);
-        k.modDownFinish(dst, base, at(rq), at(rp), n, q.prime, pinv, pinvs);
+      this.#modDown(at, layout, [data, at(SCRATCH.sum0)], [data + words, at(SCRATCH.zero)]);
+    });
+  }
+
+  #runHoisted(x: Ciphertext, elements: readonly number[], keys: GaloisKeys, layout: SealObjectLayout): Ciphertext {
+    return this.#withScratch(x, layout, (at, data) => {
+      const { k, n, words } = { k: this.#k, n: this.#n, words: this.#n * 8 };
+      const q = this.#q.prime;
+      const permutations = elements.map((e) => this.#permutation(e, layout));
+      const keyData = elements.map((e) => this.#keyData(keys, e, layout, this.#keysOffset as number));
+      const heap = new Uint8Array(this.#memory.buffer);
+      // out = copy of x: c0 accumulates the permuted c0s, c1 is the base of the second polynomial.
+      heap.copyWithin(at(SCRATCH.sum0), data, data + words);
+      heap.copyWithin(at(SCRATCH.d), data + words, data + 2 * words);
+      heap.copyWithin(at(SCRATCH.e), data + words, data + 2 * words);
+      this.#toSpecialPrime(at(SCRATCH.e), layout);
+      for (let i = 0; i < elements.length; i++) {
+        const table = permutations[i];
+        const key = keyData[i];
+        k.permute(at(SCRATCH.sum0), data, table, n, q, 1);
+        k.macPermuted(at(SCRATCH.acc0q), at(SCRATCH.d), table, key, n);
+        k.macPermuted(at(SCRATCH.acc0p), at(SCRATCH.e), table, key + words, n);
+        k.macPermuted(at(SCRATCH.acc1q), at(SCRATCH.d), table, key + 2 * words, n);
+        k.macPermuted(at(SCRATCH.acc1p), at(SCRATCH.e), table, key + 3 * words, n);
       }
+      this.#modDown(at, layout, [data, at(SCRATCH.sum0)], [data + words, at(SCRATCH.d)]);
+    });
+  }
+
+  /** A copy of `shape` whose coefficients `body` overwrites, given scratch addresses and the copy's data address. */
+  #withScratch(shape: Ciphertext, layout: SealObjectLayout, body: (at: (poly: number) => number, data: number) => void): Ciphertext {
+    const out = shape.copy();
+    try {
+      const words = this.#n * 8;
+      const scratch = this.#pointer(this.#scratch, layout.plaintext);
+      const at = (poly: number) => scratch + poly * words;
+      new Uint8Array(this.#memory.buffer).fill(0, at(SCRATCH.zero), at(SCRATCH.r0q));
+      body(at, this.#pointer(out, layout.ciphertext));
       return out;
     } catch (error) {
       out.delete();
       throw error;
     }
+  }
+
+  /** Coefficients mod q in NTT form (at `a`) to the same integers mod p in NTT form: INTT mod q, NTT mod p. */
+  #toSpecialPrime(a: number, layout: SealObjectLayout): void {
+    const tables = this.#pointer(this.#tables, layout.plaintext);
+    const words = this.#n * 8;
+    const { q, p } = { q: this.#q, p: this.#p };
+    this.#k.intt(a, this.#n, q.prime, tables + 2 * words, tables + 3 * words, q.ninv, q.ninvs);
+    this.#k.ntt(a, this.#n, p.prime, tables + 4 * words, tables + 5 * words);
+  }
+
+  /**
+   * The accumulators' mod-down by p with rounding, as SEAL's
+   * switch_key_inplace: poly j = base_j + (acc_q - [acc_p]_q) / p, written
+   * to each [destination, base] pair (destination may be base).
+   */
+  #modDown(at: (poly: number) => number, layout: SealObjectLayout, ...polys: [number, number][]): void {
+    const k = this.#k;
+    const n = this.#n;
+    const words = n * 8;
+    const tables = this.#pointer(this.#tables, layout.plaintext);
+    const { q, p } = { q: this.#q, p: this.#p };
+    const [r1q, r0q] = barrett(q.prime);
+    const [r1p, r0p] = barrett(p.prime);
+    const { half, fix, pinv, pinvs } = this.#moddown;
+    const scratch = [
+      [SCRATCH.acc0q, SCRATCH.acc0p, SCRATCH.r0q, SCRATCH.r0p],
+      [SCRATCH.acc1q, SCRATCH.acc1p, SCRATCH.r1q, SCRATCH.r1p],
+    ] as const;
+    polys.forEach(([dst, base], j) => {
+      const [accq, accp, rq, rp] = scratch[j];
+      k.reduce(at(rq), at(accq), n, q.prime, r1q, r0q);
+      k.reduce(at(rp), at(accp), n, p.prime, r1p, r0p);
+      k.intt(at(rp), n, p.prime, tables + 6 * words, tables + 7 * words, p.ninv, p.ninvs);
+      k.modDownPrepare(at(rp), n, p.prime, half, q.prime, fix);
+      k.ntt(at(rp), n, q.prime, tables, tables + words);
+      k.modDownFinish(dst, base, at(rq), at(rp), n, q.prime, pinv, pinvs);
+    });
+  }
+
+  /** The address a SEAL object's coefficient pointer (at `offset` inside it) holds. */
+  #pointer(handle: unknown, offset: number): number {
+    return new DataView(this.#memory.buffer).getUint32(handlePointer(handle) + offset, true);
   }
 
   /** The NTT-form permutation of Galois element e (SEAL's GaloisTool::generate_table_ntt), kept per element. */

@@ -34,8 +34,21 @@
     (i64.add (i64.add (i64.add (i64.mul (local.get $a1) (local.get $b1)) (i64.shr_u (local.get $lh) (i64.const 32))) (i64.shr_u (local.get $hl) (i64.const 32))) (i64.shr_u (local.get $mid) (i64.const 32))))
 
   ;; x*w mod p in [0, 2p) for any x < 2^64, with ws = floor(w * 2^64 / p) (Shoup).
+  ;; (mulhi inlined: a call per butterfly costs a tenth of the NTT)
   (func $mulShoup (param $x i64) (param $w i64) (param $ws i64) (param $p i64) (result i64)
-    (i64.sub (i64.mul (local.get $w) (local.get $x)) (i64.mul (call $mulhi (local.get $ws) (local.get $x)) (local.get $p))))
+    (local $x0 i64) (local $x1 i64) (local $w0 i64) (local $w1 i64) (local $ll i64) (local $lh i64) (local $hl i64)
+    (local.set $x0 (i64.and (local.get $x) (i64.const 0xffffffff)))
+    (local.set $x1 (i64.shr_u (local.get $x) (i64.const 32)))
+    (local.set $w0 (i64.and (local.get $ws) (i64.const 0xffffffff)))
+    (local.set $w1 (i64.shr_u (local.get $ws) (i64.const 32)))
+    (local.set $ll (i64.mul (local.get $x0) (local.get $w0)))
+    (local.set $lh (i64.mul (local.get $x0) (local.get $w1)))
+    (local.set $hl (i64.mul (local.get $x1) (local.get $w0)))
+    (i64.sub (i64.mul (local.get $w) (local.get $x))
+      (i64.mul
+        (i64.add (i64.add (i64.add (i64.mul (local.get $x1) (local.get $w1)) (i64.shr_u (local.get $lh) (i64.const 32))) (i64.shr_u (local.get $hl) (i64.const 32)))
+          (i64.shr_u (i64.add (i64.add (i64.shr_u (local.get $ll) (i64.const 32)) (i64.and (local.get $lh) (i64.const 0xffffffff))) (i64.and (local.get $hl) (i64.const 0xffffffff))) (i64.const 32)))
+        (local.get $p))))
 
   ;; x - m if x >= m, else x.
   (func $csub (param $x i64) (param $m i64) (result i64)
@@ -149,6 +162,24 @@
     (local.set $i (i32.const 0))
     (loop $each
       (local.set $x (i64.load (i32.add (local.get $a) (i32.shl (local.get $i) (i32.const 3)))))
+      (local.set $y (i64.load (i32.add (local.get $k) (i32.shl (local.get $i) (i32.const 3)))))
+      (local.set $at (i32.add (local.get $acc) (i32.shl (local.get $i) (i32.const 4))))
+      (local.set $prod (i64.mul (local.get $x) (local.get $y)))
+      (local.set $lo (i64.add (i64.load (local.get $at)) (local.get $prod)))
+      (i64.store offset=8 (local.get $at)
+        (i64.add (i64.add (i64.load offset=8 (local.get $at)) (call $mulhi (local.get $x) (local.get $y)))
+          (i64.extend_i32_u (i64.lt_u (local.get $lo) (local.get $prod)))))
+      (i64.store (local.get $at) (local.get $lo))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $each (i32.lt_u (local.get $i) (local.get $n)))))
+
+  ;; As `mac` with `a` permuted: acc[i] += a[table[i]] * k[i] (a hoisted
+  ;; rotation: the automorphism applied to an already decomposed ciphertext).
+  (func (export "macPermuted") (param $acc i32) (param $a i32) (param $table i32) (param $k i32) (param $n i32)
+    (local $i i32) (local $x i64) (local $y i64) (local $lo i64) (local $prod i64) (local $at i32)
+    (local.set $i (i32.const 0))
+    (loop $each
+      (local.set $x (i64.load (i32.add (local.get $a) (i32.shl (i32.load (i32.add (local.get $table) (i32.shl (local.get $i) (i32.const 2)))) (i32.const 3)))))
       (local.set $y (i64.load (i32.add (local.get $k) (i32.shl (local.get $i) (i32.const 3)))))
       (local.set $at (i32.add (local.get $acc) (i32.shl (local.get $i) (i32.const 4))))
       (local.set $prod (i64.mul (local.get $x) (local.get $y)))
