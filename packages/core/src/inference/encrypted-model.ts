@@ -147,10 +147,21 @@ export function describeEncryptedModel(model: ModelDescriptor, presetId: string,
   };
 }
 
-/** The plan for `vectors` vectors of step `stepIndex`, identical on client and relay. */
+/** Plans already made per descriptor object (descriptors are not mutated once published; the planner is deterministic). */
+const planMemo = new WeakMap<EncryptedModelDescriptor, Map<string, LinearPlan>>();
+
+/** The plan for `vectors` vectors of step `stepIndex`, identical on client and relay. Memoized per descriptor: a search over hundreds of candidates. */
 export function planModelStep(model: EncryptedModelDescriptor, stepIndex: number, vectors: number): LinearPlan {
   const step = model.steps[stepIndex];
   if (!step) throw new PlanError('unknown_step', `model ${model.id} has no step ${stepIndex}`, { expected: `0..${model.steps.length - 1}`, got: stepIndex });
   if (vectors > model.maxVectors) throw new PlanError('too_many_vectors', `at most ${model.maxVectors} vectors per request`, { expected: model.maxVectors, got: vectors });
-  return planStep(getPreset(model.preset), step, vectors, model.galoisSteps, model.parallelism ?? 1, model.maxBatch ?? 8, model.msPerUploadByte);
+  let plans = planMemo.get(model);
+  if (!plans) planMemo.set(model, (plans = new Map()));
+  const key = `${stepIndex}:${vectors}`;
+  let plan = plans.get(key);
+  if (!plan) {
+    plan = planStep(getPreset(model.preset), step, vectors, model.galoisSteps, model.parallelism ?? 1, model.maxBatch ?? 8, model.msPerUploadByte);
+    plans.set(key, plan);
+  }
+  return plan;
 }
