@@ -17,6 +17,9 @@ export interface PrimeTables {
   /** n^-1 mod prime and its quotient: the inverse NTT's final scaling. */
   readonly ninv: bigint;
   readonly ninvs: bigint;
+  /** inverseRoots[1] · n^-1 mod prime and its quotient: the inverse NTT's last stage, scaled. */
+  readonly lastScaled: bigint;
+  readonly lastScaledQuotient: bigint;
 }
 
 export function nttTables(prime: bigint, n: number): PrimeTables {
@@ -40,6 +43,7 @@ export function nttTables(prime: bigint, n: number): PrimeTables {
   }
   const quotient = (w: bigint) => (w << 64n) / prime;
   const ninv = modPow(BigInt(n), prime - 2n, prime);
+  const lastScaled = (inverseRoots[1] * ninv) % prime;
   return {
     prime,
     roots,
@@ -48,6 +52,8 @@ export function nttTables(prime: bigint, n: number): PrimeTables {
     inverseQuotients: inverseRoots.map(quotient),
     ninv,
     ninvs: quotient(ninv),
+    lastScaled,
+    lastScaledQuotient: quotient(lastScaled),
   };
 }
 

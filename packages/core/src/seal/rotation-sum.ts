@@ -10,7 +10,7 @@ export type RotationTerm = readonly [Ciphertext, number];
 
 interface Exports {
   ntt(a: number, n: number, p: bigint, w: number, ws: number): void;
-  intt(a: number, n: number, p: bigint, iw: number, iws: number, ninv: bigint, ninvs: bigint): void;
+  intt(a: number, n: number, p: bigint, iw: number, iws: number, ninv: bigint, ninvs: bigint, wn: bigint, wns: bigint): void;
   permute(dst: number, src: number, table: number, n: number, q: bigint, add: number): void;
   mac(acc: number, a: number, k: number, n: number): void;
   macPermuted(acc: number, a: number, table: number, k: number, n: number): void;
@@ -297,7 +297,7 @@ export class RotationSum {
     const tables = this.#pointer(this.#tables, layout.plaintext);
     const words = this.#n * 8;
     const { q, p } = { q: this.#q, p: this.#p };
-    this.#k.intt(a, this.#n, q.prime, tables + 2 * words, tables + 3 * words, q.ninv, q.ninvs);
+    this.#k.intt(a, this.#n, q.prime, tables + 2 * words, tables + 3 * words, q.ninv, q.ninvs, q.lastScaled, q.lastScaledQuotient);
     this.#k.ntt(a, this.#n, p.prime, tables + 4 * words, tables + 5 * words);
   }
 
@@ -323,7 +323,7 @@ export class RotationSum {
       const [accq, accp, rq, rp] = scratch[j];
       k.reduce(at(rq), at(accq), n, q.prime, r1q, r0q);
       k.reduce(at(rp), at(accp), n, p.prime, r1p, r0p);
-      k.intt(at(rp), n, p.prime, tables + 6 * words, tables + 7 * words, p.ninv, p.ninvs);
+      k.intt(at(rp), n, p.prime, tables + 6 * words, tables + 7 * words, p.ninv, p.ninvs, p.lastScaled, p.lastScaledQuotient);
       k.modDownPrepare(at(rp), n, p.prime, half, q.prime, fix);
       k.ntt(at(rp), n, q.prime, tables, tables + words);
       k.modDownFinish(dst, base, at(rq), at(rp), n, q.prime, pinv, pinvs);

@@ -76,8 +76,9 @@
     (local.set $p2 (i64.shl (local.get $p) (i64.const 1)))
     (local.set $m (i32.const 1))
     (local.set $t (i32.shr_u (local.get $n) (i32.const 1)))
+    ;; Every stage but the last, lazily (entries stay below 4p).
     (block $stages (loop $stage
-      (br_if $stages (i32.ge_u (local.get $m) (local.get $n)))
+      (br_if $stages (i32.ge_u (local.get $m) (i32.shr_u (local.get $n) (i32.const 1))))
       (local.set $i (i32.const 0))
       (loop $group
         (local.set $W (i64.load (i32.add (local.get $w) (i32.shl (i32.add (local.get $m) (local.get $i)) (i32.const 3)))))
@@ -97,24 +98,32 @@
       (local.set $m (i32.shl (local.get $m) (i32.const 1)))
       (local.set $t (i32.shr_u (local.get $t) (i32.const 1)))
       (br $stage)))
+    ;; The last stage (pairs of neighbours, root m + i) with the full reduction.
+    (local.set $i (i32.const 0))
     (local.set $j (local.get $a))
-    (local.set $end (i32.add (local.get $a) (i32.shl (local.get $n) (i32.const 3))))
     (loop $last
-      (i64.store (local.get $j) (call $csub (call $csub (i64.load (local.get $j)) (local.get $p2)) (local.get $p)))
-      (local.set $j (i32.add (local.get $j) (i32.const 8)))
-      (br_if $last (i32.lt_u (local.get $j) (local.get $end)))))
+      (local.set $W (i64.load (i32.add (local.get $w) (i32.shl (i32.add (local.get $m) (local.get $i)) (i32.const 3)))))
+      (local.set $WS (i64.load (i32.add (local.get $ws) (i32.shl (i32.add (local.get $m) (local.get $i)) (i32.const 3)))))
+      (local.set $X (call $csub (i64.load (local.get $j)) (local.get $p2)))
+      (local.set $T (call $mulShoup (i64.load offset=8 (local.get $j)) (local.get $W) (local.get $WS) (local.get $p)))
+      (i64.store (local.get $j) (call $csub (call $csub (i64.add (local.get $X) (local.get $T)) (local.get $p2)) (local.get $p)))
+      (i64.store offset=8 (local.get $j) (call $csub (call $csub (i64.add (i64.sub (local.get $X) (local.get $T)) (local.get $p2)) (local.get $p2)) (local.get $p)))
+      (local.set $j (i32.add (local.get $j) (i32.const 16)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $last (i32.lt_u (local.get $i) (local.get $m)))))
 
   ;; Inverse of `ntt` in place: entries < 2p become fully reduced
   ;; coefficients. iw/iws: inverses of the same root powers (same indices)
-  ;; and Shoup quotients; ninv/ninvs: n^-1 mod p and its quotient.
-  (func (export "intt") (param $a i32) (param $n i32) (param $p i64) (param $iw i32) (param $iws i32) (param $ninv i64) (param $ninvs i64)
+  ;; and Shoup quotients; ninv/ninvs: n^-1 mod p and its quotient; wn/wns:
+  ;; iw[1] * n^-1 mod p and its quotient (the last stage scales as it goes).
+  (func (export "intt") (param $a i32) (param $n i32) (param $p i64) (param $iw i32) (param $iws i32) (param $ninv i64) (param $ninvs i64) (param $wn i64) (param $wns i64)
     (local $m i32) (local $t i32) (local $i i32) (local $j i32) (local $end i32) (local $y i32)
     (local $W i64) (local $WS i64) (local $U i64) (local $V i64) (local $p2 i64)
     (local.set $p2 (i64.shl (local.get $p) (i64.const 1)))
     (local.set $m (i32.shr_u (local.get $n) (i32.const 1)))
     (local.set $t (i32.const 1))
     (block $stages (loop $stage
-      (br_if $stages (i32.eqz (local.get $m)))
+      (br_if $stages (i32.le_u (local.get $m) (i32.const 1)))
       (local.set $i (i32.const 0))
       (loop $group
         (local.set $W (i64.load (i32.add (local.get $iw) (i32.shl (i32.add (local.get $m) (local.get $i)) (i32.const 3)))))
@@ -134,10 +143,15 @@
       (local.set $m (i32.shr_u (local.get $m) (i32.const 1)))
       (local.set $t (i32.shl (local.get $t) (i32.const 1)))
       (br $stage)))
+    ;; The last stage (halves of the array, root 1) scaled by n^-1, fully reduced.
     (local.set $j (local.get $a))
-    (local.set $end (i32.add (local.get $a) (i32.shl (local.get $n) (i32.const 3))))
+    (local.set $end (i32.add (local.get $a) (i32.shl (local.get $t) (i32.const 3))))
     (loop $last
-      (i64.store (local.get $j) (call $csub (call $mulShoup (i64.load (local.get $j)) (local.get $ninv) (local.get $ninvs) (local.get $p)) (local.get $p)))
+      (local.set $y (i32.add (local.get $j) (i32.shl (local.get $t) (i32.const 3))))
+      (local.set $U (i64.load (local.get $j)))
+      (local.set $V (i64.load (local.get $y)))
+      (i64.store (local.get $j) (call $csub (call $mulShoup (i64.add (local.get $U) (local.get $V)) (local.get $ninv) (local.get $ninvs) (local.get $p)) (local.get $p)))
+      (i64.store (local.get $y) (call $csub (call $mulShoup (i64.add (i64.sub (local.get $U) (local.get $V)) (local.get $p2)) (local.get $wn) (local.get $wns) (local.get $p)) (local.get $p)))
       (local.set $j (i32.add (local.get $j) (i32.const 8)))
       (br_if $last (i32.lt_u (local.get $j) (local.get $end)))))
 
