@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FLAT_HEADROOM_FACTOR, getPreset, operatorScales, presetIds } from '../seal/presets.ts';
-import { planForVectors, planLinear } from './plan.ts';
+import { MAX_HOISTED_FOLD, MAX_SUMMED_STEP, planForVectors, planLinear, unionGaloisSteps } from './plan.ts';
 import { evaluatePlanPlain, linearReference } from './plain-twin.ts';
 import { packInput, unpackOutput } from './layout.ts';
 import { randomVector, randomWeights, seededRandom } from './test-helpers.ts';
@@ -80,6 +80,55 @@ describe('flat presets (one data prime, no rescale)', () => {
       const [y] = unpackOutput(plan, evaluatePlanPlain(plan, w, packInput(plan, [x]), 1), 1);
       const want = linearReference(w, x);
       for (let i = 0; i < dOut; i++) expect(y[i]).toBeCloseTo(want[i], 10);
+    }
+  });
+});
+
+describe('shared key switches (summed giant steps, hoisted folds) and the keys they need', () => {
+  const SHAPES: [number, number][] = [
+    [7, 5],
+    [64, 64],
+    [192, 512],
+    [408, 128],
+    [576, 236],
+    [1024, 2048],
+    [2048, 2048],
+  ];
+  const isPow2 = (s: number) => (s & (s - 1)) === 0;
+
+  it('flat plans ask for a key per summed giant step up to MAX_SUMMED_STEP and per hoisted fold of at most MAX_HOISTED_FOLD + 1 blocks', () => {
+    const plans = SHAPES.flatMap(([o, i]) => [1, 4].map((vectors) => planForVectors(flat, o, i, vectors)));
+    expect(plans.some((p) => p.giantRotations === 'summed')).toBe(true);
+    expect(plans.some((p) => p.folds === 'hoisted')).toBe(true);
+    for (const p of plans) {
+      const fold = p.batch * p.blockSize;
+      const expected = new Set<number>();
+      if (p.giantRotations === 'summed') {
+        expect((p.giantSteps - 1) * p.babySteps).toBeLessThanOrEqual(MAX_SUMMED_STEP);
+        for (let g = 1; g < p.giantSteps; g++) expected.add(g * p.babySteps);
+      }
+      if (p.folds === 'hoisted') {
+        expect(p.chunks - 1).toBeLessThanOrEqual(MAX_HOISTED_FOLD);
+        for (let m = 1; m < p.chunks; m++) expected.add(m * fold);
+      }
+      for (const s of expected) expect(p.galoisSteps).toContain(s);
+      // Anything else is a power of two (baby steps, Horner chains, doubling folds).
+      for (const s of p.galoisSteps) if (!expected.has(s)) expect(isPow2(s)).toBe(true);
+    }
+    // Beyond the powers of two, a model's keys are summed steps (at most MAX_SUMMED_STEP) and hoisted folds' multiples.
+    const folds = plans.filter((p) => p.folds === 'hoisted').map((p) => p.batch * p.blockSize);
+    for (const s of unionGaloisSteps(plans).filter((s) => !isPow2(s))) {
+      expect(s <= MAX_SUMMED_STEP || folds.some((f) => s % f === 0 && s / f <= MAX_HOISTED_FOLD)).toBe(true);
+    }
+  });
+
+  it('rescaling presets keep Horner chains and doubling folds (power-of-two keys only)', () => {
+    const preset = getPreset('ckks-n4096-q109');
+    for (const [o, i] of SHAPES) {
+      const p = planLinear(preset, o, i);
+      expect(p.giantRotations).toBe('horner');
+      expect(p.folds).toBe('doubling');
+      for (const s of p.galoisSteps) expect(isPow2(s)).toBe(true);
     }
   });
 });

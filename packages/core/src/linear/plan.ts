@@ -29,8 +29,10 @@ import { operatorScales, type OperatorBounds, type Preset } from '../seal/preset
  * chains of power-of-two rotations). Giant steps are added either by Horner's
  * rule with the single step n1 (a power of two) or, on presets with one data
  * prime, summed as Σ_g rot_{g*n1}(part_g) with one shared key switch
- * (`giantRotations`), which needs a key per g*n1 up to MAX_SUMMED_STEP. So
- * a model's keys are the powers of two plus at most MAX_SUMMED_STEP more.
+ * (`giantRotations`), which needs a key per g*n1 up to MAX_SUMMED_STEP, and
+ * fold hoisted (`folds`), with a key per m*T*B for m < G <= MAX_HOISTED_FOLD
+ * + 1. So a model's keys are the powers of two, at most MAX_SUMMED_STEP
+ * small steps, and a few multiples of each folded plan's T*B.
  */
 export interface LinearPlan {
   readonly presetId: string;
