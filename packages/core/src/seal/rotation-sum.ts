@@ -20,7 +20,7 @@ interface Exports {
 }
 
 /** Scratch regions, in polynomials of n words (accumulators take two). */
-const SCRATCH = { sum0: 0, d: 1, e: 2, t: 3, zero: 4, acc0q: 5, acc1q: 7, acc0p: 9, acc1p: 11, r0q: 13, r1q: 14, r0p: 15, r1p: 16, polys: 17 } as const;
+const SCRATCH = { sum0: 0, d: 1, e: 2, zero: 3, acc0q: 4, acc1q: 6, acc0p: 8, acc1p: 10, r0q: 12, r1q: 13, r0p: 14, r1p: 15, polys: 16 } as const;
 /** Bytes of std::vector<T> in 32-bit WebAssembly: begin, end and capacity pointers. */
 const VECTOR_BYTES = 12;
 
@@ -28,7 +28,8 @@ const VECTOR_BYTES = 12;
  * Σ_i rot_{e_i}(x_i), a sum of rotated ciphertexts, with one key switch
  * (rotation-sum.wat) instead of SEAL's one per term: each term costs two
  * NTTs and four multiply-adds with its Galois key; the six NTTs of SEAL's
- * mod-down happen once per sum. Only for presets with one data prime (the
+ * mod-down happen once per sum. `hoisted` rotates one ciphertext several
+ * times from one decomposition. Only for presets with one data prime (the
  * flat presets), whose ciphertexts are one polynomial pair mod q with keys
  * over q and the special prime p.
  *
@@ -37,8 +38,8 @@ const VECTOR_BYTES = 12;
  * offset of their key vector inside a GaloisKeys, found once by matching
  * memory against the keys' own serialization. Before the kernel is trusted,
  * one rotation through it must be byte-identical to SEAL's: otherwise (or if
- * anything is not recognised) `sum` returns null and the caller rotates with
- * SEAL.
+ * anything is not recognised) `sum` and `hoisted` return null and the caller
+ * rotates with SEAL. Owns its buffers: call `delete()`.
  */
 export class RotationSum {
   readonly #ctx: CkksContext;
@@ -48,9 +49,9 @@ export class RotationSum {
   readonly #n: number;
   readonly #q: PrimeTables;
   readonly #p: PrimeTables;
-  /** Every key-switch constant for the data prime q under the special prime p. */
+  /** The mod-down's constants for the data prime q under the special prime p. */
   readonly #moddown: { half: bigint; fix: bigint; pinv: bigint; pinvs: bigint };
-  /** Tables (8n words: q's and p's roots and inverse roots with quotients), scratch (SCRATCH.polys n words), a probe plaintext. */
+  /** Plaintexts used as buffers in SEAL's memory: the NTT tables (8n words: q's and p's roots and inverse roots with quotients) and scratch (SCRATCH). */
   readonly #tables: Plaintext;
   readonly #scratch: Plaintext;
   readonly #permutations = new Map<number, Plaintext>();
