@@ -148,12 +148,17 @@ async function main(): Promise<void> {
     const node = JSON.parse(run(process.execPath, ['generate.mjs', origin, reference.prompt, String(tokens)], app)) as { text: string };
     expectEqual('Node', node.text, expected);
 
-    // The installed relay (built dist/, node-seal from the app's node_modules) reaches SEAL's memory
-    // and adds sums of products in place, rather than silently falling back to SEAL's products.
+    // The installed relay (built dist/, node-seal from the app's node_modules) reaches SEAL's memory:
+    // it adds sums of products in place and sums rotations with shared key switches, rather than
+    // silently falling back to SEAL's products and rotations.
     const metrics = await (await fetch(`${origin}/metrics`)).text();
-    const kernel = Number(/fhe_relay_plain_products_total\{path="kernel"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+    const counted = (name: string, path: string) => Number(new RegExp(`${name}\\{path="${path}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    const kernel = counted('fhe_relay_plain_products_total', 'kernel');
     if (!(kernel > 0)) throw new Error(`the relay added no products in place (fhe_relay_plain_products_total{path="kernel"} ${kernel})`);
     log(`relay products added in place: ${kernel}`);
+    const summed = counted('fhe_relay_rotations_total', 'kernel');
+    if (!(summed > 0)) throw new Error(`the relay made no rotation with a shared key switch (fhe_relay_rotations_total{path="kernel"} ${summed})`);
+    log(`relay rotations with shared key switches: ${summed}, by SEAL: ${counted('fhe_relay_rotations_total', 'seal')}`);
     log('passed');
   } finally {
     if (relay && relay.exitCode === null) {
