@@ -412,10 +412,12 @@ export class LinearOperator {
     const fold = p.batch * p.blockSize;
     const hoisted =
       p.folds === 'hoisted'
-        ? this.ctx.hoistedRotations(
-            acc,
-            Array.from({ length: p.chunks - 1 }, (_, m) => (m + 1) * fold),
-            keys,
+        ? sealCall('rotation_failed', 'hoisted fold', () =>
+            this.ctx.hoistedRotations(
+              acc,
+              Array.from({ length: p.chunks - 1 }, (_, m) => (m + 1) * fold),
+              keys,
+            ),
           )
         : null;
     // Where the kernel cannot run, the hoisted plan's keys still hold every doubling step (2^k * T * B).
