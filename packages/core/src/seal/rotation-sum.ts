@@ -141,11 +141,6 @@ export class RotationSum {
     return layout;
   }
 
-  /** Whether the kernel has been checked against SEAL and runs. */
-  get active(): boolean {
-    return this.#state === 'on';
-  }
-
   #objectLayout(x: Ciphertext): SealObjectLayout | null {
     if (this.#layout !== undefined) return this.#layout;
     // PlainMac finds the offsets from a ciphertext and a plaintext with distinct coefficients.
