@@ -134,7 +134,7 @@ export class RelayMetrics {
     );
     this.rotations = enumerated(
       'fhe_relay_rotations_total',
-      "Ciphertext rotations evaluated, by path: kernel (giant steps summed with one shared key switch in SEAL's memory, core's rotation-sum.ts) or seal (SEAL's own key switch per rotation: folds, Horner chains, or all where the kernel is unavailable)",
+      "Ciphertext rotations evaluated, by path: kernel (giant steps summed and folds hoisted with shared key switches in SEAL's memory, core's rotation-sum.ts) or seal (SEAL's own key switch per rotation: baby steps, Horner chains and doubling folds, or all where the kernel is unavailable)",
       'path',
       ['kernel', 'seal'],
     );

@@ -416,15 +416,13 @@ export class EvaluationPool {
         this.#metrics.zeroEncryptions.inc({ source: 'spare' }, zeros.spare);
         this.#metrics.zeroEncryptions.inc({ source: 'on_request' }, zeros.onRequest);
       }
-      const products = result.stats.plainProducts;
-      if (products) {
-        this.#metrics.plainProducts.inc({ path: 'kernel' }, products.kernel);
-        this.#metrics.plainProducts.inc({ path: 'seal' }, products.seal);
-      }
-      const rotations = result.stats.rotations;
-      if (rotations) {
-        this.#metrics.rotations.inc({ path: 'kernel' }, rotations.kernel);
-        this.#metrics.rotations.inc({ path: 'seal' }, rotations.seal);
+      for (const [counter, paths] of [
+        [this.#metrics.plainProducts, result.stats.plainProducts],
+        [this.#metrics.rotations, result.stats.rotations],
+      ] as const) {
+        if (!paths) continue;
+        counter.inc({ path: 'kernel' }, paths.kernel);
+        counter.inc({ path: 'seal' }, paths.seal);
       }
     }
     if ('heapBytes' in result && result.heapBytes !== undefined) this.#peakWorkerHeap = Math.max(this.#peakWorkerHeap, result.heapBytes);

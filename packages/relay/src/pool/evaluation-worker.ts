@@ -84,6 +84,11 @@ let plainProducts: WorkerStats['plainProducts'];
 /** The current task's rotations (see WorkerStats.rotations). */
 let rotations: WorkerStats['rotations'];
 
+/** What a context's kernel/SEAL counters (CkksContext.plainProducts, .rotations) grew by since `before`. */
+function pathsSince(now: { kernel: number; seal: number }, before: { kernel: number; seal: number }): { kernel: number; seal: number } {
+  return { kernel: now.kernel - before.kernel, seal: now.seal - before.seal };
+}
+
 /** This thread's memory and key cache, for the relay's metrics (getHeapStatistics is per isolate). */
 function stats(): WorkerStats {
   const heap = getHeapStatistics();
@@ -227,8 +232,8 @@ function evaluate(task: EvaluateTask): { outputs: Uint8Array[]; evalMs: number; 
     return { outputs, evalMs: performance.now() - started, heldTiles: operator.heldTiles };
   } finally {
     if (counted && before) zeroEncryptions = { spare: counted.spare - before.spare, onRequest: counted.onRequest - before.onRequest };
-    plainProducts = { kernel: products.kernel - productsBefore.kernel, seal: products.seal - productsBefore.seal };
-    rotations = { kernel: rotated.kernel - rotatedBefore.kernel, seal: rotated.seal - rotatedBefore.seal };
+    plainProducts = pathsSince(products, productsBefore);
+    rotations = pathsSince(rotated, rotatedBefore);
     borrowed.release();
   }
 }
