@@ -15,6 +15,8 @@ export class CdpPage {
   readonly #socket: WebSocket;
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #nextId = 0;
+  #trace: object[] = [];
+  #traceDone: (() => void) | undefined;
 
   private constructor(browser: ChildProcess, profile: string, socket: WebSocket) {
     this.#browser = browser;
@@ -22,7 +24,13 @@ export class CdpPage {
     this.#socket = socket;
     socket.addEventListener('message', (event) => {
       const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown; error?: { message: string } };
-      const waiter = message.id === undefined ? undefined : this.#pending.get(message.id);
+      if (message.id === undefined) {
+        const event = message as { method?: string; params?: { value?: object[] } };
+        if (event.method === 'Tracing.dataCollected') this.#trace.push(...(event.params?.value ?? []));
+        if (event.method === 'Tracing.tracingComplete') this.#traceDone?.();
+        return;
+      }
+      const waiter = this.#pending.get(message.id);
       if (!waiter) return;
       this.#pending.delete(message.id!);
       if (message.error) waiter.reject(new Error(message.error.message));
@@ -68,6 +76,34 @@ export class CdpPage {
       this.#pending.set(id, { resolve, reject });
       this.#socket.send(JSON.stringify({ id, method, params }));
     });
+  }
+
+  /** Start the page's JavaScript sampling profiler (its main thread; workers are other targets). */
+  async startProfiling(intervalUs = 200): Promise<void> {
+    await this.#send('Profiler.enable');
+    await this.#send('Profiler.setSamplingInterval', { interval: intervalUs });
+    await this.#send('Profiler.start');
+  }
+
+  /** Stop the profiler; the profile in the .cpuprofile format DevTools opens. */
+  async stopProfiling(): Promise<object> {
+    const { profile } = (await this.#send('Profiler.stop')) as { profile: object };
+    await this.#send('Profiler.disable');
+    return profile;
+  }
+
+  /** Start a Chromium trace (all of the browser's processes) with these categories. */
+  async startTracing(categories: string[]): Promise<void> {
+    this.#trace = [];
+    await this.#send('Tracing.start', { traceConfig: { includedCategories: categories }, transferMode: 'ReportEvents' });
+  }
+
+  /** End the trace; its events in the Trace Event Format that chrome://tracing and Perfetto open. */
+  async stopTracing(): Promise<object[]> {
+    const done = new Promise<void>((resolve) => (this.#traceDone = resolve));
+    await this.#send('Tracing.end');
+    await done;
+    return this.#trace;
   }
 
   async goto(url: string): Promise<void> {

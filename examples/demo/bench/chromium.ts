@@ -8,7 +8,8 @@
 // The page is driven over the bare DevTools protocol (cdp-page.ts), not
 // Playwright, whose network instrumentation costs more than the page.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { chromiumArgs, chromiumPath, nodeBin, repoRoot, startScript } from '../../../e2e/support/env.ts';
@@ -21,6 +22,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: 'off,on' },
     prompt: { type: 'string', default: 'Once upon a time' },
     'no-build': { type: 'boolean', default: false },
+    // Write each measured story's main-thread CPU profile here (DevTools' .cpuprofile format).
+    'profile-dir': { type: 'string' },
   },
 });
 
@@ -175,7 +178,17 @@ try {
     for (const run of values.runs.split(',')) {
       // This machine's speed just before and after the story (machine-speed.ts; the page idle): it drifts within minutes.
       const before = await rotationMs();
+      const profileDir = values['profile-dir'];
+      if (profileDir) {
+        await page.startProfiling();
+        await page.startTracing(['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'cc', 'loading', 'v8']);
+      }
       const result = await story(page, Number(values.tokens), run === 'on');
+      if (profileDir) {
+        mkdirSync(profileDir, { recursive: true });
+        writeFileSync(join(profileDir, `demo-main-thread-spec-${run}.cpuprofile`), JSON.stringify(await page.stopProfiling()));
+        writeFileSync(join(profileDir, `demo-trace-spec-${run}.json`), JSON.stringify({ traceEvents: await page.stopTracing() }));
+      }
       console.log(JSON.stringify({ kind: 'demo-chromium', machine_rotate_ms: { before, after: await rotationMs() }, ...result }));
     }
   } finally {

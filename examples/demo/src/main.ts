@@ -209,7 +209,7 @@ function onRoundTrip(event: RoundTripEvent): void {
   hash(event.downHash);
   cell(formatMs(event.ms), 'num');
   pendingRows.unshift(row);
-  scheduleStats();
+  scheduleStats(ROUND_TRIP_REFRESH_MS);
 }
 
 /** Rows wait for the next frame: one layout per frame, not one per round trip. */
@@ -260,9 +260,28 @@ function recordToken(current: Run): void {
   scheduleStats();
 }
 
+/**
+ * How long a round trip's row and figures may wait for the next token's
+ * frame. Every frame that changes the page costs Blink style, layout and
+ * paint on the main thread (about 8 ms here without a GPU); one frame per
+ * round trip was 11 per stories260K token, most of the page's main-thread
+ * time, on the thread that also runs the model's client side. Tokens still
+ * show at the next frame; a slow token (a large model) still shows its round
+ * trips within this time.
+ */
+const ROUND_TRIP_REFRESH_MS = 250;
+
 let statsFrame = 0;
-function scheduleStats(): void {
+let statsTimer: ReturnType<typeof setTimeout> | undefined;
+/** Refresh the stats, chart and relay log at the next frame, or within `withinMs` (one frame for all that arrive meanwhile). */
+function scheduleStats(withinMs = 0): void {
   if (statsFrame) return;
+  if (withinMs > 0) {
+    statsTimer ??= setTimeout(() => scheduleStats(), withinMs);
+    return;
+  }
+  clearTimeout(statsTimer);
+  statsTimer = undefined;
   statsFrame = requestAnimationFrame(() => {
     statsFrame = 0;
     flushRelayLog();
