@@ -33,6 +33,13 @@ async function counters(name: string, label: string, values: readonly string[]):
   return values.map((value) => Number(new RegExp(`${name}\\{${label}="${value}"\\} (\\d+)`).exec(text)?.[1]));
 }
 
+/** The workers' CPU seconds so far, by part (task, upkeep). */
+async function workerCpuSeconds(): Promise<{ task: number; upkeep: number }> {
+  const text = await (await relay.app.request('/metrics')).text();
+  const read = (part: string) => Number(new RegExp(`fhe_relay_worker_cpu_seconds_total\\{part="${part}"\\} ([\\d.e-]+)`).exec(text)?.[1]);
+  return { task: read('task'), upkeep: read('upkeep') };
+}
+
 const postStep = (r: Relay, step: number | string, body: Uint8Array, token = session.token, modelId = 'stories260K', headers = bearer(token)) =>
   r.app.request(`/v1/models/${modelId}/steps/${step}`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers });
 
@@ -99,17 +106,27 @@ describe('POST /v1/models/{id}/steps/{step}', () => {
       return { spare, onRequest };
     };
     const before = await zeros();
+    const cpuBefore = await workerCpuSeconds();
     // A decoding client: one request at a time, with its own work in between.
+    let reportedCpuMs = 0;
     for (let i = 0; i < 8; i++) {
-      expect((await postStep(relay, 1, stepBody(1, inputs(1, 1, i)))).status).toBe(200);
+      const res = await postStep(relay, 1, stepBody(1, inputs(1, 1, i)));
+      expect(res.status).toBe(200);
+      reportedCpuMs += Number(/worker-cpu;dur=([\d.]+)/.exec(res.headers.get('server-timing') ?? '')?.[1]);
       await new Promise((r) => setTimeout(r, 20));
     }
     const after = await zeros();
+    const cpuAfter = await workerCpuSeconds();
     const spare = after.spare - before.spare;
     const onRequest = after.onRequest - before.onRequest;
     expect(spare + onRequest).toBe(8);
     // Each worker's first response for the session may miss; a worker blocked between tasks would miss them all.
     expect(spare).toBeGreaterThanOrEqual(5);
+    // The spares cost the workers CPU between tasks: counted as upkeep, and in the relay CPU each answer reports.
+    const upkeepMs = 1000 * (cpuAfter.upkeep - cpuBefore.upkeep);
+    const taskMs = 1000 * (cpuAfter.task - cpuBefore.task);
+    expect(upkeepMs).toBeGreaterThan(0);
+    expect(Math.abs(reportedCpuMs - (taskMs + upkeepMs))).toBeLessThan(1);
   });
 
   it("adds each giant step's products in SEAL's memory in its workers (the kernel is found there, not silently skipped)", async () => {

@@ -90,5 +90,5 @@ try {
 } finally {
   await client.close();
   if (values['relay-log']) writeFileSync(values['relay-log'], relay.log);
-  await relay.kill();
+  await relay.end();
 }

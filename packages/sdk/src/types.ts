@@ -131,7 +131,11 @@ export interface Completion {
     bytes_down: number;
     /** Wall-clock milliseconds of the whole completion. */
     ms: number;
-    /** The relay's evaluation-worker busy time (CPU) over all round trips. */
+    /**
+     * The relay's evaluation-worker CPU time over all round trips (its
+     * `Server-Timing: worker-cpu`): the tasks, and the workers' upkeep
+     * between tasks (encryptions of zero for re-randomization, messages).
+     */
     relay_cpu_ms: number;
     /**
      * The client's CPU time. Node: the process's CPU clock over the

@@ -69,6 +69,7 @@ export class RelayMetrics {
   readonly sessionsCreated: Counter<'model'>;
   readonly queueWait: Histogram;
   readonly workerBusy: Counter;
+  readonly workerCpu: Counter<'part'>;
   readonly workerRestarts: Counter;
   readonly keyCacheLookups: Counter<'result'>;
   readonly zeroEncryptions: Counter<'source'>;
@@ -119,6 +120,12 @@ export class RelayMetrics {
       for (const value of values) counter.inc({ [label]: value } as Record<L, string>, 0);
       return counter;
     };
+    this.workerCpu = enumerated(
+      'fhe_relay_worker_cpu_seconds_total',
+      "CPU time of the evaluation workers' threads, by part: task (running tasks) or upkeep (between tasks: spare encryptions of zero, task messages, garbage collection; start-up warming excluded)",
+      'part',
+      ['task', 'upkeep'],
+    );
     this.keyCacheLookups = enumerated('fhe_relay_key_cache_lookups_total', "Lookups of a session's deserialized Galois keys in a worker's cache, by result (hit, miss)", 'result', ['hit', 'miss']);
     this.zeroEncryptions = enumerated(
       'fhe_relay_zero_encryptions_total',

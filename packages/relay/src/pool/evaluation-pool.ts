@@ -21,6 +21,8 @@ export interface TaskTiming {
   readonly busyMs: number;
   readonly evalMs: number;
   readonly cpuMs: number;
+  /** The worker thread's CPU between its previous task and this one (see WorkerResult). */
+  readonly upkeepCpuMs: number;
 }
 
 /** A task that stood down because another task of its request failed; that failure is the one to report. */
@@ -270,8 +272,8 @@ export class EvaluationPool {
    * task fails, siblings that have not started are skipped (shared cancel
    * flag) and running ones finish; no worker is killed for a bad ciphertext.
    * Then the first failure is thrown. `busyMs` sums the workers' busy (wall)
-   * time over the request's tasks, `cpuMs` their threads' CPU time: the
-   * request's relay CPU cost.
+   * time over the request's tasks, `cpuMs` their threads' CPU time, upkeep
+   * since their previous tasks included: the request's relay CPU cost.
    */
   async evaluateGroups(
     model: string,
@@ -308,8 +310,16 @@ export class EvaluationPool {
         const settledAt = epochNow();
         this.#metrics.stepEvaluation.observe({ model, step: String(step) }, result.evalMs / 1000);
         busyMs += result.busyMs;
-        cpuMs += result.cpuMs;
-        tasks.push({ submittedAt, settledAt, queueWaitMs: Math.max(0, settledAt - submittedAt - result.busyMs), busyMs: result.busyMs, evalMs: result.evalMs, cpuMs: result.cpuMs });
+        cpuMs += result.cpuMs + result.upkeepCpuMs;
+        tasks.push({
+          submittedAt,
+          settledAt,
+          queueWaitMs: Math.max(0, settledAt - submittedAt - result.busyMs),
+          busyMs: result.busyMs,
+          evalMs: result.evalMs,
+          cpuMs: result.cpuMs,
+          upkeepCpuMs: result.upkeepCpuMs,
+        });
         const readings = this.#laneReadings[ran];
         readings.tilesEvaluated += result.outputs.length;
         readings.partsEvaluated += result.partsEvaluated ?? 0;
@@ -408,6 +418,10 @@ export class EvaluationPool {
     // Waiting time is what the round trip took beyond the worker's own time (message passing included).
     this.#metrics.queueWait.observe(Math.max(0, performance.now() - submitted - result.busyMs) / 1000);
     this.#metrics.workerBusy.inc(result.busyMs / 1000);
+    if ('cpuMs' in result) {
+      this.#metrics.workerCpu.inc({ part: 'task' }, result.cpuMs / 1000);
+      this.#metrics.workerCpu.inc({ part: 'upkeep' }, result.upkeepCpuMs / 1000);
+    }
     if ('stats' in result) {
       this.#workerStats.set(result.stats.threadId, result.stats);
       if (result.stats.keyCacheHit !== undefined) this.#metrics.keyCacheLookups.inc({ result: result.stats.keyCacheHit ? 'hit' : 'miss' });

@@ -103,6 +103,20 @@ function stats(): WorkerStats {
 /** When this worker last finished a task (performance.now()); being ready counts as one (first requests follow it). */
 let lastTaskEnded = performance.now();
 /**
+ * This thread's CPU time (µs) when it last finished a task. What it spends
+ * between tasks serves them too: spare encryptions of zero, decoding the
+ * next task's message and encoding the last one's result (piscina does both
+ * outside run()), garbage collection. The next task reports it as upkeep, so
+ * that the relay's CPU per request adds up to its workers' threads. Warming
+ * batched plans (below) is start-up work and is left out.
+ */
+let cpuAtLastTaskEnd = threadCpuMicros();
+
+function threadCpuMicros(): number {
+  const { user, system } = process.threadCpuUsage();
+  return user + system;
+}
+/**
  * Warming waits until the worker has had no task for this long: a session
  * decoding sends one every few tens of milliseconds, and one warming job
  * (a step's plan for 8 vectors, 0.1-0.5 s) delays a task that arrives
@@ -154,7 +168,9 @@ function warmBatchedPlans(): void {
     if (quietMs < WARM_AFTER_QUIET_MS) return void setTimeout(next, WARM_AFTER_QUIET_MS - quietMs);
     const job = work.shift();
     if (!job) return;
+    const cpuStarted = threadCpuMicros();
     job();
+    cpuAtLastTaskEnd += threadCpuMicros() - cpuStarted; // start-up work, not the next task's upkeep
     setImmediate(next);
   };
   setImmediate(next);
@@ -328,6 +344,7 @@ export default function run(task: WorkerTask): WorkerResult {
     return { ...result, ...recycleIfOverBudget() };
   } finally {
     lastTaskEnded = performance.now();
+    cpuAtLastTaskEnd = threadCpuMicros();
   }
 }
 
@@ -337,19 +354,23 @@ function runTask(task: WorkerTask): WorkerResult {
   zeroEncryptions = undefined;
   plainProducts = undefined;
   rotations = undefined;
-  const cpuStarted = process.threadCpuUsage();
+  const cpuStarted = threadCpuMicros();
+  const upkeepCpuMs = (cpuStarted - cpuAtLastTaskEnd) / 1000;
   try {
     let result: { outputs: Uint8Array[]; evalMs: number; heldTiles?: number[]; partsEvaluated?: number } = { outputs: [], evalMs: 0 };
     if (task.kind === 'checkKeys') checkKeys(task);
     else result = evaluate(task);
     // CPU time of this thread (not wall time, which grows when other processes take the cores).
-    const cpu = process.threadCpuUsage(cpuStarted);
-    return { ok: true, ...result, busyMs: performance.now() - started, cpuMs: (cpu.user + cpu.system) / 1000, stats: stats() };
+    const cpuMs = (threadCpuMicros() - cpuStarted) / 1000;
+    return { ok: true, ...result, busyMs: performance.now() - started, cpuMs, upkeepCpuMs, stats: stats() };
   } catch (error) {
     // Typed errors are the client's mistakes (bad ciphertext, wrong level, ...): report them as data.
     // A part whose sibling failed stops like a task skipped after one. Anything else is a bug and
     // reaches the relay as an internal error.
-    if (isFheLlmError(error)) return { ok: false, error: serializeError(error), busyMs: performance.now() - started, stats: stats() };
+    if (isFheLlmError(error)) {
+      const cpuMs = (threadCpuMicros() - cpuStarted) / 1000;
+      return { ok: false, error: serializeError(error), busyMs: performance.now() - started, cpuMs, upkeepCpuMs, stats: stats() };
+    }
     if (error instanceof PartAbandonedError) return { ok: false, cancelled: true, busyMs: 0 };
     throw error;
   }

@@ -103,13 +103,15 @@ export type WorkerResult =
       busyMs: number;
       /** this thread's CPU time for the task */
       cpuMs: number;
+      /** this thread's CPU time since its previous task ended (spare encryptions of zero, task messages, garbage collection) */
+      upkeepCpuMs: number;
       /** Output tiles of the evaluated operator this worker holds pre-encoded (absent for key checks). */
       heldTiles?: number[];
       /** Giant-step parts this task computed (tasks of a shared group only; see part-exchange.ts). */
       partsEvaluated?: number;
       stats: WorkerStats;
     } & WorkerHeap)
-  | ({ ok: false; error: SerializedError; busyMs: number; stats: WorkerStats } & WorkerHeap)
+  | ({ ok: false; error: SerializedError; busyMs: number; cpuMs: number; upkeepCpuMs: number; stats: WorkerStats } & WorkerHeap)
   | { ok: false; cancelled: true; busyMs: 0 };
 
 /** Posted by a worker once SEAL and its models are loaded. */

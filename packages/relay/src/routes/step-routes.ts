@@ -18,7 +18,10 @@ import type { RelayServices } from '../relay-services.ts';
 
 /**
  * `Server-Timing: worker;dur=<ms>, worker-cpu;dur=<ms>` on every step answer:
- * the evaluation workers' busy (wall) time and CPU time, summed over its tasks.
+ * the evaluation workers' busy (wall) time and CPU time, summed over its
+ * tasks; the CPU includes each worker's upkeep since its previous task
+ * (spare encryptions of zero, task messages), so that clients' per-token
+ * relay CPU adds up to what the workers' threads use.
  */
 function serverTiming(busyMs: number, cpuMs: number): string {
   return `worker;dur=${busyMs.toFixed(1)}, worker-cpu;dur=${cpuMs.toFixed(1)}`;

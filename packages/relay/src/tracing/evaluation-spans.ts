@@ -32,7 +32,11 @@ export async function traceEvaluation<T extends Evaluated>(tracer: Tracer | unde
       const workerStart = task.settledAt - task.busyMs;
       tracer.startSpan(SPAN.queueWait, { startTime: task.submittedAt, attributes: { [ATTR.queueWaitMs]: task.queueWaitMs } }, inside).end(workerStart);
       tracer
-        .startSpan(SPAN.worker, { startTime: workerStart, attributes: { [ATTR.workerBusyMs]: task.busyMs, [ATTR.workerCpuMs]: task.cpuMs, [ATTR.evalMs]: task.evalMs } }, inside)
+        .startSpan(
+          SPAN.worker,
+          { startTime: workerStart, attributes: { [ATTR.workerBusyMs]: task.busyMs, [ATTR.workerCpuMs]: task.cpuMs, [ATTR.workerUpkeepCpuMs]: task.upkeepCpuMs, [ATTR.evalMs]: task.evalMs } },
+          inside,
+        )
         .end(task.settledAt);
     }
     return result;

@@ -20,6 +20,7 @@ export const ATTR = {
   queueWaitMs: 'fhe_llm.queue_wait_ms',
   workerBusyMs: 'fhe_llm.worker_busy_ms',
   workerCpuMs: 'fhe_llm.worker_cpu_ms',
+  workerUpkeepCpuMs: 'fhe_llm.worker_upkeep_cpu_ms',
   evalMs: 'fhe_llm.eval_ms',
 } as const;
 
