@@ -59,13 +59,13 @@ export class CkksContext {
    */
   sumPlainProducts(terms: readonly PlainProduct[], out: Ciphertext): void {
     if (terms.length === 0) throw new RangeError('a sum of plaintext products needs at least one term');
-    this.evaluator.multiplyPlain(terms[0][0], terms[0][1], out);
-    this.plainProducts.seal++;
     if (this.#plainMac === undefined) this.#plainMac = PlainMac.create(this);
-    if (this.#plainMac?.addProducts(terms.slice(1), terms[0], out)) {
-      this.plainProducts.kernel += terms.length - 1;
+    if (this.#plainMac?.writeProducts(terms, out)) {
+      this.plainProducts.kernel += terms.length;
       return;
     }
+    this.evaluator.multiplyPlain(terms[0][0], terms[0][1], out);
+    this.plainProducts.seal++;
     const tmp = new this.seal.Ciphertext();
     try {
       for (let i = 1; i < terms.length; i++) {

@@ -93,25 +93,36 @@ for (const presetId of Object.keys(LOOKALIKE)) {
       expect(mac).not.toBeNull();
       const out = new ctx.seal.Ciphertext();
       const odd = ctx.encode(wValues[0], 2 ** (ctx.preset.weightScaleBits + 1));
+      // A product scale SEAL refuses ("scale out of bounds"): as many bits as the top-level modulus.
+      const modulusBits = ctx.preset.dataPrimeBits.reduce((a, b) => a + b, 0);
+      const huge = ctx.encode(wValues[0], 2 ** (modulusBits - ctx.preset.inputScaleBits));
       try {
-        const [first, ...rest] = terms(4);
-        ctx.evaluator.multiplyPlain(first[0], first[1], out);
-        expect(mac?.addProducts(rest, first, out)).toBe(true);
+        expect(mac?.writeProducts(terms(4), out)).toBe(true);
         expect(mac?.active).toBe(true);
         expect(Buffer.from(ctx.saveCiphertext(out)).equals(Buffer.from(sealChain(terms(4))))).toBe(true);
-        expect(mac?.addProducts([[xs[1], odd]], first, out)).toBe(false);
-        expect(mac?.addProducts([[out, ws[0]]], first, out)).toBe(false);
-        // Same size, other parameters: only the parms_id tells them apart.
+        expect(out.scale()).toBe(xs[0].scale() * ws[0].scale());
+        const before = ctx.saveCiphertext(out);
+        expect(mac?.writeProducts([...terms(2), [xs[1], odd]], out)).toBe(false);
+        expect(mac?.writeProducts([[xs[0], odd], ...terms(2)], out)).toBe(false);
+        expect(mac?.writeProducts([...terms(2), [out, ws[0]]], out)).toBe(false);
+        expect(mac?.writeProducts([[xs[0], huge]], out)).toBe(false);
+        expect(mac?.writeProducts([], out)).toBe(false);
+        // Refused sums leave the output as it was.
+        expect(Buffer.from(ctx.saveCiphertext(out)).equals(Buffer.from(before))).toBe(true);
+        expect(() => ctx.evaluator.multiplyPlain(xs[0], huge, out)).toThrow();
+        // Same size, other parameters: only the parms_id tells them apart (as another term, and as the first term's plaintext).
         const other = await CkksContext.create(LOOKALIKE[presetId]);
         const foreign = other.encode(new Float64Array(other.preset.slots).fill(0.25), 2 ** ctx.preset.weightScaleBits);
         try {
           expect(foreign.coeffCount()).toBe(ws[0].coeffCount());
-          expect(mac?.addProducts([[xs[1], foreign]], first, out)).toBe(false);
+          expect(mac?.writeProducts([...terms(1), [xs[1], foreign]], out)).toBe(false);
+          expect(mac?.writeProducts([[xs[1], foreign]], out)).toBe(false);
         } finally {
           foreign.delete();
           other.delete();
         }
       } finally {
+        huge.delete();
         odd.delete();
         out.delete();
         mac?.delete();

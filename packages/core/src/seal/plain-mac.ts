@@ -33,10 +33,13 @@ type MacExport = (out: number, list: number, count: number, n: number, stride: n
  * found on first use by matching the memory against the objects' own
  * serialization (on two objects of each kind when the sum has them), and
  * likewise the offset of each object's parms_id; the kernel is not used if
- * they cannot be found. The caller has SEAL multiply the first term, which
- * checks the operands (parameters, NTT form, scales) and shapes the output;
- * the kernel adds the rest, after checking each term has the first one's
- * parms_id, size, form and scales.
+ * they cannot be found. It writes the whole sum (writeProducts) after the
+ * checks SEAL's multiply_plain makes of the first term (one parms_id, NTT
+ * form, the product's scale within the modulus) and after checking each
+ * other term has the first one's parms_id, size, form and scales; the
+ * output takes the first ciphertext's parameters from SEAL (assign). A SEAL
+ * product for the first term cost about three of the kernel's, and a
+ * stories260K token has about 190 sums.
  */
 export class PlainMac {
   readonly #ctx: CkksContext;
@@ -45,6 +48,8 @@ export class PlainMac {
   /** Per top-level prime: q and floor(2^128 / q) as (high, low) 64-bit words. */
   readonly #primes: readonly { q: bigint; r1: bigint; r0: bigint }[];
   readonly #maxCount: number;
+  /** Bits of the top-level modulus: a product's scale must stay below (SEAL's is_scale_within_bounds). */
+  readonly #modulusBits: number;
   readonly #list: Plaintext;
   #layout: SealObjectLayout | null | undefined;
 
@@ -61,6 +66,7 @@ export class PlainMac {
     let largest = 0n;
     for (const q of primes) if (q > largest) largest = q;
     this.#maxCount = Math.min(LIST_CAPACITY, Number(((1n << 128n) - largest) / ((largest - 1n) * (largest - 1n))));
+    this.#modulusBits = primes.reduce((bits, q) => bits + q.toString(2).length, 0);
     this.#list = new ctx.seal.Plaintext();
     this.#list.resize(LIST_CAPACITY);
   }
@@ -94,28 +100,34 @@ export class PlainMac {
   }
 
   /**
-   * out += Σ x_i · w_i over `terms`, where `out` holds the product of
-   * `first` (a term SEAL multiplied, so its operands were checked). Returns
-   * false, leaving `out` untouched, when the kernel cannot take these terms:
-   * the object layout was not recognised, or a term differs from `first` in
-   * parameters, level, form or scales, or is `out` itself.
+   * out = Σ x_i · w_i over `terms`. Returns false, leaving `out` untouched,
+   * when the kernel cannot take these terms: the object layout was not
+   * recognised; the first ciphertext and plaintext are not at one top-level
+   * parms_id in NTT form, or their product's scale reaches the modulus
+   * (where SEAL would throw); another term differs from the first in
+   * parameters, level, form or scales; or `out` is one of the terms.
    */
-  addProducts(terms: readonly PlainProduct[], first: PlainProduct, out: Ciphertext): boolean {
-    if (terms.length === 0) return true;
-    if (this.#layout === undefined) this.#layout = this.#findLayout([first, ...terms]);
-    if (!this.#layout || !this.#sameShape(terms, first, out, this.#layout)) return false;
-    this.#run(terms, out, this.#layout);
+  writeProducts(terms: readonly PlainProduct[], out: Ciphertext): boolean {
+    if (terms.length === 0) return false;
+    if (this.#layout === undefined) this.#layout = this.#findLayout(terms);
+    const layout = this.#layout;
+    if (!layout || !this.#sameShape(terms, layout) || terms.some(([x]) => x === out)) return false;
+    const [x0, w0] = terms[0];
+    const scale = x0.scale() * w0.scale();
+    if (!(scale > 0) || Math.trunc(Math.log2(scale)) >= this.#modulusBits) return false;
+    out.assign(x0);
+    out.setScale(scale);
+    this.#run(terms, out, layout);
     return true;
   }
 
-  /** Every term with the first term's parms_id (the top level), NTT form and scales, and `out` one fresh product. */
-  #sameShape(terms: readonly PlainProduct[], first: PlainProduct, out: Ciphertext, layout: SealObjectLayout): boolean {
+  /** Every term with the first term's parms_id (the top level, also the first plaintext's), size, NTT form and scales. */
+  #sameShape(terms: readonly PlainProduct[], layout: SealObjectLayout): boolean {
     const k = this.#primes.length;
     const n = this.#ctx.preset.polyModulusDegree;
-    const [x0, w0] = first;
+    const [x0, w0] = terms[0];
     const xScale = x0.scale();
     const wScale = w0.scale();
-    if (out.size() !== 2 || out.coeffModulusSize() !== k || !out.isNttForm()) return false;
     const heap = new Uint8Array(this.#memory.buffer);
     const parms = (handle: unknown, offset: number) => {
       const at = handlePointer(handle) + offset;
@@ -123,8 +135,8 @@ export class PlainMac {
     };
     const xParms = parms(x0, layout.ciphertextParms);
     const wParms = parms(w0, layout.plaintextParms);
+    if (!equalBytes(xParms, wParms)) return false;
     for (const [x, w] of terms) {
-      if (x === out) return false;
       if (x.size() !== 2 || x.coeffModulusSize() !== k || !x.isNttForm() || x.scale() !== xScale) return false;
       if (!w.isNttForm() || w.coeffCount() !== n * k || w.scale() !== wScale) return false;
       if (!equalBytes(parms(x, layout.ciphertextParms), xParms) || !equalBytes(parms(w, layout.plaintextParms), wParms)) return false;
@@ -150,7 +162,8 @@ export class PlainMac {
           view.setUint32(list + 8 * i, xs[start + i] + prime, true);
           view.setUint32(list + 8 * i + 4, ws[start + i] + prime, true);
         }
-        this.#mac(outData + prime, list, count, n, k * n * 8, q, r1, r0, 1);
+        // The first call writes the sum, later ones (more terms than a call takes) add to it.
+        this.#mac(outData + prime, list, count, n, k * n * 8, q, r1, r0, start === 0 ? 0 : 1);
       }
     }
   }

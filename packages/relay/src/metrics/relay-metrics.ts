@@ -135,7 +135,7 @@ export class RelayMetrics {
     );
     this.plainProducts = enumerated(
       'fhe_relay_plain_products_total',
-      "Ciphertext-plaintext products evaluated, by path: kernel (added in place over SEAL's memory, core's plain-mac.ts) or seal (SEAL's own multiply_plain: each sum's first term, or all of them where the kernel is unavailable)",
+      "Ciphertext-plaintext products evaluated, by path: kernel (summed in place over SEAL's memory, core's plain-mac.ts) or seal (SEAL's own multiply_plain, where the kernel is unavailable)",
       'path',
       ['kernel', 'seal'],
     );
