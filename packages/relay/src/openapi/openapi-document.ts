@@ -163,7 +163,10 @@ export const openApiDocument = {
             description: 'output ciphertexts envelope',
             content: binary,
             headers: {
-              'Server-Timing': { description: 'worker;dur=<ms>, worker-cpu;dur=<ms>: evaluation-worker busy (wall) time and CPU time for this request (with each worker\'s upkeep since its previous task)', schema: { type: 'string' } },
+              'Server-Timing': {
+                description: "worker;dur=<ms>, worker-cpu;dur=<ms>: evaluation-worker busy (wall) time and CPU time for this request (with each worker's upkeep since its previous task)",
+                schema: { type: 'string' },
+              },
               ...budgetHeaders,
             },
           },
