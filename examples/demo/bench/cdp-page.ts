@@ -1,5 +1,6 @@
 // A headless Chromium page driven over the bare DevTools protocol, for
-// bench:demo. Only the Runtime domain is used: Playwright enables the
+// bench:demo. Only the Runtime domain is used (and Profiler and Tracing
+// when asked to profile): Playwright enables the
 // Network domain on every page, and Chromium then reports each request to it
 // with its body (1.2 MB per stories260K token), which cost the browser
 // process about 190 ms of CPU per token and the page a quarter of its speed.

@@ -1,4 +1,4 @@
-// npm run bench:demo [-- --tokens 48 --runs off,on --no-build]
+// npm run bench:demo [-- --tokens 48 --runs off,on --no-build --profile-dir DIR]
 // The demo in Debian's Chromium (headless, the e2e launch flags) against
 // `npm start`'s relay on this machine: one greedy story per run, speculation
 // off or on, after an unmeasured warm-up story that makes the keys. Prints
@@ -7,6 +7,9 @@
 // the story was written (Linux /proc), to see who competes for the cores.
 // The page is driven over the bare DevTools protocol (cdp-page.ts), not
 // Playwright, whose network instrumentation costs more than the page.
+// --profile-dir writes, per measured story, the page's main-thread CPU
+// profile (.cpuprofile, DevTools) and a Chromium trace of all processes
+// (.json, Perfetto or chrome://tracing); both slow the page down.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
