@@ -26,9 +26,11 @@ export async function spawnCryptoWorker(options: SpawnOptions = {}): Promise<Spa
     const worker = crossOrigin === undefined ? new Worker(new URL('./crypto-worker.ts', import.meta.url), { type: 'module', name: WORKER_NAME }) : blobModuleWorker(crossOrigin);
     return { api: wrap<CryptoWorkerApi>(worker), terminate: async () => worker.terminate() };
   }
-  // getBuiltinModule, not import(): bundlers see no Node import to resolve or shim.
+  // getBuiltinModule, not import(): bundlers see no Node import to resolve or shim. The worker's URL
+  // is not a literal either: a bundler would copy this Node-only branch's file into a browser build
+  // (Vite inlined crypto-worker.ts's source as a data: URL while it was under 4 kB).
   const { Worker: NodeWorker } = globalThis.process.getBuiltinModule('node:worker_threads');
-  const worker = new NodeWorker(new URL('./crypto-worker.ts', import.meta.url));
+  const worker = new NodeWorker(siblingWorkerUrl());
   return {
     api: wrap<CryptoWorkerApi>(nodeEndpoint(worker)),
     terminate: async () => void (await worker.terminate()),
