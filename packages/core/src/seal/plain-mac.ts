@@ -19,7 +19,35 @@ export interface SealObjectLayout {
 
 const PARMS_ID_BYTES = 32;
 
-type MacExport = (out: number, list: number, count: number, n: number, stride: number, q: bigint, r1: bigint, r0: bigint, accumulate: number) => void;
+type MacExport = (
+  out: number,
+  list: number,
+  count: number,
+  n: number,
+  stride: number,
+  q: bigint,
+  c1: bigint,
+  c2: bigint,
+  c3: bigint,
+  s0: bigint,
+  s1: bigint,
+  s2: bigint,
+  s3: bigint,
+  accumulate: number,
+) => void;
+
+/** A prime's constants for the kernel's final reduction: c_k = 2^(30k) mod q (k = 1..3) and the Shoup quotients floor(c_k 2^64 / q) of 1, c1, c2, c3. */
+interface PrimeConstants {
+  readonly q: bigint;
+  readonly c: readonly [bigint, bigint, bigint];
+  readonly s: readonly [bigint, bigint, bigint, bigint];
+}
+
+function primeConstants(q: bigint): PrimeConstants {
+  const c = [1n, 2n, 3n].map((k) => (1n << (30n * k)) % q) as [bigint, bigint, bigint];
+  const shoup = (w: bigint) => (w << 64n) / q;
+  return { q, c, s: [shoup(1n), shoup(c[0]), shoup(c[1]), shoup(c[2])] };
+}
 
 /**
  * Sum of ciphertext-plaintext products, Σ x_i · w_i, in one pass over SEAL's
@@ -45,8 +73,8 @@ export class PlainMac {
   readonly #ctx: CkksContext;
   readonly #memory: WebAssembly.Memory;
   readonly #mac: MacExport;
-  /** Per top-level prime: q and floor(2^128 / q) as (high, low) 64-bit words. */
-  readonly #primes: readonly { q: bigint; r1: bigint; r0: bigint }[];
+  /** Per top-level prime: the kernel's reduction constants. */
+  readonly #primes: readonly PrimeConstants[];
   readonly #maxCount: number;
   /** Bits of the top-level modulus: a product's scale must stay below (SEAL's is_scale_within_bounds). */
   readonly #modulusBits: number;
@@ -58,14 +86,9 @@ export class PlainMac {
     this.#memory = memory;
     const module = new WebAssembly.Module(base64Bytes(PLAIN_MAC_WASM_BASE64));
     this.#mac = new WebAssembly.Instance(module, { seal: { memory } }).exports.mac as MacExport;
-    this.#primes = primes.map((q) => {
-      const ratio = (1n << 128n) / q;
-      return { q, r1: ratio >> 64n, r0: ratio & ((1n << 64n) - 1n) };
-    });
-    // count * (q-1)^2 + (q-1) must stay below 2^128 for the one final reduction.
-    let largest = 0n;
-    for (const q of primes) if (q > largest) largest = q;
-    this.#maxCount = Math.min(LIST_CAPACITY, Number(((1n << 128n) - largest) / ((largest - 1n) * (largest - 1n))));
+    this.#primes = primes.map(primeConstants);
+    // The kernel's limb sums stay below 2^64 for up to 128 terms per call (16 batches of 8).
+    this.#maxCount = LIST_CAPACITY;
     this.#modulusBits = primes.reduce((bits, q) => bits + q.toString(2).length, 0);
     this.#list = new ctx.seal.Plaintext();
     this.#list.resize(LIST_CAPACITY);
@@ -154,7 +177,7 @@ export class PlainMac {
     const xs = terms.map(([x]) => pointer(x, layout.ciphertext));
     const ws = terms.map(([, w]) => pointer(w, layout.plaintext));
     for (let j = 0; j < k; j++) {
-      const { q, r1, r0 } = this.#primes[j];
+      const { q, c, s } = this.#primes[j];
       const prime = j * n * 8;
       for (let start = 0; start < terms.length; start += this.#maxCount) {
         const count = Math.min(this.#maxCount, terms.length - start);
@@ -163,7 +186,7 @@ export class PlainMac {
           view.setUint32(list + 8 * i + 4, ws[start + i] + prime, true);
         }
         // The first call writes the sum, later ones (more terms than a call takes) add to it.
-        this.#mac(outData + prime, list, count, n, k * n * 8, q, r1, r0, start === 0 ? 0 : 1);
+        this.#mac(outData + prime, list, count, n, k * n * 8, q, c[0], c[1], c[2], s[0], s[1], s[2], s[3], start === 0 ? 0 : 1);
       }
     }
   }

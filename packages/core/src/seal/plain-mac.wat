@@ -4,7 +4,8 @@
 ;; product and a Barrett reduction per coefficient, then adds it into the
 ;; accumulator in a second pass. A baby-step giant-step sum takes dozens of
 ;; such products into one result, so here every product of a coefficient is
-;; added up first, in 30-bit limbs that need no carries, and reduced once.
+;; added up first, in 30-bit limbs that need no carries, and reduced once:
+;; limb k times 2^(30k) mod q by Shoup's method, two coefficients at a time.
 ;; The result is the same integer mod q, so it is byte-identical to SEAL's.
 ;;
 ;; Built into plain-mac-wasm.ts by `node scripts/build-wasm.ts` (wabt);
@@ -13,49 +14,85 @@
 (module
   (import "seal" "memory" (memory 1))
 
-  ;; High 64 bits of the 128-bit product a*b.
-  (func $mulhi (param $a i64) (param $b i64) (result i64)
-    (local $a0 i64) (local $a1 i64) (local $b0 i64) (local $b1 i64) (local $ll i64) (local $lh i64) (local $hl i64) (local $mid i64)
-    (local.set $a0 (i64.and (local.get $a) (i64.const 0xffffffff)))
-    (local.set $a1 (i64.shr_u (local.get $a) (i64.const 32)))
-    (local.set $b0 (i64.and (local.get $b) (i64.const 0xffffffff)))
-    (local.set $b1 (i64.shr_u (local.get $b) (i64.const 32)))
-    (local.set $ll (i64.mul (local.get $a0) (local.get $b0)))
-    (local.set $lh (i64.mul (local.get $a0) (local.get $b1)))
-    (local.set $hl (i64.mul (local.get $a1) (local.get $b0)))
-    (local.set $mid (i64.add (i64.add (i64.shr_u (local.get $ll) (i64.const 32)) (i64.and (local.get $lh) (i64.const 0xffffffff))) (i64.and (local.get $hl) (i64.const 0xffffffff))))
-    (i64.add (i64.add (i64.add (i64.mul (local.get $a1) (local.get $b1)) (i64.shr_u (local.get $lh) (i64.const 32))) (i64.shr_u (local.get $hl) (i64.const 32))) (i64.shr_u (local.get $mid) (i64.const 32))))
+  ;; Two lanes of x*w mod p in [0, 2p) (Shoup): w splat, ws's 32-bit halves
+  ;; as i32 lanes [lo lo hi hi] ($wsl) and [hi hi lo lo] ($wsh); the high 64
+  ;; bits of x*ws from four 32x32-bit products per lane.
+  (func $mulShoup2 (param $x v128) (param $w v128) (param $wsl v128) (param $wsh v128) (param $p v128) (result v128)
+    (local $xs v128) (local $ll v128) (local $lh v128) (local $hl v128) (local $m v128)
+    (local.set $m (i64x2.splat (i64.const 0xffffffff)))
+    (local.set $xs (i8x16.shuffle 0 1 2 3 8 9 10 11 4 5 6 7 12 13 14 15 (local.get $x) (local.get $x)))
+    (local.set $ll (i64x2.extmul_low_i32x4_u (local.get $xs) (local.get $wsl)))
+    (local.set $lh (i64x2.extmul_low_i32x4_u (local.get $xs) (local.get $wsh)))
+    (local.set $hl (i64x2.extmul_high_i32x4_u (local.get $xs) (local.get $wsh)))
+    (i64x2.sub (i64x2.mul (local.get $x) (local.get $w))
+      (i64x2.mul
+        (i64x2.add (i64x2.add (i64x2.add (i64x2.extmul_high_i32x4_u (local.get $xs) (local.get $wsl)) (i64x2.shr_u (local.get $lh) (i32.const 32))) (i64x2.shr_u (local.get $hl) (i32.const 32)))
+          (i64x2.shr_u (i64x2.add (i64x2.add (i64x2.shr_u (local.get $ll) (i32.const 32)) (v128.and (local.get $lh) (local.get $m))) (v128.and (local.get $hl) (local.get $m))) (i32.const 32)))
+        (local.get $p))))
 
-  ;; (hi:lo) mod q by Barrett with r = floor(2^128 / q) = (r1:r0), as SEAL's barrett_reduce_128.
-  (func $reduce (param $hi i64) (param $lo i64) (param $q i64) (param $r1 i64) (param $r0 i64) (result i64)
-    (local $carry i64) (local $t1 i64) (local $t3 i64) (local $p i64) (local $r i64)
-    ;; round 1
-    (local.set $carry (call $mulhi (local.get $lo) (local.get $r0)))
-    (local.set $p (i64.mul (local.get $lo) (local.get $r1)))
-    (local.set $t1 (i64.add (local.get $p) (local.get $carry)))
-    (local.set $t3 (i64.add (call $mulhi (local.get $lo) (local.get $r1)) (i64.extend_i32_u (i64.lt_u (local.get $t1) (local.get $p)))))
-    ;; round 2
-    (local.set $p (i64.mul (local.get $hi) (local.get $r0)))
-    (local.set $carry (i64.add (call $mulhi (local.get $hi) (local.get $r0)) (i64.extend_i32_u (i64.lt_u (i64.add (local.get $t1) (local.get $p)) (local.get $t1)))))
-    (local.set $t1 (i64.add (i64.add (i64.mul (local.get $hi) (local.get $r1)) (local.get $t3)) (local.get $carry)))
-    (local.set $r (i64.sub (local.get $lo) (i64.mul (local.get $t1) (local.get $q))))
-    (select (i64.sub (local.get $r) (local.get $q)) (local.get $r) (i64.ge_u (local.get $r) (local.get $q))))
+  ;; x - m per lane where x >= m (entries below 2^63: a signed comparison is exact).
+  (func $csub2 (param $x v128) (param $m v128) (result v128)
+    (i64x2.sub (local.get $x) (v128.and (local.get $m) (i64x2.ge_s (local.get $x) (local.get $m)))))
 
-  ;; out[p][t] = (accumulate ? out[p][t] : 0) + sum_k x_k[p][t] * w_k[t] mod q, for both
+  ;; A Shoup quotient's halves as the i32 lanes $mulShoup2 takes: [lo lo hi hi] ...
+  (func $wsLow (param $ws i64) (result v128)
+    (i8x16.shuffle 0 1 2 3 0 1 2 3 4 5 6 7 4 5 6 7 (i64x2.splat (local.get $ws)) (i64x2.splat (local.get $ws))))
+  ;; ... and [hi hi lo lo].
+  (func $wsHigh (param $ws i64) (result v128)
+    (i8x16.shuffle 4 5 6 7 4 5 6 7 0 1 2 3 0 1 2 3 (i64x2.splat (local.get $ws)) (i64x2.splat (local.get $ws))))
+
+  ;; Two coefficients' limb sums A0 + A1*2^30 + A2*2^60 + A3*2^90 (each below
+  ;; 2^64) plus `old` (below q, or 0), fully reduced mod q: limb k times
+  ;; c_k = 2^(30k) mod q by Shoup (quotient halves in $s), each brought below
+  ;; q, then the sum (below 5q < 2^63) as well. $c: [q, c1, c2, c3] splat,
+  ;; $s: [s0 low, s0 high, s1 low, ...] for c0 = 1, c1, c2, c3.
+  (func $fold (param $A0 v128) (param $A1 v128) (param $A2 v128) (param $A3 v128) (param $old v128)
+    (param $q v128) (param $c1 v128) (param $c2 v128) (param $c3 v128)
+    (param $s0l v128) (param $s0h v128) (param $s1l v128) (param $s1h v128) (param $s2l v128) (param $s2h v128) (param $s3l v128) (param $s3h v128)
+    (result v128)
+    (local $r v128)
+    (local.set $r (i64x2.add
+      (i64x2.add
+        (call $csub2 (call $mulShoup2 (local.get $A0) (i64x2.splat (i64.const 1)) (local.get $s0l) (local.get $s0h) (local.get $q)) (local.get $q))
+        (call $csub2 (call $mulShoup2 (local.get $A1) (local.get $c1) (local.get $s1l) (local.get $s1h) (local.get $q)) (local.get $q)))
+      (i64x2.add
+        (call $csub2 (call $mulShoup2 (local.get $A2) (local.get $c2) (local.get $s2l) (local.get $s2h) (local.get $q)) (local.get $q))
+        (call $csub2 (call $mulShoup2 (local.get $A3) (local.get $c3) (local.get $s3l) (local.get $s3h) (local.get $q)) (local.get $q)))))
+    (local.set $r (i64x2.add (local.get $r) (local.get $old)))
+    (local.set $r (call $csub2 (local.get $r) (i64x2.shl (local.get $q) (i32.const 2))))
+    (local.set $r (call $csub2 (local.get $r) (i64x2.shl (local.get $q) (i32.const 1))))
+    (call $csub2 (local.get $r) (local.get $q)))
+
+    ;; out[p][t] = (accumulate ? out[p][t] : 0) + sum_k x_k[p][t] * w_k[t] mod q, for both
   ;; polynomials p of a ciphertext (poly 1 is `stride` bytes after poly 0), t < n
   ;; (n even). `list` holds `count` pairs of i32 addresses (x_k, w_k). Needs
-  ;; q < 2^60 and count * q^2 + q < 2^128. Each 64-bit coefficient is split
+  ;; q < 2^60 and count <= 128 (limb sums stay below 2^64); c1..c3 are
+  ;; 2^30, 2^60 and 2^90 mod q, and k0..k3 the Shoup quotients of 1, c1, c2, c3. Each 64-bit coefficient is split
   ;; into 30-bit limbs, so a product is four 32x32-bit products (two 128-bit
   ;; SIMD lanes: coefficients t and t+1) and eight of them add up without
   ;; carries; the sums are folded into 30-bit limbs per batch of eight.
   (func (export "mac") (param $out i32) (param $list i32) (param $count i32) (param $n i32) (param $stride i32)
-    (param $q i64) (param $r1 i64) (param $r0 i64) (param $accumulate i32)
+    (param $q i64) (param $c1 i64) (param $c2 i64) (param $c3 i64) (param $k0 i64) (param $k1 i64) (param $k2 i64) (param $k3 i64) (param $accumulate i32)
     (local $t i32) (local $end i32) (local $k i32) (local $e i32) (local $x i32) (local $o i32)
     (local $m v128) (local $w v128) (local $v v128) (local $xs v128) (local $xw v128)
     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $u0 v128) (local $u1 v128) (local $u2 v128)
     (local $A0 v128) (local $A1 v128) (local $A2 v128) (local $A3 v128)
     (local $B0 v128) (local $B1 v128) (local $B2 v128) (local $B3 v128)
+    (local $Q v128) (local $C1 v128) (local $C2 v128) (local $C3 v128)
+    (local $S0l v128) (local $S0h v128) (local $S1l v128) (local $S1h v128) (local $S2l v128) (local $S2h v128) (local $S3l v128) (local $S3h v128)
+    (local $keep v128)
     (local.set $m (i64x2.splat (i64.const 0x3fffffff)))
+    (local.set $Q (i64x2.splat (local.get $q)))
+    (local.set $C1 (i64x2.splat (local.get $c1)))
+    (local.set $C2 (i64x2.splat (local.get $c2)))
+    (local.set $C3 (i64x2.splat (local.get $c3)))
+    (local.set $S0l (call $wsLow (local.get $k0))) (local.set $S0h (call $wsHigh (local.get $k0)))
+    (local.set $S1l (call $wsLow (local.get $k1))) (local.set $S1h (call $wsHigh (local.get $k1)))
+    (local.set $S2l (call $wsLow (local.get $k2))) (local.set $S2h (call $wsHigh (local.get $k2)))
+    (local.set $S3l (call $wsLow (local.get $k3))) (local.set $S3h (call $wsHigh (local.get $k3)))
+    ;; all ones when accumulating: the old coefficients are kept, else masked to 0
+    (local.set $keep (i64x2.splat (i64.extend_i32_u (local.get $accumulate))))
+    (local.set $keep (i64x2.sub (i64x2.splat (i64.const 0)) (local.get $keep)))
     (local.set $end (i32.shl (local.get $n) (i32.const 3)))
     (local.set $t (i32.const 0))
     (block $done (loop $coeff
@@ -104,34 +141,15 @@
         (local.set $B3 (i64x2.add (local.get $B3) (i64x2.shr_u (local.get $u2) (i32.const 30))))
         (br $batch)))
       (local.set $o (i32.add (local.get $out) (local.get $t)))
-      (call $store (local.get $o)
-        (i64x2.extract_lane 0 (local.get $A0)) (i64x2.extract_lane 0 (local.get $A1)) (i64x2.extract_lane 0 (local.get $A2)) (i64x2.extract_lane 0 (local.get $A3))
-        (local.get $q) (local.get $r1) (local.get $r0) (local.get $accumulate))
-      (call $store (i32.add (local.get $o) (i32.const 8))
-        (i64x2.extract_lane 1 (local.get $A0)) (i64x2.extract_lane 1 (local.get $A1)) (i64x2.extract_lane 1 (local.get $A2)) (i64x2.extract_lane 1 (local.get $A3))
-        (local.get $q) (local.get $r1) (local.get $r0) (local.get $accumulate))
+      (v128.store (local.get $o)
+        (call $fold (local.get $A0) (local.get $A1) (local.get $A2) (local.get $A3) (v128.and (v128.load (local.get $o)) (local.get $keep))
+          (local.get $Q) (local.get $C1) (local.get $C2) (local.get $C3)
+          (local.get $S0l) (local.get $S0h) (local.get $S1l) (local.get $S1h) (local.get $S2l) (local.get $S2h) (local.get $S3l) (local.get $S3h)))
       (local.set $o (i32.add (local.get $o) (local.get $stride)))
-      (call $store (local.get $o)
-        (i64x2.extract_lane 0 (local.get $B0)) (i64x2.extract_lane 0 (local.get $B1)) (i64x2.extract_lane 0 (local.get $B2)) (i64x2.extract_lane 0 (local.get $B3))
-        (local.get $q) (local.get $r1) (local.get $r0) (local.get $accumulate))
-      (call $store (i32.add (local.get $o) (i32.const 8))
-        (i64x2.extract_lane 1 (local.get $B0)) (i64x2.extract_lane 1 (local.get $B1)) (i64x2.extract_lane 1 (local.get $B2)) (i64x2.extract_lane 1 (local.get $B3))
-        (local.get $q) (local.get $r1) (local.get $r0) (local.get $accumulate))
+      (v128.store (local.get $o)
+        (call $fold (local.get $B0) (local.get $B1) (local.get $B2) (local.get $B3) (v128.and (v128.load (local.get $o)) (local.get $keep))
+          (local.get $Q) (local.get $C1) (local.get $C2) (local.get $C3)
+          (local.get $S0l) (local.get $S0h) (local.get $S1l) (local.get $S1h) (local.get $S2l) (local.get $S2h) (local.get $S3l) (local.get $S3h)))
       (local.set $t (i32.add (local.get $t) (i32.const 16)))
       (br $coeff))))
-
-  ;; Normalize the limbs, add the old value if accumulating, reduce mod q and store.
-  (func $store (param $at i32) (param $A0 i64) (param $A1 i64) (param $A2 i64) (param $A3 i64)
-    (param $q i64) (param $r1 i64) (param $r0 i64) (param $accumulate i32)
-    (local $lo i64) (local $hi i64) (local $old i64)
-    (local.set $A1 (i64.add (local.get $A1) (i64.shr_u (local.get $A0) (i64.const 30))))
-    (local.set $A2 (i64.add (local.get $A2) (i64.shr_u (local.get $A1) (i64.const 30))))
-    (local.set $A3 (i64.add (local.get $A3) (i64.shr_u (local.get $A2) (i64.const 30))))
-    (local.set $lo (i64.or (i64.or (i64.and (local.get $A0) (i64.const 0x3fffffff)) (i64.shl (i64.and (local.get $A1) (i64.const 0x3fffffff)) (i64.const 30))) (i64.shl (local.get $A2) (i64.const 60))))
-    (local.set $hi (i64.or (i64.shr_u (i64.and (local.get $A2) (i64.const 0x3fffffff)) (i64.const 4)) (i64.shl (local.get $A3) (i64.const 26))))
-    (if (local.get $accumulate) (then
-      (local.set $old (i64.load (local.get $at)))
-      (local.set $lo (i64.add (local.get $lo) (local.get $old)))
-      (local.set $hi (i64.add (local.get $hi) (i64.extend_i32_u (i64.lt_u (local.get $lo) (local.get $old)))))))
-    (i64.store (local.get $at) (call $reduce (local.get $hi) (local.get $lo) (local.get $q) (local.get $r1) (local.get $r0))))
 )
