@@ -2,7 +2,7 @@
  * Assemble the WebAssembly kernels (packages/core/src/seal/<name>.wat) into
  * <name>-wasm.ts: the module's bytes as base64, so the relay needs no file
  * beside its code and no WebAssembly text assembler at run time. Run after
- * editing a .wat:
+ * editing a .wat (or a fragment it includes, see wasm-assemble.ts):
  *
  *   node scripts/build-wasm.ts
  *

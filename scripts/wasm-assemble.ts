@@ -5,9 +5,20 @@ import wabtInit from 'wabt';
 export const WASM_KERNELS = ['plain-mac', 'rotation-sum'] as const;
 export type WasmKernel = (typeof WASM_KERNELS)[number];
 
+const sealDir = new URL('../packages/core/src/seal/', import.meta.url);
+
+/**
+ * A kernel's text with each `;; #include <file>.wat` line replaced by that
+ * file (beside it): functions the kernels share, each assembled into both
+ * modules (a module cannot call another's functions without imports).
+ */
+function kernelSource(file: string): string {
+  return readFileSync(new URL(file, sealDir), 'utf8').replace(/^[ \t]*;; #include ([\w-]+\.wat)[ \t]*$/gm, (_, included: string) => kernelSource(included));
+}
+
 /** A kernel's .wat assembled by wabt, without names or debug sections (deterministic bytes). */
 export async function assembleKernel(name: WasmKernel): Promise<Uint8Array> {
-  const source = readFileSync(new URL(`../packages/core/src/seal/${name}.wat`, import.meta.url), 'utf8');
+  const source = kernelSource(`${name}.wat`);
   const wabt = await wabtInit();
   const parsed = wabt.parseWat(`${name}.wat`, source);
   try {
