@@ -25,7 +25,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: 'off,on' },
     prompt: { type: 'string', default: 'Once upon a time' },
     'no-build': { type: 'boolean', default: false },
-    // Write each measured story's main-thread CPU profile here (DevTools' .cpuprofile format).
+    // Write each measured story's main-thread CPU profile and Chromium trace here (see the header).
     'profile-dir': { type: 'string' },
   },
 });

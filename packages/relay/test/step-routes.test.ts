@@ -33,6 +33,12 @@ async function counters(name: string, label: string, values: readonly string[]):
   return values.map((value) => Number(new RegExp(`${name}\\{${label}="${value}"\\} (\\d+)`).exec(text)?.[1]));
 }
 
+/** A counter's series by evaluation path (kernel, seal) so far. */
+async function pathCounts(name: string): Promise<{ kernel: number; seal: number }> {
+  const [kernel, seal] = await counters(name, 'path', ['kernel', 'seal']);
+  return { kernel, seal };
+}
+
 /** The workers' CPU seconds so far, by part (task, upkeep). */
 async function workerCpuSeconds(): Promise<{ task: number; upkeep: number }> {
   const text = await (await relay.app.request('/metrics')).text();
@@ -130,25 +136,19 @@ describe('POST /v1/models/{id}/steps/{step}', () => {
   });
 
   it("sums each giant step's products in SEAL's memory in its workers (the kernel is found there, not silently skipped)", async () => {
-    const products = async () => {
-      const [kernel, seal] = await counters('fhe_relay_plain_products_total', 'path', ['kernel', 'seal']);
-      return { kernel, seal };
-    };
+    const products = () => pathCounts('fhe_relay_plain_products_total');
     const before = await products();
     for (const step of [0, 1, 2]) expect((await postStep(relay, step, stepBody(step, inputs(step, 1)))).status).toBe(200);
     const after = await products();
     const kernel = after.kernel - before.kernel;
     const seal = after.seal - before.seal;
-    // The kernel writes every sum of products (after SEAL's checks of its first term); SEAL multiplies none.
+    // The kernel writes every sum of products (making the checks SEAL's multiply_plain would); SEAL multiplies none.
     expect(kernel).toBeGreaterThan(0);
     expect(seal).toBe(0);
   });
 
   it("sums each output tile's giant steps and folds with shared key switches in its workers (the rotation kernel runs)", async () => {
-    const rotations = async () => {
-      const [kernel, seal] = await counters('fhe_relay_rotations_total', 'path', ['kernel', 'seal']);
-      return { kernel, seal };
-    };
+    const rotations = () => pathCounts('fhe_relay_rotations_total');
     const before = await rotations();
     for (const step of [0, 1, 2]) expect((await postStep(relay, step, stepBody(step, inputs(step, 1)))).status).toBe(200);
     const after = await rotations();
